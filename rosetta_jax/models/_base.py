@@ -1,0 +1,101 @@
+"""The interface every model of the ladder implements."""
+
+from __future__ import annotations
+
+import abc
+from typing import Any, ClassVar
+
+import equinox as eqx
+import jax.numpy as jnp
+from jaxtyping import Array, ArrayLike
+
+from .._validation import check_finite, check_positive
+
+
+def param(default: float, **kwargs: Any):
+    """A model parameter: an array leaf, so a new value never recompiles."""
+    return eqx.field(default=default, converter=jnp.asarray, **kwargs)
+
+
+class AbstractModel(eqx.Module):
+    """A model of the Rosetta ladder: a pure vector field plus what is needed to run it.
+
+    Subclasses are final `eqx.Module`s whose numeric fields are array leaves (so they can be
+    traced, vmapped and differentiated). The state is a flat vector; its layout is given by
+    `state_names`.
+
+    Class attributes:
+        state_names: names of the state variables, in order.
+        time_unit: `"s"`, `"ms"` or `None` (dimensionless time).
+        complex_input: True when the input channel carries a complex drive $F = F_x + i F_y$
+            (harmonic, damped and Stuart-Landau oscillators).
+        positive_params: names of parameters that must be strictly positive
+            (time constants, rates, widths); checked at construction.
+    """
+
+    state_names: ClassVar[tuple[str, ...]] = ()
+    time_unit: ClassVar[str | None] = None
+    complex_input: ClassVar[bool] = False
+    positive_params: ClassVar[tuple[str, ...]] = ()
+
+    def __check_init__(self):
+        owner = type(self).__name__
+        for name, value in _numeric_fields(self):
+            check_finite(owner, name, value)
+        for name in self.positive_params:
+            check_positive(owner, name, getattr(self, name))
+
+    @abc.abstractmethod
+    def vector_field(self, t: ArrayLike, y: Array, args: Any) -> Array:
+        """Time derivative of the state.
+
+        Args:
+            t: time, in `time_unit`.
+            y: state, shape `(len(state_names),)`.
+            args: external drive into the model's input channel (a scalar, complex for the
+                oscillators), or `None` for no input.
+
+        Returns:
+            $dy/dt$, same shape as `y`.
+        """
+
+    @abc.abstractmethod
+    def initial_state(self) -> Array:
+        """A default initial state."""
+
+    @abc.abstractmethod
+    def observe(self, y: Array) -> Array:
+        """The canonical observable (e.g. the EEG proxy $y_1 - y_2$ for Jansen-Rit)."""
+
+    def input_shape(self) -> tuple[int, ...]:
+        """Shape of one sample of the drive (and of white noise) in the input channel."""
+        return ()
+
+    def noisy_vector_field(self, t: ArrayLike, y: Array, args: Any, xi: Array) -> Array:
+        """Vector field with white noise `xi` ($\\sigma\\,\\Delta W/\\Delta t$) in the input channel.
+
+        For models whose input enters additively (all but the sigmoid-input ones) the noise is
+        simply added to the drive. Models with the input inside a nonlinearity override this and
+        add the noise to the input population's equation instead.
+        """
+        return self.vector_field(t, y, xi if args is None else args + xi)
+
+    @property
+    def n_states(self) -> int:
+        return len(self.state_names)
+
+
+def drive(args: Any) -> Any:
+    """The input `args`, with `None` meaning zero."""
+    return 0.0 if args is None else args
+
+
+def _numeric_fields(module: eqx.Module):
+    import dataclasses
+
+    for f in dataclasses.fields(module):
+        if f.metadata.get("static", False):
+            continue
+        value = getattr(module, f.name, None)
+        if eqx.is_array(value):
+            yield f.name, value

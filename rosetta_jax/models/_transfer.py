@@ -1,0 +1,118 @@
+"""Static transfer functions $\\phi(I)$ (spec section 5.2).
+
+All functions are pure, jit/vmap/grad-safe and broadcast over their arguments. Integrals are
+computed with fixed Gauss-Legendre quadrature (differentiable, no data-dependent control flow).
+
+Reference: Castaldo et al. (2026), Table "transfers"; Brunel & Hakim (1999) for the
+Siegert formula; Fourcaud-Trocme et al. (2003) for the EIF; Montbrio, Pazo & Roxin (2015) for
+the QIF with Cauchy heterogeneity.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import jax.numpy as jnp
+from jax.scipy.special import erfcx
+from jaxtyping import Array, ArrayLike
+
+
+def sigmoid(I: ArrayLike, e0: ArrayLike = 2.5, I0: ArrayLike = 6.0, rho: ArrayLike = 0.56) -> Array:
+    """Jansen-Rit sigmoid $\\phi(I) = 2e_0 / (1 + e^{\\rho(I_0 - I)})$.
+
+    Args:
+        I: input (membrane potential) [mV].
+        e0: half the maximum rate [1/s], default 2.5.
+        I0: midpoint [mV], default 6.
+        rho: slope [1/mV], default 0.56.
+
+    Returns:
+        firing rate [1/s], in $(0, 2e_0)$.
+    """
+    return 2.0 * e0 / (1.0 + jnp.exp(rho * (I0 - I)))
+
+
+def logistic(s: ArrayLike, rho: ArrayLike = 1.0, theta: ArrayLike = 0.0) -> Array:
+    """Logistic $1/(1 + e^{-\\rho(s - \\theta)})$ with maximum 1 (Wilson-Cowan)."""
+    return 1.0 / (1.0 + jnp.exp(-rho * (s - theta)))
+
+
+def qif_cauchy_rate(I: ArrayLike, tau_m: ArrayLike = 1.0, Delta: ArrayLike = 1.0) -> Array:
+    """Rate of QIF neurons with Lorentzian (Cauchy) heterogeneity of half-width $\\Delta$.
+
+    $\\phi(I) = \\sqrt{I + \\sqrt{I^2 + \\Delta^2}}\\,/\\,(\\tau_m \\pi \\sqrt 2)$, equal to the
+    fixed point of the uncoupled ($J = 0$) Montbrio-Pazo-Roxin mean field.
+
+    Args:
+        I: input (dimensionless, in units of the QIF equation).
+        tau_m: membrane time constant (rate is returned per this unit, e.g. ms -> kHz).
+        Delta: half-width of the excitability distribution (> 0).
+    """
+    return jnp.sqrt(I + jnp.sqrt(I * I + Delta * Delta)) / (tau_m * jnp.pi * jnp.sqrt(2.0))
+
+
+# Gauss-Legendre nodes on [-1, 1], shared by the quadratures below.
+_GL_X, _GL_W = (jnp.asarray(a) for a in np.polynomial.legendre.leggauss(200))
+
+
+def _gl(f, a, b):
+    """$\\int_a^b f(x)dx$ by 200-point Gauss-Legendre for scalar limits."""
+    x = 0.5 * (b - a) * _GL_X + 0.5 * (b + a)
+    return 0.5 * (b - a) * jnp.sum(_GL_W * f(x))
+
+
+@jnp.vectorize
+def lif_rate(I, tau_m=20.0, sigma=5.0, V_th=20.0, V_r=10.0):
+    """Leaky integrate-and-fire rate with Gaussian noise (Siegert formula, no refractoriness).
+
+    $\\phi(I) = [\\tau_m\\sqrt\\pi \\int_{(V_r - I)/\\sigma}^{(V_{th} - I)/\\sigma}
+    e^{x^2}(1 + \\mathrm{erf}\\,x)\\,dx]^{-1}$.
+
+    Args:
+        I: mean input [mV].
+        tau_m: membrane time constant [ms] (the rate is then in kHz).
+        sigma: noise amplitude [mV].
+        V_th, V_r: threshold and reset [mV].
+    """
+    # e^{x^2}(1 + erf x) = erfcx(-x), stable for large |x|.
+    integral = _gl(lambda x: erfcx(-x), (V_r - I) / sigma, (V_th - I) / sigma)
+    return 1.0 / (tau_m * jnp.sqrt(jnp.pi) * integral)
+
+
+@jnp.vectorize
+def qif_gaussian_rate(I, tau_m=1.0, sigma=1.0):
+    """Quadratic integrate-and-fire rate with Gaussian white noise.
+
+    $\\phi(I) = [\\tau_m\\sqrt\\pi \\int_{-\\infty}^{\\infty}
+    e^{-\\sigma^4 x^6/48 - I x^2} dx]^{-1}$ (dimensionless QIF units; $\\sigma > 0$).
+    """
+    # The integrand is even and decays like exp(-sigma^4 x^6 / 48): truncate where that is e^-60.
+    L = (60.0 * 48.0 / sigma**4) ** (1.0 / 6.0)
+    integral = 2.0 * _gl(lambda x: jnp.exp(-(sigma**4) * x**6 / 48.0 - I * x**2), 0.0, L)
+    return 1.0 / (tau_m * jnp.sqrt(jnp.pi) * integral)
+
+
+@jnp.vectorize
+def eif_rate(I, tau_m=1.0, sigma=1.0, V_th=10.0, V_r=0.0, V_T=2.0, Delta_T=0.5, V_low=-20.0):
+    """Exponential integrate-and-fire rate with Gaussian noise (spec 5.2).
+
+    $\\phi(I) = [(2\\tau_m/\\sigma^2) \\int_{-\\infty}^{V_{th}} \\int_{\\max(V, V_r)}^{V_{th}}
+    e^{(2/\\sigma^2)(F(v) - F(u))} du\\, dv]^{-1}$ with
+    $F(v) = -v^2/2 + I v + \\Delta_T^2 e^{(v - V_T)/\\Delta_T}$.
+
+    The outer integral starts at `V_low` instead of $-\\infty$: choose it well below both the
+    reset and the resting potential. Dimensionless units.
+    """
+    s2 = sigma**2
+
+    def F(v):
+        return -0.5 * v**2 + I * v + Delta_T**2 * jnp.exp((v - V_T) / Delta_T)
+
+    def inner(v):  # v: (n,) -> (n,), integral over u in [max(v, V_r), V_th]
+        lo = jnp.maximum(v, V_r)
+        u = 0.5 * (V_th - lo)[:, None] * _GL_X + 0.5 * (V_th + lo)[:, None]
+        vals = jnp.exp((2.0 / s2) * (F(v)[:, None] - F(u)))
+        return 0.5 * (V_th - lo) * jnp.sum(_GL_W * vals, axis=-1)
+
+    # Split the outer integral at V_r, where the inner lower limit has a kink.
+    outer = _gl(inner, V_low, V_r) + _gl(inner, V_r, V_th)
+    return 1.0 / ((2.0 * tau_m / s2) * outer)
