@@ -324,8 +324,10 @@ def _standard_normal(key, shape, dtype, complex_):
     return jr.normal(key, shape, dtype)
 
 
-@eqx.filter_jit
-def _run_fixed(model, y0, forcing, noise, key, solver, t0, dt, n_saves, save_every, save_state):
+# Counts traces (trace-time only, no run-time cost): the tests check that new parameter values
+# reuse the compiled engine.
+@eqx.debug.assert_max_traces(max_traces=None)
+def _fixed_impl(model, y0, forcing, noise, key, solver, t0, dt, n_saves, save_every, save_state):
     dtype = y0.dtype
     white = noise is not None and noise.is_white()
     coloured = noise is not None and not white
@@ -389,6 +391,9 @@ def _run_fixed(model, y0, forcing, noise, key, solver, t0, dt, n_saves, save_eve
     carry, (observed, ys) = jax.lax.scan(jax.checkpoint(outer), carry0, jnp.arange(n_saves))
     ts = t0 + dt * save_every * jnp.arange(1, n_saves + 1, dtype=dtype)
     return ts, observed, ys, carry[0]
+
+
+_run_fixed = eqx.filter_jit(_fixed_impl)
 
 
 @eqx.filter_jit

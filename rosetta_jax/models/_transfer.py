@@ -50,17 +50,31 @@ def qif_cauchy_rate(I: ArrayLike, tau_m: ArrayLike = 1.0, Delta: ArrayLike = 1.0
     return jnp.sqrt(I + jnp.sqrt(I * I + Delta * Delta)) / (tau_m * jnp.pi * jnp.sqrt(2.0))
 
 
-# Gauss-Legendre nodes on [-1, 1], shared by the quadratures below.
-_GL_X, _GL_W = (jnp.asarray(a) for a in np.polynomial.legendre.leggauss(200))
+# Composite Gauss-Legendre rule on [0, 1]: 16 equal panels of 32 nodes. Composite panels
+# resolve the steep integrands of the EIF formula, which a single high-order rule does not.
+def _composite_rule(panels: int = 16, order: int = 32):
+    x, w = np.polynomial.legendre.leggauss(order)
+    edges = np.linspace(0.0, 1.0, panels + 1)
+    lo, width = edges[:-1, None], np.diff(edges)[:, None]
+    return jnp.asarray((lo + 0.5 * width * (x + 1)).ravel()), jnp.asarray((0.5 * width * w).ravel())
+
+
+_Q_X, _Q_W = _composite_rule()
+
+
+def _nodes(a, b):
+    """Nodes and weights of the composite rule mapped to [a, b] (broadcasting over a, b)."""
+    a = jnp.asarray(a)[..., None]
+    b = jnp.asarray(b)[..., None]
+    return a + (b - a) * _Q_X, (b - a) * _Q_W
 
 
 def _gl(f, a, b):
-    """$\\int_a^b f(x)dx$ by 200-point Gauss-Legendre for scalar limits."""
-    x = 0.5 * (b - a) * _GL_X + 0.5 * (b + a)
-    return 0.5 * (b - a) * jnp.sum(_GL_W * f(x))
+    """$\\int_a^b f(x)dx$ by the composite Gauss-Legendre rule, for scalar limits."""
+    x, w = _nodes(a, b)
+    return jnp.sum(w * f(x))
 
 
-@jnp.vectorize
 def lif_rate(I, tau_m=20.0, sigma=5.0, V_th=20.0, V_r=10.0):
     """Leaky integrate-and-fire rate with Gaussian noise (Siegert formula, no refractoriness).
 
@@ -73,25 +87,31 @@ def lif_rate(I, tau_m=20.0, sigma=5.0, V_th=20.0, V_r=10.0):
         sigma: noise amplitude [mV].
         V_th, V_r: threshold and reset [mV].
     """
+    return jnp.vectorize(_lif_scalar)(I, tau_m, sigma, V_th, V_r)
+
+
+def _lif_scalar(I, tau_m, sigma, V_th, V_r):
     # e^{x^2}(1 + erf x) = erfcx(-x), stable for large |x|.
     integral = _gl(lambda x: erfcx(-x), (V_r - I) / sigma, (V_th - I) / sigma)
     return 1.0 / (tau_m * jnp.sqrt(jnp.pi) * integral)
 
 
-@jnp.vectorize
 def qif_gaussian_rate(I, tau_m=1.0, sigma=1.0):
     """Quadratic integrate-and-fire rate with Gaussian white noise.
 
     $\\phi(I) = [\\tau_m\\sqrt\\pi \\int_{-\\infty}^{\\infty}
     e^{-\\sigma^4 x^6/48 - I x^2} dx]^{-1}$ (dimensionless QIF units; $\\sigma > 0$).
     """
+    return jnp.vectorize(_qif_gaussian_scalar)(I, tau_m, sigma)
+
+
+def _qif_gaussian_scalar(I, tau_m, sigma):
     # The integrand is even and decays like exp(-sigma^4 x^6 / 48): truncate where that is e^-60.
     L = (60.0 * 48.0 / sigma**4) ** (1.0 / 6.0)
     integral = 2.0 * _gl(lambda x: jnp.exp(-(sigma**4) * x**6 / 48.0 - I * x**2), 0.0, L)
     return 1.0 / (tau_m * jnp.sqrt(jnp.pi) * integral)
 
 
-@jnp.vectorize
 def eif_rate(I, tau_m=1.0, sigma=1.0, V_th=10.0, V_r=0.0, V_T=2.0, Delta_T=0.5, V_low=-20.0):
     """Exponential integrate-and-fire rate with Gaussian noise (spec 5.2).
 
@@ -102,16 +122,19 @@ def eif_rate(I, tau_m=1.0, sigma=1.0, V_th=10.0, V_r=0.0, V_T=2.0, Delta_T=0.5, 
     The outer integral starts at `V_low` instead of $-\\infty$: choose it well below both the
     reset and the resting potential. Dimensionless units.
     """
+    args = (I, tau_m, sigma, V_th, V_r, V_T, Delta_T, V_low)
+    return jnp.vectorize(_eif_scalar)(*args)
+
+
+def _eif_scalar(I, tau_m, sigma, V_th, V_r, V_T, Delta_T, V_low):
     s2 = sigma**2
 
     def F(v):
         return -0.5 * v**2 + I * v + Delta_T**2 * jnp.exp((v - V_T) / Delta_T)
 
     def inner(v):  # v: (n,) -> (n,), integral over u in [max(v, V_r), V_th]
-        lo = jnp.maximum(v, V_r)
-        u = 0.5 * (V_th - lo)[:, None] * _GL_X + 0.5 * (V_th + lo)[:, None]
-        vals = jnp.exp((2.0 / s2) * (F(v)[:, None] - F(u)))
-        return 0.5 * (V_th - lo) * jnp.sum(_GL_W * vals, axis=-1)
+        u, w = _nodes(jnp.maximum(v, V_r), V_th)
+        return jnp.sum(w * jnp.exp((2.0 / s2) * (F(v)[:, None] - F(u))), axis=-1)
 
     # Split the outer integral at V_r, where the inner lower limit has a kink.
     outer = _gl(inner, V_low, V_r) + _gl(inner, V_r, V_th)
