@@ -316,6 +316,13 @@ def _report_divergence(success, ts, observed, model, dt):
     )
 
 
+def _block_size(n_saves: int, draws_per_interval: int, target: int = 2048) -> int:
+    """Save intervals per noise draw: the largest divisor of `n_saves` that keeps a draw near
+    `target` numbers (and at most 256 intervals, bounding the memory of one checkpointed block)."""
+    limit = max(1, min(256, target // max(draws_per_interval, 1)))
+    return max(d for d in range(1, min(limit, n_saves) + 1) if n_saves % d == 0)
+
+
 def _standard_normal(key, shape, dtype, complex_):
     if complex_:
         kr, ki = jr.split(key)
@@ -376,19 +383,33 @@ def _fixed_impl(model, y0, forcing, noise, key, solver, t0, dt, n_saves, save_ev
             y, _, _, sstate, _ = solver.step(term, t, t + dt, y, None, sstate, made_jump)
         return (y, eta_next, sstate), None
 
-    def outer(carry, i):
-        k_white = k_col = None
-        if noise is not None:
-            k_white, k_col = jr.split(jr.fold_in(key, i))
-        z_white = _standard_normal(k_white, (save_every, *shape), dtype, cplx) if white else None
-        z_col = _standard_normal(k_col, (save_every, *shape), dtype, cplx) if coloured else None
+    def interval(carry, xs):
+        i, z = xs
+        z_white, z_col = (z, None) if white else (None, z)
         ns = i * save_every + jnp.arange(save_every)
         carry, _ = jax.lax.scan(inner, carry, (ns, z_white, z_col))
         y = carry[0]
         return carry, (model.observe(y), y if save_state else None)
 
+    # The noise of save interval i is always drawn from fold_in(key, i) (so a run's noise does
+    # not depend on its length), but `block` intervals are drawn at once with a vmap: many tiny
+    # threefry calls cost more than the model itself on a CPU.
+    block = _block_size(n_saves, save_every * math.prod(shape))
+
+    def block_body(carry, b):
+        idx = b * block + jnp.arange(block)
+        z = None
+        if noise is not None:
+            draw = lambda i: _standard_normal(jr.fold_in(key, i), (save_every, *shape), dtype, cplx)
+            z = jax.vmap(draw)(idx)
+        return jax.lax.scan(interval, carry, (idx, z))
+
     carry0 = (y0, eta0, solver_state0)
-    carry, (observed, ys) = jax.lax.scan(jax.checkpoint(outer), carry0, jnp.arange(n_saves))
+    carry, (observed, ys) = jax.lax.scan(
+        jax.checkpoint(block_body), carry0, jnp.arange(n_saves // block)
+    )
+    merge = lambda a: None if a is None else a.reshape(n_saves, *a.shape[2:])
+    observed, ys = merge(observed), merge(ys)
     ts = t0 + dt * save_every * jnp.arange(1, n_saves + 1, dtype=dtype)
     return ts, observed, ys, carry[0]
 
