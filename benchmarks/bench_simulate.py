@@ -23,7 +23,7 @@ from rosetta_jax import models, noise
 
 DT = 1e-4
 SAVE_EVERY = 10
-SIGMA = 30.0
+SIGMA = 2.0  # intensity [1/s * s^0.5]: like JR 1995 (p ~ U(120, 320) sampled at 1 kHz)
 
 
 def baseline(p, key, n_saves):
