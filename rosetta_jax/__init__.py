@@ -11,3 +11,5 @@ from ._simulate import (
     simulate as simulate,
 )
 from ._version import __version__ as __version__
+from . import coupling as coupling
+from .network import Network as Network

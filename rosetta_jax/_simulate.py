@@ -231,7 +231,16 @@ def simulate(
         versions=_versions(),
     )
 
+    n_history = model.history_length(dt)
+    if n_history:
+        model.check_delays(dt)
+        info.update(delay_buffer_steps=n_history)
+
     if stepsize_controller is not None:
+        if n_history:
+            raise ValueError(
+                "Conduction delays need the fixed-step engine; leave stepsize_controller=None."
+            )
         if noise is not None:
             raise ValueError(
                 "Adaptive steps (`stepsize_controller`) are for deterministic runs; with noise use "
@@ -280,20 +289,14 @@ def _check_noise_shape(model, noise) -> None:
     shape = tuple(model.input_shape())
     for name in ("sigma", "tau", "mean"):
         v = getattr(noise, name, None)
-        if v is None:
+        if v is None or jnp.ndim(v) == 0 or tuple(jnp.shape(v)) == shape:
             continue
-        try:
-            np.broadcast_shapes(jnp.shape(v), shape)
-        except ValueError:
-            raise ValueError(
-                f"noise.{name} has shape {jnp.shape(v)}, which does not broadcast to the model's "
-                f"input shape {shape}; use a scalar or one value per node."
-            ) from None
-        if jnp.ndim(v) > len(shape):
-            raise ValueError(
-                f"noise.{name} has shape {jnp.shape(v)} but {type(model).__name__} takes input of "
-                f"shape {shape}; use a scalar."
-            )
+        if jnp.ndim(v) == 1 and shape and jnp.shape(v)[0] == shape[0]:
+            continue  # one value per node
+        raise ValueError(
+            f"noise.{name} has shape {jnp.shape(v)} but {type(model).__name__} takes input of "
+            f"shape {shape}; use a scalar" + (" or one value per node." if shape else ".")
+        )
 
 
 def _report_divergence(success, ts, observed, model, dt):
@@ -323,6 +326,16 @@ def _block_size(n_saves: int, draws_per_interval: int, target: int = 2048) -> in
     return max(d for d in range(1, min(limit, n_saves) + 1) if n_saves % d == 0)
 
 
+def _align_to(noise, shape):
+    """Give per-node noise parameters `(n,)` trailing axes so they broadcast over `shape`."""
+    def align(x):
+        if eqx.is_array(x) and x.ndim == 1 and len(shape) > 1 and x.shape[0] == shape[0]:
+            return x.reshape(x.shape + (1,) * (len(shape) - 1))
+        return x
+
+    return jax.tree.map(align, noise)
+
+
 def _standard_normal(key, shape, dtype, complex_):
     if complex_:
         kr, ki = jr.split(key)
@@ -343,6 +356,8 @@ def _fixed_impl(model, y0, forcing, noise, key, solver, t0, dt, n_saves, save_ev
     fast = isinstance(solver, AbstractFixedSolver)
     sqrt_dt = math.sqrt(dt)
 
+    if noise is not None:
+        noise = _align_to(noise, shape)
     if coloured:
         key, k_init = jr.split(key)
         z0 = _standard_normal(k_init, shape, dtype, cplx)
@@ -350,38 +365,54 @@ def _fixed_impl(model, y0, forcing, noise, key, solver, t0, dt, n_saves, save_ev
     else:
         eta0 = None
 
-    def make_vf(t, eta, eta_next, xi):
+    n_history = model.history_length(dt)
+    plan = model.delay_plan(dt) if n_history else None
+
+    def make_vf(t, eta, eta_next, xi, history):
         def vf(s, y):
             u = None if forcing is None else forcing(s)
             if coloured:
                 eta_s = eta + ((s - t) / dt) * (eta_next - eta)
                 u = eta_s if u is None else u + eta_s
+            if history is not None:
+                buffer, head = history
+                return model.delayed_vector_field(s, y, u, xi, (buffer, head, (s - t) / dt, plan))
             if white:
                 return model.noisy_vector_field(s, y, u, xi)
             return model.vector_field(s, y, u)
 
         return vf
 
+    if n_history:
+        e0 = model.efferent(y0)
+        history0 = (jnp.broadcast_to(e0, (n_history, *e0.shape)), jnp.asarray(0, jnp.int32))
+    else:
+        history0 = None
+
     if fast:
         solver_state0 = None
     else:
-        term0 = dfx.ODETerm(lambda s, y, a: make_vf(t0, eta0, eta0, None)(s, y))
+        term0 = dfx.ODETerm(lambda s, y, a: make_vf(t0, eta0, eta0, None, history0)(s, y))
         solver_state0 = solver.init(term0, t0, t0 + dt, y0, None)
     made_jump = noise is not None
 
     def inner(carry, xs):
-        y, eta, sstate = carry
+        y, eta, sstate, history = carry
         n, z_white, z_col = xs
         t = t0 + n.astype(dtype) * dt
         eta_next = noise.exact_step(eta, dt, z_col) if coloured else None
         xi = noise.sigma * z_white / sqrt_dt if white else None
-        vf = make_vf(t, eta, eta_next, xi)
+        vf = make_vf(t, eta, eta_next, xi, history)
         if fast:
             y = solver.fixed_step(vf, t, y, dt)
         else:
             term = dfx.ODETerm(lambda s, yy, a: vf(s, yy))
             y, _, _, sstate, _ = solver.step(term, t, t + dt, y, None, sstate, made_jump)
-        return (y, eta_next, sstate), None
+        if history is not None:
+            buffer, head = history
+            head = (head + 1) % n_history
+            history = (buffer.at[head].set(model.efferent(y)), head)
+        return (y, eta_next, sstate, history), None
 
     def interval(carry, xs):
         i, z = xs
@@ -404,7 +435,7 @@ def _fixed_impl(model, y0, forcing, noise, key, solver, t0, dt, n_saves, save_ev
             z = jax.vmap(draw)(idx)
         return jax.lax.scan(interval, carry, (idx, z))
 
-    carry0 = (y0, eta0, solver_state0)
+    carry0 = (y0, eta0, solver_state0, history0)
     carry, (observed, ys) = jax.lax.scan(
         jax.checkpoint(block_body), carry0, jnp.arange(n_saves // block)
     )

@@ -67,6 +67,17 @@ class AbstractModel(eqx.Module):
     def observe(self, y: Array) -> Array:
         """The canonical observable (e.g. the EEG proxy $y_1 - y_2$ for Jansen-Rit)."""
 
+    def efferent(self, y: Array) -> Array:
+        """What the node sends to other nodes in a `Network` (spec section 9).
+
+        The coupling weights it and adds it to the receiving node's input channel: a firing
+        rate for NMM1, a synaptic activation for NMM2, the E activity for Wilson-Cowan, the
+        complex amplitude $z$ for the oscillators, $e^{i\\theta}$ for Kuramoto.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} does not define `efferent`, so it cannot be a network node."
+        )
+
     def input_shape(self) -> tuple[int, ...]:
         """Shape of one sample of the drive (and of white noise) in the input channel."""
         return ()
@@ -79,6 +90,10 @@ class AbstractModel(eqx.Module):
         add the noise to the input population's equation instead.
         """
         return self.vector_field(t, y, xi if args is None else args + xi)
+
+    def history_length(self, dt: float) -> int:
+        """Slots of delay history the engine must keep (0: no delays; see `Network`)."""
+        return 0
 
     @property
     def n_states(self) -> int:

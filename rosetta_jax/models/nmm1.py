@@ -97,6 +97,10 @@ class EIMotif(AbstractModel):
     def observe(self, y):
         return y[0]
 
+    def efferent(self, y):
+        """The E PSP $x$ [mV], fed into the receiving E sigmoid (spec 7.2, network box)."""
+        return y[0]
+
 
 class JansenRit(AbstractModel):
     """Jansen-Rit cortical column (NMM1): pyramidal cells with excitatory and inhibitory
@@ -160,6 +164,11 @@ class JansenRit(AbstractModel):
 
     def observe(self, y):
         return y[1] - y[2]
+
+    def efferent(self, y):
+        """The pyramidal firing rate $S(y_1 - y_2)$ [1/s], received through the excitatory
+        synapse as extra input rate $p$ (rate-through-synapse coupling, spec 7.2)."""
+        return self.rate(y[1] - y[2])
 
 
 class Wendling(AbstractModel):
@@ -228,6 +237,10 @@ class Wendling(AbstractModel):
 
     def observe(self, y):
         return y[1] - y[2] - y[3]
+
+    def efferent(self, y):
+        """The pyramidal firing rate $S(y_1 - y_2 - y_3)$ [1/s], received as input rate $p$."""
+        return self.rate(y[1] - y[2] - y[3])
 
 
 # LaNMM synapse table (Ruffini's LaNMM code): presynaptic source and receptor type per synapse.
@@ -352,3 +365,8 @@ class LaNMM(AbstractModel):
 
     def observe(self, y):
         return self.membrane_potentials(y)["P1"]
+
+
+    def efferent(self, y):
+        """The deep pyramidal (P1) firing rate [1/s], received as external rate $e_1$."""
+        return self._sigma(self.membrane_potentials(y)["P1"], self.v0)

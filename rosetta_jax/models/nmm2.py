@@ -106,6 +106,12 @@ class MontbrioPazoRoxin(AbstractModel):
     def observe(self, y):
         return y[0]
 
+    def efferent(self, y):
+        """$\\tau s$ (with $s = r$ for the instantaneous synapse): a weight $C_{ij}$ then acts
+        on the receiving $v$ exactly like the self-coupling $J$ (spec 8.4)."""
+        s = y[0] if self.synapse_order == 0 else y[2]
+        return self.tau * s
+
 
 class ING(AbstractModel):
     """Interneuron gamma (ING): a self-inhibited QIF population with an alpha synapse.
@@ -154,6 +160,11 @@ class ING(AbstractModel):
 
     def observe(self, y):
         return y[0]
+
+    def efferent(self, y):
+        """$\\tau_m s$, received as excitatory input current (like $J$, with the sign of a
+        between-node excitatory link)."""
+        return self.tau_m * y[2]
 
 
 class PING(AbstractModel):
@@ -222,3 +233,8 @@ class PING(AbstractModel):
 
     def observe(self, y):
         return y[0]
+
+
+    def efferent(self, y):
+        """$\\tau_e s_e$: the E synaptic activation, received by the E population (spec 8.4)."""
+        return self.tau_e * y[2]

@@ -58,6 +58,10 @@ class HarmonicOscillator(AbstractModel):
     def observe(self, y):
         return y[0]
 
+    def efferent(self, y):
+        """The complex amplitude $z = x + iy$ (diffusive coupling, spec 3.3)."""
+        return y[0] + 1j * y[1]
+
 
 class DampedOscillator(AbstractModel):
     """Damped harmonic oscillator (rung 1), the linearisation of any rung at a focus.
@@ -97,6 +101,10 @@ class DampedOscillator(AbstractModel):
 
     def observe(self, y):
         return y[0]
+
+    def efferent(self, y):
+        """The complex amplitude $z = x + iy$ (diffusive coupling, spec 3.3)."""
+        return y[0] + 1j * y[1]
 
 
 class StuartLandau(AbstractModel):
@@ -142,6 +150,10 @@ class StuartLandau(AbstractModel):
 
     def observe(self, y):
         return y[0]
+
+    def efferent(self, y):
+        """The complex amplitude $z = x + iy$ (diffusive coupling, spec 3.3)."""
+        return y[0] + 1j * y[1]
 
 
 class Kuramoto(AbstractModel):
@@ -202,3 +214,9 @@ class Kuramoto(AbstractModel):
     def observe(self, y):
         c = jnp.cos(y)
         return c[0] if jnp.ndim(self.omega) == 0 else c
+
+
+    def efferent(self, y):
+        """$e^{i\\theta}$: the sine coupling is $\\mathrm{Im}(e^{-i\\theta_i}\\sum_j C_{ij} e^{i\\theta_j})$."""
+        e = jnp.exp(1j * y)
+        return e[0] if jnp.ndim(self.omega) == 0 else e

@@ -84,3 +84,8 @@ class WilsonCowan(AbstractModel):
 
     def observe(self, y):
         return y[0]
+
+
+    def efferent(self, y):
+        """The E activity $x$ (added inside the receiving E sigmoid, spec 6.5)."""
+        return y[0]

@@ -1,0 +1,389 @@
+"""Whole-brain networks: any model of the ladder as node, coupled through a connectome.
+
+$$\\dot y_i = f(y_i;\\ \\theta_i,\\ u_i(t)),\\qquad
+u_i(t) = \\mathrm{coupling}\\Big(\\sum_j C_{ij}\\, e_j(t - \\tau_{ij})\\Big) + F_i(t) + \\eta_i(t),$$
+
+where $e_j$ is node $j$'s efferent signal, $C$ the (normalised) connectome, $\\tau_{ij}$ the
+conduction delays (fibre length / speed), $F$ the forcing and $\\eta$ the noise, all entering the
+node's input channel. Nodes are vmapped: node parameters are scalars (shared) or arrays of shape
+`(n_nodes,)` (regional).
+
+Reference: Castaldo et al. (2026), section 9 (coupling per rung) and sections 2.4, 3.3, 4.3,
+6.5, 7.2, 8.4 (the network forms of each rung).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array
+
+from ._validation import check_finite, concrete_values, is_concrete
+from .coupling import AbstractCoupling, Additive, Diffusive, Sine
+from .models._base import AbstractModel
+from .models.oscillators import DampedOscillator, HarmonicOscillator, Kuramoto, StuartLandau
+
+
+NORMALIZATIONS = ("max_eigenvalue", "row", "max", None)
+
+# Conduction delay in ms is length [mm] / speed [m/s]; this converts it to the node's unit.
+_MS_TO_UNIT = {"ms": 1.0, "s": 1e-3}
+
+
+def default_coupling(node: AbstractModel) -> AbstractCoupling:
+    """The coupling form of the node's rung (spec section 9)."""
+    if isinstance(node, (HarmonicOscillator, DampedOscillator, StuartLandau)):
+        return Diffusive()
+    if isinstance(node, Kuramoto):
+        return Sine()
+    return Additive()
+
+
+def spectral_radius(W: Array) -> Array:
+    """Largest |eigenvalue| of a square matrix (numpy when concrete, power iteration if traced)."""
+    v = concrete_values(W)
+    if v is not None:
+        return jnp.asarray(np.max(np.abs(np.linalg.eigvals(v))), dtype=jnp.result_type(W))
+    x = jnp.ones(W.shape[0], dtype=W.dtype) / math.sqrt(W.shape[0])
+
+    def body(_, x):
+        y = W @ x
+        return y / (jnp.linalg.norm(y) + 1e-30)
+
+    x = jax.lax.fori_loop(0, 500, body, x)
+    return jnp.linalg.norm(W @ x)
+
+
+def normalize_weights(W: Array, how: str | None) -> Array:
+    """Scale a connectome: by its spectral radius, its row sums, its maximum, or not at all."""
+    if how is None:
+        return W
+    if how == "max_eigenvalue":
+        return W / spectral_radius(W)
+    if how == "max":
+        return W / jnp.max(W)
+    if how == "row":
+        s = jnp.sum(W, axis=1, keepdims=True)
+        return jnp.where(s > 0, W / jnp.where(s > 0, s, 1.0), 0.0)
+    raise ValueError(
+        f"`normalize` must be one of {NORMALIZATIONS}; got {how!r}."
+    )
+
+
+class Network(AbstractModel):
+    """A network of identical (or regionally varied) nodes coupled through a connectome.
+
+    A `Network` is itself a model: `simulate(network, ...)` works as for a single node, with
+    state shape `(n_nodes, n_states)` and observable shape `(n_nodes,)`.
+
+    Args:
+        node: any model of `rosetta_jax.models`. Its parameters may be scalars or arrays of
+            shape `(n_nodes,)` (regional values).
+        weights: connectome $C_{ij}$ (target $i$, source $j$), shape `(n, n)`, >= 0.
+        lengths: fibre lengths [mm], shape `(n, n)`, >= 0; delays are `lengths / speed`.
+        speed: conduction speed [m/s] (> 0), needed with `lengths`.
+        delays: delays in the node's time unit, shape `(n, n)`, instead of lengths and speed
+            (for dimensionless models).
+        G: global coupling gain (an array leaf: differentiable, vmappable).
+        coupling: a `rosetta_jax.coupling` object; default the node rung's form (`Diffusive`
+            for the oscillators, `Sine` for Kuramoto, `Additive` otherwise).
+        normalize: `"max_eigenvalue"` (default, $C / \\lambda_{max}$), `"row"`, `"max"` or `None`.
+        max_delay: capacity of the delay buffer in the node's time unit (default: the largest
+            delay). Set it larger to fit slower speeds without rebuilding the network.
+
+    Raises:
+        ValueError: weights not square, negative or NaN; lengths of the wrong shape, negative or
+            NaN; lengths without a speed; a non-positive speed; regional parameters whose length
+            is not `n_nodes`; an unknown normalisation.
+    """
+
+    node: AbstractModel
+    weights: Array
+    G: Array
+    lengths: Array | None
+    speed: Array | None
+    delays: Array | None
+    coupling: AbstractCoupling
+    sources: Array | None
+    source_mask: Array | None
+    normalize: str | None = eqx.field(static=True)
+    max_delay: float = eqx.field(static=True)
+
+    positive_params: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(
+        self,
+        node: AbstractModel,
+        weights: Any,
+        *,
+        lengths: Any = None,
+        speed: Any = None,
+        delays: Any = None,
+        G: Any = 1.0,
+        coupling: AbstractCoupling | None = None,
+        normalize: str | None = "max_eigenvalue",
+        max_delay: float | None = None,
+    ):
+        if not isinstance(node, AbstractModel) or isinstance(node, Network):
+            raise TypeError(
+                f"`node` must be a single-node model of rosetta_jax.models; got {type(node).__name__}."
+            )
+        W = jnp.asarray(weights)
+        if W.ndim != 2 or W.shape[0] != W.shape[1] or W.shape[0] < 1:
+            raise ValueError(f"`weights` must be a square (n, n) matrix; got shape {W.shape}.")
+        n = W.shape[0]
+        if not jnp.issubdtype(W.dtype, jnp.floating):
+            W = W.astype(jnp.result_type(float))
+        _check_matrix("weights", W)
+        if normalize not in NORMALIZATIONS:
+            raise ValueError(f"`normalize` must be one of {NORMALIZATIONS}; got {normalize!r}.")
+        wv = concrete_values(W)
+        if wv is not None and normalize is not None and not np.any(wv > 0):
+            raise ValueError("`weights` has no positive entry; nothing to normalise. Use "
+                             "normalize=None for an uncoupled network.")
+        self.weights = normalize_weights(W, normalize)
+        self.normalize = normalize
+        self.G = jnp.asarray(G)
+        check_finite("Network", "G", self.G)
+        if jnp.ndim(self.G) != 0:
+            raise ValueError(f"`G` must be a scalar; got shape {jnp.shape(self.G)}.")
+        self.node = node
+        _check_regional(node, n)
+        self.coupling = default_coupling(node) if coupling is None else coupling
+        if not isinstance(self.coupling, AbstractCoupling):
+            raise TypeError("`coupling` must be a rosetta_jax.coupling object (Additive(), "
+                            f"Diffusive(), Sine()); got {type(self.coupling).__name__}.")
+
+        # Delays: lengths / speed, or explicit.
+        self.lengths = self.speed = self.delays = None
+        if delays is not None and lengths is not None:
+            raise ValueError("Pass either `lengths` (with `speed`) or `delays`, not both.")
+        if lengths is not None:
+            L = jnp.asarray(lengths, dtype=self.weights.dtype)
+            if L.shape != (n, n):
+                raise ValueError(f"`lengths` must have shape {(n, n)} like `weights`; got {L.shape}.")
+            _check_matrix("lengths", L)
+            if speed is None:
+                raise ValueError("`lengths` needs a conduction `speed` in m/s (e.g. speed=5.0).")
+            sp = jnp.asarray(speed, dtype=self.weights.dtype)
+            if jnp.ndim(sp) != 0:
+                raise ValueError(f"`speed` must be a scalar in m/s; got shape {jnp.shape(sp)}.")
+            spv = concrete_values(sp)
+            if spv is not None and not (np.isfinite(spv) and spv > 0):
+                raise ValueError(f"`speed` must be a positive number of m/s; got {float(spv)}.")
+            if node.time_unit not in _MS_TO_UNIT:
+                raise ValueError(
+                    f"{type(node).__name__} has dimensionless time, so lengths [mm] and speed "
+                    "[m/s] have no meaning for it; pass `delays=` in its time unit instead."
+                )
+            self.lengths, self.speed = L, sp
+        elif speed is not None:
+            raise ValueError("`speed` was given without `lengths`.")
+        if delays is not None:
+            D = jnp.asarray(delays, dtype=self.weights.dtype)
+            if D.shape != (n, n):
+                raise ValueError(f"`delays` must have shape {(n, n)}; got {D.shape}.")
+            _check_matrix("delays", D)
+            self.delays = D
+
+        tau = self.delay_matrix()
+        if tau is None:
+            self.max_delay = 0.0
+            self.sources = self.source_mask = None
+        else:
+            tv, wv = concrete_values(tau), concrete_values(self.weights)
+            if max_delay is None:
+                if tv is None:
+                    raise ValueError("Inside a transformation the delays are not known: pass "
+                                     "`max_delay` (the delay buffer's capacity).")
+                max_delay = float(np.max(np.where(wv != 0, tv, 0.0))) if wv is not None else \
+                    float(np.max(tv))
+            self.max_delay = float(max_delay)
+            if wv is None:
+                raise ValueError("`weights` must be concrete (not traced) to lay out the edges.")
+            self.sources, self.source_mask = _edge_table(wv)
+
+    # ------------------------------------------------------------------ model interface
+
+    @property
+    def n_nodes(self) -> int:
+        return self.weights.shape[0]
+
+    @property
+    def state_names(self) -> tuple[str, ...]:  # type: ignore[override]
+        return tuple(self.node.state_names)
+
+    @property
+    def time_unit(self) -> str | None:  # type: ignore[override]
+        return self.node.time_unit
+
+    @property
+    def complex_input(self) -> bool:  # type: ignore[override]
+        return self.node.complex_input
+
+    @property
+    def has_delays(self) -> bool:
+        return self.max_delay > 0
+
+    def input_shape(self):
+        return (self.n_nodes, *self._node_input_shape())
+
+    def _node_input_shape(self):
+        out = jax.eval_shape(self._per_node(lambda m: jnp.zeros(m.input_shape())), self.node)
+        return tuple(out.shape[1:])
+
+    def delay_matrix(self) -> Array | None:
+        """Conduction delays $\\tau_{ij}$ in the node's time unit, or None."""
+        if self.delays is not None:
+            return self.delays
+        if self.lengths is None:
+            return None
+        return self.lengths / self.speed * _MS_TO_UNIT[self.node.time_unit]
+
+    def initial_state(self):
+        return self._per_node(lambda m: m.initial_state())(self.node)
+
+    def observe(self, y):
+        return self._per_node(lambda m, yi: m.observe(yi), 0)(self.node, y)
+
+    def efferent(self, y):
+        return self._per_node(lambda m, yi: self.coupling.efferent(m, yi), 0)(self.node, y)
+
+    def vector_field(self, t, y, args):
+        return self._node_fields(t, y, self._input(y, self._afferent_now(y), args), None)
+
+    def noisy_vector_field(self, t, y, args, xi):
+        return self._node_fields(t, y, self._input(y, self._afferent_now(y), args), xi)
+
+    # ------------------------------------------------------------------ delays (engine hooks)
+
+    def history_length(self, dt: float) -> int:
+        """Slots of the delay ring buffer for step `dt` (0 without delays)."""
+        if not self.has_delays:
+            return 0
+        return int(math.ceil(self.max_delay / dt - 1e-9)) + 2
+
+    def delay_plan(self, dt: float):
+        """Per-edge weights and delays in steps, computed once per run (outside the time loop)."""
+        rows = jnp.arange(self.n_nodes)[:, None]
+        w = self._effective_weights()[rows, self.sources] * self.source_mask
+        steps = self.delay_matrix()[rows, self.sources] / dt
+        return self.sources, w, steps
+
+    def check_delays(self, dt: float) -> None:
+        """Raise ValueError when `dt` exceeds the smallest non-zero delay or the buffer."""
+        tau, wv = concrete_values(self.delay_matrix()), concrete_values(self.weights)
+        if tau is None or wv is None:
+            return
+        used = tau[(wv != 0) & (tau > 0)]
+        if used.size and used.min() < dt * (1 - 1e-9):
+            raise ValueError(
+                f"dt = {dt:g} exceeds the smallest non-zero conduction delay ({used.min():.6g} "
+                f"{self.time_unit or 'time units'}); use dt <= {used.min():.6g}."
+            )
+        if used.size and used.max() > self.max_delay * (1 + 1e-9):
+            raise ValueError(
+                f"The largest delay ({used.max():.6g}) exceeds the network's buffer capacity "
+                f"max_delay={self.max_delay:.6g}; rebuild the Network or pass a larger max_delay."
+            )
+
+    def delayed_vector_field(self, t, y, args, xi, history):
+        """Vector field reading delayed signals from the engine's ring buffer.
+
+        `history = (buffer, head, offset, plan)`: `buffer[head]` holds the signals at the step's
+        start time, `offset = (t - t_start) / dt` and `plan = delay_plan(dt)`.
+        """
+        buffer, head, offset, (src, w, steps) = history
+        e_now = self.efferent(y)
+        n_buf = buffer.shape[0]
+        lag = jnp.clip(steps - offset, 0.0, n_buf - 2.0)
+        lo = jnp.floor(lag)
+        frac = lag - lo
+        i0 = (head - lo.astype(jnp.int32)) % n_buf
+        i1 = (i0 - 1) % n_buf
+        delayed = (1 - frac) * buffer[i0, src] + frac * buffer[i1, src]
+        # Zero-delay edges (lengths 0) see the sources' current state.
+        values = jnp.where(steps == 0, e_now[src], delayed)
+        afferent = jnp.sum(w * values, axis=1)
+        return self._node_fields(t, y, self._input(y, afferent, args, e_now), xi)
+
+    # ------------------------------------------------------------------ internals
+
+    def _per_node(self, fn, *axes):
+        node_axes = jax.tree.map(lambda p: 0 if jnp.ndim(p) == 1 else None, self.node)
+        return jax.vmap(fn, in_axes=(node_axes, *axes), axis_size=self.n_nodes)
+
+    def _effective_weights(self):
+        factor = self.coupling.edge_factor(self.n_nodes)
+        return self.weights if factor is None else self.weights * factor
+
+    def _afferent_now(self, y):
+        return self._effective_weights() @ self.efferent(y)
+
+    def _input(self, y, afferent, args, e_now=None):
+        e_now = self.efferent(y) if e_now is None else e_now
+        rowsum = jnp.sum(self.weights, axis=1)
+        u = self.coupling(afferent, e_now, rowsum, self.G)
+        if args is not None:
+            u = u + _per_node_array(jnp.asarray(args), self.n_nodes)
+        return u
+
+    def _node_fields(self, t, y, u, xi):
+        shape = (self.n_nodes, *self._node_input_shape())
+        u = jnp.broadcast_to(_per_node_array(u, self.n_nodes, len(shape)), shape)
+        if xi is None:
+            return self._per_node(lambda m, yi, ui: m.vector_field(t, yi, ui), 0, 0)(self.node, y, u)
+        return self._per_node(lambda m, yi, ui, xii: m.noisy_vector_field(t, yi, ui, xii), 0, 0, 0)(
+            self.node, y, u, xi)
+
+
+def _per_node_array(u, n, ndim=None):
+    """Give a per-node vector `(n,)` trailing singleton axes so it broadcasts over node inputs."""
+    u = jnp.asarray(u)
+    if ndim is not None and u.ndim == 1 and u.shape[0] == n and ndim > 1:
+        return u.reshape((n,) + (1,) * (ndim - 1))
+    return u
+
+
+def _check_matrix(name, M):
+    check_finite("Network", name, M)
+    v = concrete_values(M)
+    if v is not None and np.any(v < 0):
+        raise ValueError(
+            f"`{name}` must be >= 0 (got a minimum of {v.min():.4g}); the sign of an interaction "
+            "is set by the coupling and the node model, not by the connectome."
+        )
+
+
+def _check_regional(node, n):
+    for path, leaf in jax.tree_util.tree_flatten_with_path(node)[0]:
+        if not eqx.is_array(leaf):
+            continue
+        name = jax.tree_util.keystr(path).lstrip(".")
+        if jnp.ndim(leaf) > 1 or (jnp.ndim(leaf) == 1 and jnp.shape(leaf)[0] != n):
+            raise ValueError(
+                f"Node parameter `{name}` has shape {jnp.shape(leaf)}; in a network of {n} nodes "
+                f"a parameter is a scalar (shared) or has shape ({n},) (one value per region)."
+            )
+
+
+def _edge_table(W: np.ndarray):
+    """Row-padded table of incoming edges: sources (n, K) and a 0/1 mask (n, K)."""
+    n = W.shape[0]
+    rows = [np.flatnonzero(W[i]) for i in range(n)]
+    K = max(1, max(len(r) for r in rows))
+    src = np.zeros((n, K), dtype=np.int32)
+    mask = np.zeros((n, K), dtype=W.dtype)
+    for i, r in enumerate(rows):
+        src[i, : len(r)] = r
+        src[i, len(r):] = i
+        mask[i, : len(r)] = 1.0
+    return jnp.asarray(src), jnp.asarray(mask)
+
+
+__all__ = ["Network", "default_coupling", "normalize_weights", "spectral_radius", "is_concrete"]
