@@ -366,33 +366,31 @@ def _fixed_impl(model, y0, forcing, noise, key, solver, t0, dt, n_saves, save_ev
         eta0 = None
 
     n_history = model.history_length(dt)
-    plan = model.delay_plan(dt) if n_history else None
 
     def make_vf(t, eta, eta_next, xi, history):
-        def vf(s, y):
+        """The vector field inside one step from `t`, as `f(c, y)` at stage time t + c dt."""
+
+        def vf(c, y):
+            s = t + c * dt
             u = None if forcing is None else forcing(s)
             if coloured:
-                eta_s = eta + ((s - t) / dt) * (eta_next - eta)
+                eta_s = eta + c * (eta_next - eta)
                 u = eta_s if u is None else u + eta_s
             if history is not None:
-                buffer, head = history
-                return model.delayed_vector_field(s, y, u, xi, (buffer, head, (s - t) / dt, plan))
+                return model.delayed_vector_field(s, y, u, xi, history, c)
             if white:
                 return model.noisy_vector_field(s, y, u, xi)
             return model.vector_field(s, y, u)
 
         return vf
 
-    if n_history:
-        e0 = model.efferent(y0)
-        history0 = (jnp.broadcast_to(e0, (n_history, *e0.shape)), jnp.asarray(0, jnp.int32))
-    else:
-        history0 = None
+    history0 = model.history_init(y0, dt) if n_history else None
 
     if fast:
         solver_state0 = None
     else:
-        term0 = dfx.ODETerm(lambda s, y, a: make_vf(t0, eta0, eta0, None, history0)(s, y))
+        term0 = dfx.ODETerm(
+            lambda s, y, a: make_vf(t0, eta0, eta0, None, history0)((s - t0) / dt, y))
         solver_state0 = solver.init(term0, t0, t0 + dt, y0, None)
     made_jump = noise is not None
 
@@ -406,12 +404,10 @@ def _fixed_impl(model, y0, forcing, noise, key, solver, t0, dt, n_saves, save_ev
         if fast:
             y = solver.fixed_step(vf, t, y, dt)
         else:
-            term = dfx.ODETerm(lambda s, yy, a: vf(s, yy))
+            term = dfx.ODETerm(lambda s, yy, a: vf((s - t) / dt, yy))
             y, _, _, sstate, _ = solver.step(term, t, t + dt, y, None, sstate, made_jump)
         if history is not None:
-            buffer, head = history
-            head = (head + 1) % n_history
-            history = (buffer.at[head].set(model.efferent(y)), head)
+            history = model.history_update(history, y)
         return (y, eta_next, sstate, history), None
 
     def interval(carry, xs):

@@ -241,24 +241,25 @@ def test_delayed_coupling_equals_a_loop_with_interpolated_history():
     W = random_weights(n, 7, density=0.8)
     L = np.random.default_rng(8).uniform(2.0, 30.0, (n, n))
     net = rj.Network(models.JansenRit(), W, lengths=L, speed=3.0, G=5.0)
-    n_buf = net.history_length(dt)
     rng = np.random.default_rng(9)
-    buffer = jnp.asarray(rng.uniform(0, 5, (n_buf, n)))
-    head = 3
-    y = net.initial_state() + 0.1
-    plan = net.delay_plan(dt)
+    base = np.asarray(net.initial_state())
+    states = [jnp.asarray(base + rng.normal(scale=2.0, size=base.shape)) for _ in range(40)]
+    history = net.history_init(states[0], dt)
+    for y in states[1:]:
+        history = net.history_update(history, y)
+    # Recorded signals: index k = time k*dt; before the first state, the initial signal.
+    e = np.stack([np.asarray(net.efferent(y)) for y in states])
+    tau = np.asarray(net.delay_matrix())
+    M = len(states) - 1
+    y = states[-1]
     for offset in (0.0, 0.5, 1.0):
-        got = net.delayed_vector_field(0.0, y, None, None, (buffer, head, offset, plan))
-        tau = np.asarray(net.delay_matrix())
+        got = net.delayed_vector_field(0.0, y, None, None, history, offset)
         delayed = [[0.0] * n for _ in range(n)]
         for i in range(n):
             for j in range(n):
-                lag = tau[i, j] / dt - offset
-                k = int(np.floor(lag))
-                fr = lag - k
-                b = np.asarray(buffer)
-                delayed[i][j] = (1 - fr) * b[(head - k) % n_buf, j] + fr * b[(head - k - 1) % n_buf, j]
-        np.testing.assert_allclose(got, _loop_vector_field(net, y, delayed), rtol=1e-10, atol=1e-9)
+                pos = M + offset - tau[i, j] / dt  # continuous sample index of t - tau
+                delayed[i][j] = np.interp(pos, np.arange(M + 1), e[:, j], left=e[0, j])
+        np.testing.assert_allclose(got, _loop_vector_field(net, y, delayed), rtol=1e-10, atol=1e-8)
 
 
 def test_uncoupled_network_with_regional_parameters_equals_single_node_runs():
