@@ -63,6 +63,7 @@ def sphere_gain(
     radius_mm: float | None = None,
     conductivity: float = 0.33,
     average_reference: bool = True,
+    centre_mm: ArrayLike | None = None,
 ) -> np.ndarray:
     """EEG gain of current dipoles in a homogeneous conducting sphere (closed form).
 
@@ -72,24 +73,33 @@ def sphere_gain(
     + \\frac{|d|\\,r + |r|\\,d}{|r||d|(|r||d| + r\\cdot d)}\\Big].$$
 
     Args:
-        positions_mm: dipole (region) positions, shape `(n_regions, 3)`, mm, sphere centred at 0.
-        sensors_mm: electrode positions, shape `(n_sensors, 3)`, mm; projected onto the sphere.
+        positions_mm: dipole (region) positions, shape `(n_regions, 3)`, mm.
+        sensors_mm: electrode positions relative to the sphere's centre, shape
+            `(n_sensors, 3)`, mm; projected onto the sphere.
         orientations: unit dipole orientations `(n_regions, 3)`; default radial (outward).
         radius_mm: sphere radius; default the mean electrode distance from the centre.
         conductivity: sigma [S/m], default 0.33.
         average_reference: re-reference to the average of the electrodes (default True).
+        centre_mm: the sphere's centre in the coordinates of `positions_mm` (for MNI region
+            centres, e.g. their mean); default the origin.
 
     Returns:
         gain `(n_sensors, n_regions)` in volts per ampere-metre (V/(A m)).
     """
-    rq = np.asarray(positions_mm, dtype=float) * 1e-3
+    rq = np.asarray(positions_mm, dtype=float)
+    if centre_mm is not None:
+        rq = rq - np.asarray(centre_mm, dtype=float)
+    rq = rq * 1e-3
     rs = np.asarray(sensors_mm, dtype=float) * 1e-3
     if rq.ndim != 2 or rq.shape[1] != 3 or rs.ndim != 2 or rs.shape[1] != 3:
         raise ValueError("positions_mm and sensors_mm must have shape (n, 3).")
     R = float(np.mean(np.linalg.norm(rs, axis=1))) if radius_mm is None else radius_mm * 1e-3
     rs = rs / np.linalg.norm(rs, axis=1, keepdims=True) * R
     if np.any(np.linalg.norm(rq, axis=1) >= R):
-        raise ValueError("Every dipole must lie inside the sphere (|position| < radius).")
+        raise ValueError(
+            "Every dipole must lie inside the sphere (|position - centre| < radius); pass "
+            "centre_mm (e.g. the mean of the region centres) or a larger radius_mm."
+        )
     if orientations is None:
         norm = np.linalg.norm(rq, axis=1, keepdims=True)
         q = np.where(norm > 0, rq / np.where(norm > 0, norm, 1.0), np.array([0.0, 0.0, 1.0]))
