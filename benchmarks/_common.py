@@ -50,6 +50,27 @@ def time_call(fn, *args, repeats: int = 5) -> dict:
             "run_median_s": sorted(runs)[len(runs) // 2]}
 
 
+def time_interleaved(calls: dict, repeats: int = 5) -> dict:
+    """Time several `(fn, args)` calls in alternation (first call separately), so that slow
+    drifts of the machine affect them alike. Returns `time_call`-style dicts by name."""
+    out = {}
+    for name, (fn, args) in calls.items():
+        t = time.perf_counter()
+        jax.block_until_ready(fn(*args))
+        out[name] = {"first_call_s": time.perf_counter() - t, "runs": []}
+    for _ in range(repeats):
+        for name, (fn, args) in calls.items():
+            t = time.perf_counter()
+            jax.block_until_ready(fn(*args))
+            out[name]["runs"].append(time.perf_counter() - t)
+    for r in out.values():
+        runs = sorted(r.pop("runs"))
+        r["run_s"] = runs[0]
+        r["run_median_s"] = runs[len(runs) // 2]
+        r["compile_s"] = max(r["first_call_s"] - r["run_s"], 0.0)
+    return out
+
+
 def emit(name: str, payload: dict) -> None:
     """Print the result as JSON and keep a copy under benchmarks/results/."""
     text = json.dumps(payload, indent=2)

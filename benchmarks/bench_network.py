@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
-from _common import emit, machine, time_call
+from _common import emit, machine, time_interleaved
 
 import rosetta_jax as rj
 from rosetta_jax import data, models, noise
@@ -85,9 +85,9 @@ def main():
 
     f_ours = jax.jit(ours)
     f_base = jax.jit(lambda W, k: baseline(W, k, n_saves))
-    t_plain = time_call(f_ours, plain, key, repeats=args.repeats)
-    t_base = time_call(f_base, plain.weights, key, repeats=args.repeats)
-    t_delay = time_call(f_ours, delayed, key, repeats=args.repeats)
+    t = time_interleaved({"plain": (f_ours, (plain, key)), "base": (f_base, (plain.weights, key)),
+                          "delay": (f_ours, (delayed, key))}, repeats=args.repeats)
+    t_plain, t_base, t_delay = t["plain"], t["base"], t["delay"]
     diff = float(jnp.max(jnp.abs(f_ours(plain, key) - f_base(plain.weights, key))))
     node_steps = n * n_steps
     emit("bench_network", {

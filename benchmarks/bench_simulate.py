@@ -15,7 +15,7 @@ import math
 import jax
 import jax.numpy as jnp
 import jax.random as jr
-from _common import emit, machine, time_call
+from _common import emit, machine, time_interleaved
 
 import rosetta_jax as rj
 from rosetta_jax import models, noise
@@ -82,8 +82,9 @@ def main():
         "single_node": (single_ours, single_base, jnp.float32(220.0), key, 1),
         f"batch_{args.batch}": (batch_ours, batch_base, ps, keys, args.batch),
     }.items():
-        t_ours = time_call(f_ours, p, k, repeats=args.repeats)
-        t_base = time_call(f_base, p, k, repeats=args.repeats)
+        t = time_interleaved({"ours": (f_ours, (p, k)), "base": (f_base, (p, k))},
+                             repeats=args.repeats)
+        t_ours, t_base = t["ours"], t["base"]
         results[name] = {
             "n_nodes": n_nodes,
             "n_steps": n_steps,

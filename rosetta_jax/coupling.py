@@ -42,13 +42,13 @@ class AbstractCoupling(eqx.Module):
         return None
 
     @abc.abstractmethod
-    def __call__(self, afferent: Array, own: Array, rowsum: Array, G: Array) -> Array:
+    def __call__(self, afferent: Array, own: Array, weights: Array, G: Array) -> Array:
         """The input of each node.
 
         Args:
             afferent: $a_i = \\sum_j C_{ij} e_j(t - \\tau_{ij})$, shape `(n,)`.
             own: each node's own current signal $e_i(t)$, shape `(n,)`.
-            rowsum: $\\sum_j C_{ij}$, shape `(n,)`.
+            weights: the connectome $C$, shape `(n, n)` (for the diffusive self-term).
             G: global coupling gain.
         """
 
@@ -56,15 +56,15 @@ class AbstractCoupling(eqx.Module):
 class Additive(AbstractCoupling):
     """$u_i = G \\sum_j C_{ij} e_j(t - \\tau_{ij})$ (WC, NMM1, NMM2)."""
 
-    def __call__(self, afferent, own, rowsum, G):
+    def __call__(self, afferent, own, weights, G):
         return G * afferent
 
 
 class Diffusive(AbstractCoupling):
     """$u_i = G \\sum_j C_{ij} [e_j(t - \\tau_{ij}) - e_i(t)]$ (harmonic, damped, Stuart-Landau)."""
 
-    def __call__(self, afferent, own, rowsum, G):
-        return G * (afferent - rowsum * own)
+    def __call__(self, afferent, own, weights, G):
+        return G * (afferent - jnp.sum(weights, axis=1) * own)
 
 
 class Sine(AbstractCoupling):
@@ -79,5 +79,5 @@ class Sine(AbstractCoupling):
     def edge_factor(self, n):
         return jnp.exp(-1j * self.lag)
 
-    def __call__(self, afferent, own, rowsum, G):
+    def __call__(self, afferent, own, weights, G):
         return G * jnp.imag(jnp.conj(own) * afferent)

@@ -91,6 +91,7 @@ class DelayHistory(eqx.Module):
     oldest: Array   # (n, K): ... at lag + 1 steps
     weights: Array  # (n, K): edge weights (times the coupling's edge factor), 0 on padding
     frac: Array     # (n, K): fractional part f of the delays in steps (differentiable)
+    weights_end: Array  # (2, n, K): w (1 - f) and w f, the step-end interpolation weights
     lag: Array      # (n, K): integer part of the delays, clipped to [1, n_buf - 2]
     afferent_start: Array  # (n,): delayed afferent sum at the step's start
     afferent_end: Array    # (n,): ... and at its end (= the next step's start)
@@ -285,10 +286,12 @@ class Network(AbstractModel):
         return self._per_node(lambda m, yi: self.coupling.efferent(m, yi), 0)(self.node, y)
 
     def vector_field(self, t, y, args):
-        return self._node_fields(t, y, self._input(y, self._afferent_now(y), args), None)
+        return self.noisy_vector_field(t, y, args, None)
 
     def noisy_vector_field(self, t, y, args, xi):
-        return self._node_fields(t, y, self._input(y, self._afferent_now(y), args), xi)
+        e_now = self.efferent(y)
+        afferent = self._effective_weights() @ e_now
+        return self._node_fields(t, y, self._input(y, afferent, args, e_now), xi)
 
     # ------------------------------------------------------------------ delays (engine hooks)
 
@@ -312,6 +315,7 @@ class Network(AbstractModel):
         return DelayHistory(
             buffer=jnp.broadcast_to(e0, (n_buf, *e0.shape)), head=jnp.asarray(0, jnp.int32),
             newest=samples, mid=samples, oldest=samples, weights=weights, frac=steps - lag,
+            weights_end=jnp.stack([weights * (1 - (steps - lag)), weights * (steps - lag)]),
             lag=lag.astype(jnp.int32), afferent_start=a0, afferent_end=a0,
         )
 
@@ -328,7 +332,7 @@ class Network(AbstractModel):
         buffer = h.buffer.at[head].set(self.efferent(y))
         newest = buffer[(head - h.lag + 1) % n_buf, self.sources]
         # At the end of the coming step the delayed time lies between lags lag-1 and lag.
-        end = _row_sum(h.weights * ((1 - h.frac) * newest + h.frac * h.newest))
+        end = _row_sum(h.weights_end[0] * newest + h.weights_end[1] * h.newest)
         return eqx.tree_at(
             lambda h: (h.buffer, h.head, h.newest, h.mid, h.oldest, h.afferent_start,
                        h.afferent_end), h,
@@ -393,13 +397,8 @@ class Network(AbstractModel):
         """Weights of the edges with zero delay (lengths 0): they see the current state."""
         return jnp.where(self.delay_matrix() == 0, self._effective_weights(), 0.0)
 
-    def _afferent_now(self, y):
-        return self._effective_weights() @ self.efferent(y)
-
-    def _input(self, y, afferent, args, e_now=None):
-        e_now = self.efferent(y) if e_now is None else e_now
-        rowsum = jnp.sum(self.weights, axis=1)
-        u = self.coupling(afferent, e_now, rowsum, self.G)
+    def _input(self, y, afferent, args, e_now):
+        u = self.coupling(afferent, e_now, self.weights, self.G)
         if args is not None:
             u = u + _per_node_array(jnp.asarray(args), self.n_nodes)
         return u

@@ -210,7 +210,7 @@ def _loop_vector_field(net, y, delayed=None):
             a = sum(W[i, j] * delayed[i][j] for j in range(n))
         if isinstance(net.coupling, coupling.Sine):
             a = a * np.exp(-1j * float(net.coupling.lag))
-        u = net.coupling(jnp.asarray(a), jnp.asarray(e[i]), jnp.asarray(W[i].sum()), net.G)
+        u = net.coupling(jnp.asarray([a]), jnp.asarray([e[i]]), jnp.asarray(W[i:i + 1]), net.G)[0]
         if not net.node.complex_input:
             u = jnp.real(u)
         out.append(np.asarray(node_i(i).vector_field(0.0, y[i], u)))
