@@ -193,10 +193,7 @@ class Network(AbstractModel):
         if delays is not None and lengths is not None:
             raise ValueError("Pass either `lengths` (with `speed`) or `delays`, not both.")
         if lengths is not None:
-            L = jnp.asarray(lengths, dtype=self.weights.dtype)
-            if L.shape != (n, n):
-                raise ValueError(f"`lengths` must have shape {(n, n)} like `weights`; got {L.shape}.")
-            _check_matrix("lengths", L)
+            L = _square_matrix("lengths", lengths, n, self.weights.dtype)
             if speed is None:
                 raise ValueError("`lengths` needs a conduction `speed` in m/s (e.g. speed=5.0).")
             sp = jnp.asarray(speed, dtype=self.weights.dtype)
@@ -214,11 +211,7 @@ class Network(AbstractModel):
         elif speed is not None:
             raise ValueError("`speed` was given without `lengths`.")
         if delays is not None:
-            D = jnp.asarray(delays, dtype=self.weights.dtype)
-            if D.shape != (n, n):
-                raise ValueError(f"`delays` must have shape {(n, n)}; got {D.shape}.")
-            _check_matrix("delays", D)
-            self.delays = D
+            self.delays = _square_matrix("delays", delays, n, self.weights.dtype)
 
         tau = self.delay_matrix()
         self.zero_delay_edges = False
@@ -418,6 +411,15 @@ def _per_node_array(u, n, ndim=None):
     if ndim is not None and u.ndim == 1 and u.shape[0] == n and ndim > 1:
         return u.reshape((n,) + (1,) * (ndim - 1))
     return u
+
+
+def _square_matrix(name, value, n, dtype):
+    """`value` as an (n, n) array like the weights: finite and non-negative."""
+    M = jnp.asarray(value, dtype=dtype)
+    if M.shape != (n, n):
+        raise ValueError(f"`{name}` must have shape {(n, n)} like `weights`; got {M.shape}.")
+    _check_matrix(name, M)
+    return M
 
 
 def _check_matrix(name, M):

@@ -74,7 +74,7 @@ class AbstractModel(eqx.Module):
         rate for NMM1, a synaptic activation for NMM2, the E activity for Wilson-Cowan, the
         complex amplitude $z$ for the oscillators, $e^{i\\theta}$ for Kuramoto.
         """
-        raise NotImplementedError(
+        raise TypeError(
             f"{type(self).__name__} does not define `efferent`, so it cannot be a network node."
         )
 
