@@ -278,6 +278,9 @@ class Network(AbstractModel):
     def efferent(self, y):
         return self._per_node(lambda m, yi: self.coupling.efferent(m, yi), 0)(self.node, y)
 
+    def admissible(self, y):
+        return jnp.all(self._per_node(lambda m, yi: m.admissible(yi), 0)(self.node, y))
+
     def vector_field(self, t, y, args):
         return self.noisy_vector_field(t, y, args, None)
 

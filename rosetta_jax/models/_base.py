@@ -91,6 +91,11 @@ class AbstractModel(eqx.Module):
         """
         return self.vector_field(t, y, xi if args is None else args + xi)
 
+    def admissible(self, y: Array) -> Array:
+        """Whether a state is physically meaningful (e.g. firing rates >= 0); used to discard
+        spurious equilibria of the equations."""
+        return jnp.asarray(True)
+
     def history_length(self, dt: float) -> int:
         """Slots of delay history the engine must keep (0: no delays; see `Network`)."""
         return 0

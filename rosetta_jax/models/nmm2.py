@@ -112,6 +112,10 @@ class MontbrioPazoRoxin(AbstractModel):
         s = y[0] if self.synapse_order == 0 else y[2]
         return self.tau * s
 
+    def admissible(self, y):
+        """Firing rates are non-negative."""
+        return y[0] >= 0
+
 
 class ING(AbstractModel):
     """Interneuron gamma (ING): a self-inhibited QIF population with an alpha synapse.
@@ -165,6 +169,10 @@ class ING(AbstractModel):
         """$\\tau_m s$, received as excitatory input current (like $J$, with the sign of a
         between-node excitatory link)."""
         return self.tau_m * y[2]
+
+    def admissible(self, y):
+        """Firing rates are non-negative."""
+        return y[0] >= 0
 
 
 class PING(AbstractModel):
@@ -238,3 +246,7 @@ class PING(AbstractModel):
     def efferent(self, y):
         """$\\tau_e s_e$: the E synaptic activation, received by the E population (spec 8.4)."""
         return self.tau_e * y[2]
+
+    def admissible(self, y):
+        """Firing rates are non-negative."""
+        return (y[0] >= 0) & (y[4] >= 0)
