@@ -15,6 +15,7 @@ from scipy.optimize import brentq, minimize_scalar
 import rosetta_jax as rj
 from rosetta_jax import models, noise, solvers
 from rosetta_jax.analysis import (
+    bifurcation_diagram,
     continuation,
     damped_modes,
     fixed_points,
@@ -396,3 +397,29 @@ def test_continuation_errors():
         linear_spectrum(models.StuartLandau(alpha=1.0), np.array([0.1]), noise.Additive(0.1))
     with pytest.raises(ValueError, match="'damped', 'stuart_landau' or 'kuramoto'"):
         translate(models.DampedOscillator(), to="wilson_cowan")
+
+
+def test_linear_spectrum_gradient_matches_central_differences():
+    f = jnp.array([0.25, 0.3, 0.35])
+
+    def power(alpha):
+        m = models.DampedOscillator(alpha=alpha, omega=2.0)
+        return jnp.sum(linear_spectrum(m, f, noise.Additive(0.4), y_star=jnp.zeros(2)).psd)
+
+    g = jax.grad(power)(-0.3)
+    fd = (power(-0.3 + 1e-6) - power(-0.3 - 1e-6)) / 2e-6
+    np.testing.assert_allclose(g, fd, rtol=1e-6)
+
+
+def test_bifurcation_diagram_draws_the_branch_and_cycles():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    fig, ax, b = bifurcation_diagram(models.StuartLandau(), "alpha", -1.0, 1.0, n_sim=9,
+                                     t1=100.0, dt=0.02)
+    assert len(b.hopf_points) == 1 and abs(b.hopf_points[0].param) < 1e-6
+    np.testing.assert_allclose(b.hopf_points[0].frequency_hz, 1 / (2 * np.pi), rtol=1e-9)
+    assert len(ax.lines) >= 5
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)

@@ -1,4 +1,6 @@
-"""Analysis: equilibria and their bifurcations, linearised statistics."""
+"""Analysis: signal features (spectra, peaks, specparam-style fits, FC, FCD, phase measures,
+entrainment), equilibria and their bifurcations, linearised spectra and covariances, and
+rung-to-rung translation."""
 
 from ._dynamics import (
     Branch as Branch,
@@ -18,4 +20,23 @@ from ._translate import (
     normal_form as normal_form,
     phase_reduction as phase_reduction,
     translate as translate,
+)
+from ._signal import (
+    analytic_phase as analytic_phase,
+    analytic_signal as analytic_signal,
+    band_power as band_power,
+    entrainment as entrainment,
+    fcd as fcd,
+    frequency_ratio as frequency_ratio,
+    functional_connectivity as functional_connectivity,
+    mean_frequency as mean_frequency,
+    order_parameter as order_parameter,
+    peak_frequency as peak_frequency,
+    phase_locking_value as phase_locking_value,
+    welch as welch,
+)
+from ._specparam import (
+    SpectrumFit as SpectrumFit,
+    fit_aperiodic as fit_aperiodic,
+    fit_spectrum as fit_spectrum,
 )

@@ -45,7 +45,9 @@ def in_float64(fn):
                          else a for a in args)
             kwargs = {k: to_float64(v) if isinstance(v, (eqx.Module, jax.Array, np.ndarray))
                       else v for k, v in kwargs.items()}
-            return fn(*args, **kwargs)
+            out = fn(*args, **kwargs)
+            # Hand back numpy arrays: float64 JAX arrays would warn when used in float32 mode.
+            return jax.tree.map(lambda x: np.asarray(x) if isinstance(x, jax.Array) else x, out)
 
     return wrapper
 
