@@ -279,7 +279,10 @@ def test_translated_stuart_landau_reproduces_the_jansen_rit_cycle(jr_branch):
     deltas = [2.0, 4.0, 8.0]
     for d in deltas:
         m = models.JansenRit(p=upper.param - d)  # below the Hopf: the alpha cycle
-        nf = translate(m, to="stuart_landau", y_star=jansen_rit_branch(upper.param - d, 7.0, 9.0))
+        y_star = jansen_rit_branch(upper.param - d, 7.0, 9.0)
+        nf = normal_form(m, y_star=y_star)
+        sl = translate(m, to="stuart_landau", y_star=y_star)
+        assert float(sl.gamma) == float(nf.model.gamma)
         assert float(nf.model.gamma) > 0  # supercritical
         sol = rj.simulate(m, t1=80.0, dt=2e-4, save_every=5, y0=y_start, save_state=False)
         late = np.asarray(sol.observed)[-2000:]

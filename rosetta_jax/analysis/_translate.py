@@ -215,9 +215,10 @@ def translate(model: AbstractModel, to: str = "damped", **kwargs):
 
     Args:
         model: any model (or network).
-        to: `"damped"` (the damped oscillator of each complex mode at a stable focus: a tuple,
-            least damped first), `"stuart_landau"` (the normal form near a Hopf point: a
-            `NormalForm`, whose `.model` is the `StuartLandau`), or `"kuramoto"` (the phase
+        to: `"damped"` (the damped oscillator of each complex mode at a stable focus: a tuple
+            of `DampedOscillator`, least damped first), `"stuart_landau"` (the
+            `StuartLandau` normal form near a Hopf point; `normal_form` also returns the
+            eigenvector mapping it back to the model's state), or `"kuramoto"` (the phase
             reduction of a Stuart-Landau oscillator or network; other models go through their
             normal form first).
         **kwargs: `y_star`, `args` for the equilibrium.
@@ -225,7 +226,7 @@ def translate(model: AbstractModel, to: str = "damped", **kwargs):
     if to == "damped":
         return damped_modes(model, **kwargs)
     if to == "stuart_landau":
-        return normal_form(model, **kwargs)
+        return normal_form(model, **kwargs).model
     if to == "kuramoto":
         if isinstance(model, (StuartLandau, Network)):
             return phase_reduction(model)
