@@ -1,7 +1,8 @@
 """rosetta-jax: the Rosetta Stone ladder of neural mass models in JAX.
 
 Models (`rosetta_jax.models`), drives (`rosetta_jax.forcing`), noise (`rosetta_jax.noise`),
-solvers (`rosetta_jax.solvers`) and one entry point, `rosetta_jax.simulate`.
+solvers (`rosetta_jax.solvers`), `simulate`, `Network`, analysis, fitting (`rosetta_jax.fit`) and
+parameter sweeps (`sweep` over a `Space`).
 """
 
 from . import forcing as forcing, models as models, noise as noise, solvers as solvers
@@ -11,5 +12,12 @@ from ._simulate import (
     simulate as simulate,
 )
 from ._version import __version__ as __version__
-from . import coupling as coupling
+from . import (
+    analysis as analysis,
+    coupling as coupling,
+    data as data,
+    fit as fit,
+    observation as observation,
+)
 from .network import Network as Network
+from ._sweep import Space as Space, load_sweep as load_sweep, sweep as sweep

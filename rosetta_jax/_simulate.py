@@ -2,9 +2,10 @@
 
 * Fixed-step path (default; the only one for noisy runs): our own `jax.lax.scan`, outer over
   save intervals and inner (rolled) over the steps of one interval. Noise is drawn per save
-  interval with `jax.random.fold_in(key, i)`, the observable is saved inside the loop and each
-  outer body is wrapped in `jax.checkpoint`, so gradients through long runs need memory for
-  the saved points only.
+  interval with `jax.random.fold_in(key, i)` and the observable is saved inside the loop. For
+  long runs the blocks of intervals (and, with large delay buffers, segments of blocks) are
+  wrapped in `jax.checkpoint`, so gradients need memory for the saved points and a few
+  carries, not every step's intermediates.
 * Adaptive path: `diffrax.diffeqsolve` with a step-size controller, for deterministic runs
   that want tolerances (closed-form checks, limit cycles, bifurcation work).
 """
@@ -114,6 +115,7 @@ def simulate(
     max_steps: int | None = None,
     save_state: bool = True,
     throw: bool = True,
+    checkpoint: bool | None = None,
 ) -> Solution:
     """Simulate a model (a single node or a network) from `t0` to `t1`.
 
@@ -138,6 +140,11 @@ def simulate(
         save_state: also save the full state `ys` (default True); False saves memory.
         throw: raise `SimulationDivergedError` when the run blows up (NaN/inf). With False the
             result comes back with `success = False` instead.
+        checkpoint: rematerialise the fixed-step loop in the backward pass, so that gradients
+            through long runs need memory for a few carries per block of steps instead of
+            every step's intermediates, at the cost of recomputing the forward pass. None
+            (default) decides from the run's size: on when a plain backward pass would store
+            more than about 256 MiB. Only matters under `jax.grad`.
 
     Returns:
         A `Solution` with `ts`, `ys`, `observed`, `y_final`, `success`.
@@ -258,7 +265,7 @@ def simulate(
         solver = Heun() if solver is None else solver
         info.update(solver=type(solver).__name__)
         out = _run_fixed(model, y0, forcing, noise, key, solver, t0, dt, n_saves, save_every,
-                         bool(save_state))
+                         bool(save_state), None if checkpoint is None else bool(checkpoint))
     ts, observed, ys, y_final = out
     success = jnp.all(jnp.isfinite(y_final)) & jnp.all(jnp.isfinite(observed))
     if throw:
@@ -319,6 +326,35 @@ def _report_divergence(success, ts, observed, model, dt):
     )
 
 
+# Backward-pass memory above which `checkpoint=None` rematerialises (bytes), and the memory of
+# block carries above which a second level of checkpointing (segments of blocks) is added.
+_AUTO_REMAT_BYTES = 256 * 2**20
+_CARRY_BYTES = 64 * 2**20
+
+
+def _tree_bytes(tree) -> int:
+    return sum(x.size * x.dtype.itemsize for x in jax.tree.leaves(tree) if eqx.is_array(x))
+
+
+def _remat_levels(checkpoint, n_steps: int, carry0, n_blocks: int) -> int:
+    """0 (no rematerialisation), 1 (checkpointed blocks) or 2 (segments, then blocks).
+
+    A plain backward pass stores a few states' worth of intermediates per step (about 3x the
+    state for a Heun step, measured); checkpointed blocks store one carry per block, which
+    with a long delay buffer can itself be large, hence the second level."""
+    if checkpoint is None:
+        checkpoint = 4 * n_steps * _tree_bytes(carry0[0]) > _AUTO_REMAT_BYTES
+    if not checkpoint:
+        return 0
+    return 2 if n_blocks * _tree_bytes(carry0) > _CARRY_BYTES else 1
+
+
+def _segment_size(n_blocks: int) -> int:
+    """Blocks per checkpointed segment: the largest divisor of n_blocks up to its square root."""
+    limit = max(1, int(math.isqrt(n_blocks)))
+    return max(d for d in range(1, limit + 1) if n_blocks % d == 0)
+
+
 def _block_size(n_saves: int, draws_per_interval: int, target: int = 2048) -> int:
     """Save intervals per noise draw: the largest divisor of `n_saves` that keeps a draw near
     `target` numbers (and at most 256 intervals, bounding the memory of one checkpointed block)."""
@@ -347,7 +383,8 @@ def _standard_normal(key, shape, dtype, complex_):
 # Counts traces (trace-time only, no run-time cost): the tests check that new parameter values
 # reuse the compiled engine.
 @eqx.debug.assert_max_traces(max_traces=None)
-def _fixed_impl(model, y0, forcing, noise, key, solver, t0, dt, n_saves, save_every, save_state):
+def _fixed_impl(model, y0, forcing, noise, key, solver, t0, dt, n_saves, save_every, save_state,
+                checkpoint=None):
     dtype = y0.dtype
     white = noise is not None and noise.is_white()
     coloured = noise is not None and not white
@@ -432,10 +469,25 @@ def _fixed_impl(model, y0, forcing, noise, key, solver, t0, dt, n_saves, save_ev
         return jax.lax.scan(interval, carry, (idx, z))
 
     carry0 = (y0, eta0, solver_state0, history0)
-    carry, (observed, ys) = jax.lax.scan(
-        jax.checkpoint(block_body), carry0, jnp.arange(n_saves // block)
-    )
-    merge = lambda a: None if a is None else a.reshape(n_saves, *a.shape[2:])
+    n_blocks = n_saves // block
+    levels = _remat_levels(checkpoint, n_saves * save_every, carry0, n_blocks)
+    if levels == 2:
+        # Segments of blocks, then blocks: the backward pass stores about 2 sqrt(n_blocks)
+        # carries (delay buffers included), for two extra forward passes.
+        seg = _segment_size(n_blocks)
+        block_fn = jax.checkpoint(block_body)
+
+        def segment_body(carry, s):
+            return jax.lax.scan(block_fn, carry, s * seg + jnp.arange(seg))
+
+        carry, (observed, ys) = jax.lax.scan(
+            jax.checkpoint(segment_body), carry0, jnp.arange(n_blocks // seg)
+        )
+    else:
+        body = jax.checkpoint(block_body) if levels == 1 else block_body
+        carry, (observed, ys) = jax.lax.scan(body, carry0, jnp.arange(n_blocks))
+    lead = 3 if levels == 2 else 2  # (segments, blocks, intervals) or (blocks, intervals)
+    merge = lambda a: None if a is None else a.reshape(n_saves, *a.shape[lead:])
     observed, ys = merge(observed), merge(ys)
     ts = t0 + dt * save_every * jnp.arange(1, n_saves + 1, dtype=dtype)
     return ts, observed, ys, carry[0]

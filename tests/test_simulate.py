@@ -363,3 +363,37 @@ def test_nan_parameter_set_after_construction_is_caught_by_simulate():
     m = eqx.tree_at(lambda m: m.p, models.JansenRit(), jnp.nan)
     with pytest.raises(ValueError, match="JansenRit.p contains NaN"):
         rj.simulate(m, t1=0.1, dt=1e-4)
+
+
+@pytest.mark.parametrize("carry_bytes", [64 * 2**20, 0])
+def test_checkpointed_gradients_equal_plain_ones(monkeypatch, carry_bytes):
+    # carry_bytes = 0 forces the second (segment) level of checkpointing.
+    monkeypatch.setattr(_simulate, "_CARRY_BYTES", carry_bytes)
+    dk_w = jnp.asarray(np.random.default_rng(0).uniform(0, 1, (3, 3)))
+    net = rj.Network(models.JansenRit(p=jnp.array([100.0, 120.0, 140.0])), dk_w, G=5.0,
+                     lengths=jnp.full((3, 3), 20.0), speed=10.0)
+
+    def loss(G, p, checkpoint):
+        m = eqx.tree_at(lambda m: (m.G, m.node.p), net, (G, p))
+        sol = rj.simulate(m, t1=0.2, dt=1e-4, save_every=10, noise=noise.Additive(20.0),
+                          key=jr.key(3), save_state=False, checkpoint=checkpoint)
+        return jnp.mean(sol.observed**2)
+
+    grads = [jax.grad(loss, argnums=(0, 1))(5.0, net.node.p, ck) for ck in (False, True, None)]
+    for g in grads[1:]:
+        np.testing.assert_allclose(g[0], grads[0][0], rtol=1e-9)
+        np.testing.assert_allclose(g[1], grads[0][1], rtol=1e-9)
+    assert np.all(np.abs(grads[0][1]) > 0)
+
+
+def test_automatic_checkpointing_follows_the_run_size():
+    state = (jnp.zeros((68, 6), jnp.float32), None, None, None)
+    # 2 s of a 68-node JR network at dt = 0.1 ms: ~25 MiB of intermediates, no remat.
+    assert _simulate._remat_levels(None, 20_000, state, 10_000) == 0
+    # 60 s: ~390 MiB without remat, so blocks are checkpointed; their carries are small.
+    assert _simulate._remat_levels(None, 600_000, state, 20_000) == 1
+    # A 2000-step delay buffer per block carry adds the segment level.
+    big = state[:3] + (jnp.zeros((2000, 68), jnp.float32),)
+    assert _simulate._remat_levels(None, 600_000, big, 20_000) == 2
+    assert _simulate._remat_levels(False, 600_000, big, 20_000) == 0
+    assert _simulate._remat_levels(True, 10, state, 5) == 1

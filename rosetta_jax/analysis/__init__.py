@@ -9,11 +9,18 @@ from ._dynamics import (
     bifurcation_diagram as bifurcation_diagram,
     classify as classify,
     continuation as continuation,
+    equilibrium as equilibrium,
     fixed_points as fixed_points,
     jacobian as jacobian,
+    stable_equilibrium as stable_equilibrium,
 )
 from ._lyapunov import lyapunov_covariance as lyapunov_covariance
-from ._linear import LinearSpectrum as LinearSpectrum, linear_spectrum as linear_spectrum
+from ._linear import (
+    LinearSpectrum as LinearSpectrum,
+    linear_covariance as linear_covariance,
+    linear_fc as linear_fc,
+    linear_spectrum as linear_spectrum,
+)
 from ._translate import (
     NormalForm as NormalForm,
     damped_modes as damped_modes,

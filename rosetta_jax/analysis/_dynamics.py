@@ -128,24 +128,47 @@ def _param_label(param) -> str:
 
 
 @eqx.filter_jit
-def _newton(model, y0, args, iterations: int = 60):
-    """Damped Newton on f(y) = 0 from one start; returns (y, residual norm)."""
+def _newton(model, y0, args, iterations=60, early_stop=False):
+    """Damped Newton on f(y) = 0 from one start; returns (y, residual norm).
+
+    With `early_stop` the iteration ends once the residual or the step is at rounding level (a
+    `while_loop`: for searches outside differentiated code; inside it, a fixed number of
+    iterations compiles to faster code)."""
     f, shape = _flat_field(model, args)
     x = y0.reshape(-1)
+    eps = jnp.finfo(x.dtype).eps
 
-    def body(_, x):
+    def step(x):
         J = jax.jacfwd(f)(x)
         r = f(x)
-        dx = jnp.linalg.lstsq(J, -r)[0]
+        dx = jnp.linalg.solve(J, -r)
+        # A singular Jacobian (a fold, a symmetric network) falls back to least squares.
+        dx = jnp.where(jnp.all(jnp.isfinite(dx)), dx, jnp.linalg.lstsq(J, -r)[0])
         # Backtracking by halving, written without data-dependent Python control flow.
         scales = 0.5 ** jnp.arange(8)
         norms = jax.vmap(lambda s: jnp.linalg.norm(f(x + s * dx)))(scales)
         best = jnp.argmax(norms < jnp.linalg.norm(r))  # first improving scale (0 if none)
         s = jnp.where(jnp.any(norms < jnp.linalg.norm(r)), scales[best], scales[-1])
-        return jnp.where(jnp.all(jnp.isfinite(x + s * dx)), x + s * dx, x)
+        ok = jnp.all(jnp.isfinite(x + s * dx))
+        return jnp.where(ok, x + s * dx, x), jnp.where(ok, jnp.linalg.norm(s * dx), 0.0)
 
-    x = jax.lax.fori_loop(0, iterations, body, x)
-    return x.reshape(shape), jnp.linalg.norm(f(x))
+    if not early_stop:
+        x = jax.lax.fori_loop(0, iterations, lambda _, x: step(x)[0], x)
+        return x.reshape(shape), jnp.linalg.norm(f(x))
+
+    def body(carry):
+        i, x, _, _ = carry
+        x_new, size = step(x)
+        return i + 1, x_new, jnp.linalg.norm(f(x_new)), size
+
+    def cond(carry):
+        i, x, res, size = carry
+        tiny = 1e3 * eps * (1.0 + jnp.linalg.norm(x))
+        return (i < iterations) & (res > tiny) & (size > 1e-2 * tiny)
+
+    r0 = jnp.linalg.norm(f(x))
+    _, x, res, _ = jax.lax.while_loop(cond, body, (0, x, r0, jnp.asarray(jnp.inf, x.dtype)))
+    return x.reshape(shape), res
 
 
 @in_float64
@@ -187,7 +210,10 @@ def fixed_points(
     if starts.shape[1:] != y_init.shape:
         raise ValueError(f"`starts` must have shape (k, {', '.join(map(str, y_init.shape))}); got "
                          f"{starts.shape}.")
-    ys, res = jax.vmap(lambda y: _newton(model, y, args))(starts)
+    newton = lambda y: _newton(model, y, args, early_stop=True)
+    # Large systems run the starts one after another: a batched dense solve of a few hundred
+    # states is no faster on CPU, and batching them can stall XLA's CPU runtime.
+    ys, res = jax.vmap(newton)(starts) if y_init.size <= 64 else jax.lax.map(newton, starts)
     ys, res = np.asarray(ys), np.asarray(res)
     found: list[FixedPoint] = []
     scale = np.maximum(np.abs(ys).max(axis=0), 1e-12)
@@ -525,7 +551,8 @@ def bifurcation_diagram(
     Args:
         model, param, start, stop: as for `continuation`.
         branch: a precomputed `Branch` (default: computed here).
-        n_sim: parameter values simulated (one vmapped run per initial state).
+        n_sim: parameter values simulated (one vmapped run per initial state); 0 draws the
+            branch alone.
         initial_states: states to start from, shape `(k, *state_shape)`; default the model's
             initial state and a large perturbation of it (to reach coexisting attractors).
         t1, dt: simulation length and step (defaults by time unit: 10 s at 0.1 ms,
@@ -561,8 +588,11 @@ def bifurcation_diagram(
         o = sol.observed[int(discard * sol.observed.shape[0]):]
         return jnp.min(o), jnp.max(o)
 
-    run = jax.jit(jax.vmap(jax.vmap(extrema, in_axes=(0, None)), in_axes=(None, 0)))
-    lo_v, hi_v = (np.asarray(a) for a in run(values, initial_states))
+    if n_sim > 0:
+        run = jax.jit(jax.vmap(jax.vmap(extrema, in_axes=(0, None)), in_axes=(None, 0)))
+        lo_v, hi_v = (np.asarray(a) for a in run(values, initial_states))
+    else:  # the branch alone
+        lo_v = hi_v = np.full((initial_states.shape[0], 0), np.nan)
 
     fig, ax = (plt.subplots(figsize=(7, 4)) if ax is None else (ax.figure, ax))
     obs = branch.observe(model)
@@ -587,3 +617,49 @@ def bifurcation_diagram(
     if branch.fold_points or branch.hopf_points:
         ax.legend(fontsize=7, loc="best")
     return fig, ax, branch
+
+
+def equilibrium(model: AbstractModel, y_guess, args=None, iterations: int = 40) -> Array:
+    """A differentiable equilibrium: Newton from `y_guess`, with exact parameter gradients.
+
+    Newton runs on stopped gradients; one final Newton step carries them, which gives
+    $dy^*/d\\theta = -J^{-1}\\,\\partial f/\\partial\\theta$ (the implicit function theorem) at the
+    equilibrium. jit-, vmap- and grad-safe; in the model's own precision.
+
+    Args:
+        model: a model (or a network without delays).
+        y_guess: a state near the wanted equilibrium.
+        args: constant input.
+        iterations: Newton iterations.
+    """
+    shape = model.initial_state().shape
+    frozen = jax.lax.stop_gradient(model)
+    y, _ = _newton(frozen, jax.lax.stop_gradient(jnp.asarray(y_guess)), args, iterations)
+    f = lambda x: model.vector_field(0.0, x.reshape(shape), args).reshape(-1)
+    x = jax.lax.stop_gradient(y.reshape(-1))
+    J = jax.lax.stop_gradient(jax.jacfwd(f)(x))
+    return (x - jnp.linalg.solve(J, f(x))).reshape(shape)
+
+
+def stable_equilibrium(model: AbstractModel, args=None, **kwargs) -> Array:
+    """The least-damped stable equilibrium of a model (found by `fixed_points`).
+
+    Noise around this state is the rhythm a linearised spectrum describes: for Jansen-Rit at
+    moderate input, the upper-branch alpha focus rather than the strongly damped low-activity
+    node. Use it as `y_guess` of the analytic (`method="linear"`) fitting objectives.
+
+    Args:
+        model: any model (a network without delays too); args, kwargs: as for `fixed_points`.
+
+    Returns:
+        The state, shaped like `model.initial_state()`.
+
+    Raises:
+        ValueError: when the model has no stable equilibrium at its parameters.
+    """
+    fps = [fp for fp in fixed_points(model, args=args, **kwargs) if fp.stable]
+    if not fps:
+        raise ValueError(f"{type(model).__name__} has no stable equilibrium at its parameters "
+                         "(it oscillates or diverges); move it below its bifurcation, e.g. "
+                         "JansenRit(p=20).")
+    return jnp.asarray(max(fps, key=lambda fp: float(np.max(fp.eigenvalues.real))).state)

@@ -20,7 +20,8 @@ from jaxtyping import Array, ArrayLike
 from ..models._base import AbstractModel
 from ..network import Network
 from ..noise import AbstractNoise, Additive, OrnsteinUhlenbeck
-from ._dynamics import fixed_points, time_scale_hz
+from ._dynamics import stable_equilibrium, time_scale_hz
+from ._lyapunov import lyapunov_covariance
 
 
 class LinearSpectrum(NamedTuple):
@@ -38,16 +39,6 @@ class LinearSpectrum(NamedTuple):
     psd: Array
     csd: Array | None
     state: Array
-
-
-def _stable_equilibrium(model, args):
-    fps = [fp for fp in fixed_points(model, args=args) if fp.stable]
-    if not fps:
-        raise ValueError(
-            f"{type(model).__name__} has no stable equilibrium here (a limit cycle or chaos): the "
-            "linearised spectrum needs a stable focus or node. Pass y_star to force a state."
-        )
-    return jnp.asarray(min(fps, key=lambda fp: float(np.max(fp.eigenvalues.real))).state)
 
 
 def _as_real(z: Array) -> Array:
@@ -154,7 +145,8 @@ def linear_spectrum(
         freqs: frequencies [Hz for models in s or ms; cycles per unit time otherwise].
         noise: `noise.Additive(sigma)` (white, in the input channel, as in `simulate`) or
             `noise.OrnsteinUhlenbeck(sigma, tau)`.
-        y_star: the equilibrium (default: the most stable equilibrium found by `fixed_points`).
+        y_star: the equilibrium (default: `stable_equilibrium(model)`, the least-damped stable
+            equilibrium, which carries the noise-driven rhythm).
         args: constant input.
         lead_field: a `LeadField` or gain matrix (sensors x regions) for sensor spectra.
         cross: also return the full cross-spectral matrices.
@@ -168,7 +160,7 @@ def linear_spectrum(
     freqs = jnp.asarray(freqs)
     if freqs.ndim != 1:
         raise ValueError(f"`freqs` must be 1-D; got shape {freqs.shape}.")
-    y = _stable_equilibrium(model, args) if y_star is None else jnp.asarray(y_star)
+    y = stable_equilibrium(model, args) if y_star is None else jnp.asarray(y_star)
     hz = time_scale_hz(model)
     seconds_per_unit = 1.0 / hz if model.time_unit in ("s", "ms") else 1.0
     omegas = 2 * math.pi * freqs / hz  # rad per model time unit
@@ -200,3 +192,33 @@ def linear_spectrum(
     csd = jax.vmap(at)(omegas)
     psd = jnp.real(jnp.diagonal(csd, axis1=1, axis2=2))
     return LinearSpectrum(freqs, psd, csd if cross else None, y)
+
+
+def linear_covariance(
+    model: AbstractModel, noise: AbstractNoise, *, y_star: Any = None, args: Any = None
+) -> Array:
+    """Stationary covariance of the observable of a model linearised at a stable equilibrium.
+
+    Solves $J\\Sigma + \\Sigma J^T = -D$ (`lyapunov_covariance`) and projects on the observable:
+    the analytic FC of a noise-driven network below its bifurcation (e.g. the linearised Hopf
+    model of fMRI FC). Networks with delays are linearised without them. Differentiable.
+
+    Returns:
+        Covariance matrix of `model.observe`, shape `(n_obs, n_obs)`.
+    """
+    if not isinstance(noise, Additive):
+        raise TypeError("`noise` must be noise.Additive(...) (white noise).")
+    y = stable_equilibrium(model, args) if y_star is None else jnp.asarray(y_star)
+    J = _fields_jacobian(model, y, args)
+    D = _noise_covariance(model, y, args, noise, 0.0)
+    sigma = lyapunov_covariance(J, D)
+    cobs = jax.jacfwd(lambda x: jnp.atleast_1d(model.observe(x.reshape(y.shape))))(y.reshape(-1))
+    return cobs @ sigma @ cobs.T
+
+
+def linear_fc(model: AbstractModel, noise: AbstractNoise, *, y_star: Any = None,
+              args: Any = None) -> Array:
+    """Analytic functional connectivity (correlation of the observable) of a linearised model."""
+    C = linear_covariance(model, noise, y_star=y_star, args=args)
+    d = jnp.sqrt(jnp.diagonal(C))
+    return C / (d[:, None] * d[None, :])

@@ -1,0 +1,35 @@
+"""Fitting models to data: objectives (spectra, FC), constrained parameters, optax optimisers,
+multi-start, checkpoints; and gradient-based sensitivity analysis.
+
+Example:
+    >>> from rosetta_jax import fit, models, noise, data
+    >>> target = fit.SpectrumTarget.from_data(data.load_meg_spectra())
+    >>> objective = fit.SpectrumObjective(target, noise.Additive(1.0))
+"""
+
+from ._fit import FitResult as FitResult, fit as fit
+from ._objectives import (
+    FCObjective as FCObjective,
+    FCTarget as FCTarget,
+    SpectrumObjective as SpectrumObjective,
+    SpectrumTarget as SpectrumTarget,
+    fcd_quantiles as fcd_quantiles,
+)
+from ._transforms import (
+    AbstractTransform as AbstractTransform,
+    Bounded as Bounded,
+    GaussianPrior as GaussianPrior,
+    Identity as Identity,
+    Positive as Positive,
+)
+from ._sensitivity import (
+    SensitivityResult as SensitivityResult,
+    fc_features as fc_features,
+    sensitivity as sensitivity,
+    spectral_features as spectral_features,
+)
+from ._real import (
+    fit_connectome_fc as fit_connectome_fc,
+    fit_network_spectra as fit_network_spectra,
+    fit_regional_spectra as fit_regional_spectra,
+)
