@@ -5,11 +5,47 @@ from __future__ import annotations
 import argparse
 import sys
 
+COMMANDS = {
+    "simulate": ("simulate a model or a network from a TOML config",
+                 "Simulate the [model] (a network when [network] is given) with the "
+                 "[simulation] settings and optional [forcing]; writes simulation.npz (times, "
+                 "observable, final state), simulation.json (settings, versions) and "
+                 "simulation.png into [output] dir."),
+    "fit": ("fit a model to spectra or FC from a TOML config",
+            "Fit parameters with the [fit] task: regional_spectra (a node per DK region to the "
+            "bundled MEG spectra), connectome_fc (a Hopf network to the bundled HCP FC), "
+            "network_spectra (a JR network jointly to the MEG spectra) or spectrum (the "
+            "[model]'s params to one spectrum in an .npz or .fif file); writes fit.json, fit.npz "
+            "and fit.png."),
+    "sweep": ("run a parameter sweep from a TOML config",
+              "Sweep [sweep.params] (a grid of values, or [low, high] bounds for random/Sobol "
+              "samples) of the [model] or network, computing the [sweep] features inside; "
+              "writes sweep/sweep.nc (netCDF), sweep.json and sweep.png. An interrupted sweep "
+              "resumes from its finished chunks."),
+    "bifurcation": ("continue equilibria and find folds and Hopf points from a TOML config",
+                    "Continue the equilibria of the [model] in [bifurcation] param from start "
+                    "to stop; writes bifurcation.json (folds, Hopf points with frequencies), "
+                    "branch.npz and bifurcation.png."),
+}
+
 
 def _demo(args) -> int:
     from ._demo import run_demo
 
-    run_demo(args.out, seed=args.seed, quiet=args.quiet)
+    run_demo(args.out, seed=args.seed, quiet=args.quiet, quick=args.quick)
+    return 0
+
+
+def _run_config(args) -> int:
+    from . import _commands, _config
+
+    say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
+    try:
+        cfg = _config.load(args.config, args.command)
+        getattr(_commands, f"run_{args.command}")(cfg, say=say)
+    except _config.ConfigError as e:
+        print(f"rosetta-jax {args.command}: error: {e}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -17,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rosetta-jax",
         description="The Rosetta Stone ladder of neural mass models, simulated with JAX.",
+        epilog="Example configs: examples/*.toml in the repository.",
     )
     from ._version import __version__
 
@@ -24,14 +61,22 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     demo = sub.add_parser(
         "demo",
-        help="simulate every rung of the ladder and write figures into ./rosetta-out/",
-        description="Simulate every rung of the ladder (harmonic oscillator to PING) and write "
-        "one figure per rung, an overview (ladder.png) and summary.json.",
+        help="walk the ladder, fit the bundled MEG spectra and FC, write a report",
+        description="Simulate every rung of the ladder (harmonic oscillator to PING), fit "
+        "Jansen-Rit nodes to the bundled MEG spectra and a Hopf network to the bundled HCP FC, "
+        "and write figures, summary.json and an HTML report (report.html) into ./rosetta-out/.",
     )
     demo.add_argument("--out", default="rosetta-out", help="output folder (default: rosetta-out)")
     demo.add_argument("--seed", type=int, default=0, help="PRNG seed for the noisy rungs")
+    demo.add_argument("--quick", action="store_true", help="fewer fitting steps (for checks)")
     demo.add_argument("--quiet", action="store_true", help="print nothing")
     demo.set_defaults(func=_demo)
+    for name, (short, long) in COMMANDS.items():
+        p = sub.add_parser(name, help=short, description=long,
+                           epilog=f"Example: rosetta-jax {name} examples/{name}_*.toml")
+        p.add_argument("config", metavar="CONFIG.toml", help="the configuration file")
+        p.add_argument("--quiet", action="store_true", help="print nothing but errors")
+        p.set_defaults(func=_run_config)
     return parser
 
 
