@@ -31,9 +31,9 @@ G = 10.0
 SPEED = 5.0
 
 
-def baseline(W, key, n_saves):
+def baseline(W, key, n_saves, G=G, p=220.0, sigma=SIGMA):
     """The plainest loop: JR constants baked in, rate coupling W @ S(y1 - y2) into p."""
-    A, B, a, b, C, e0, v0, r, p = 3.25, 22.0, 100.0, 50.0, 135.0, 2.5, 6.0, 0.56, 220.0
+    A, B, a, b, C, e0, v0, r = 3.25, 22.0, 100.0, 50.0, 135.0, 2.5, 6.0, 0.56
     S = lambda v: 2 * e0 / (1 + jnp.exp(r * (v0 - v)))
     n = W.shape[0]
 
@@ -53,7 +53,7 @@ def baseline(W, key, n_saves):
         return y + 0.5 * DT * (k1 + k2), None
 
     def interval(y, i):
-        xi = SIGMA * jr.normal(jr.fold_in(key, i), (SAVE_EVERY, n)) / math.sqrt(DT)
+        xi = sigma * jr.normal(jr.fold_in(key, i), (SAVE_EVERY, n)) / math.sqrt(DT)
         y, _ = jax.lax.scan(step, y, xi)
         return y, y[:, 1] - y[:, 2]
 
