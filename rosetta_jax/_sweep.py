@@ -508,7 +508,7 @@ def _fingerprint(settings, space, model, key) -> str:
 
 
 class _Store:
-    """A sweep directory: manifest.json, chunks/chunk_XXXXXX.npz, and the final dataset."""
+    """A sweep directory: manifest.json, chunks/chunk_NNNNNN.npz, and the final dataset."""
 
     def __init__(self, path: Path, fingerprint, chunk_size, settings, n):
         self.path, self.fingerprint, self.settings, self.n = path, fingerprint, settings, n
@@ -520,7 +520,6 @@ class _Store:
                 raise ValueError(f"{path} holds a different sweep (other model, space, settings "
                                  "or key); choose another path or delete it.")
             self.chunk_size = old["chunk_size"]
-        self.extra = {}
 
     def clear(self):
         for f in (self.path / "chunks").glob("chunk_*.npz"):
