@@ -67,6 +67,17 @@ def _check_finite(name: str, x: Any) -> None:
         )
 
 
+def _checked_input(name: str, x: Any, axis: Any, what: str) -> tuple[Array, int]:
+    """`x` as a finite real array with at least one dimension, and `axis` normalised.
+    `what` names the axis in the error for a scalar (e.g. "a time axis")."""
+    arr = _real_array(name, x)
+    if arr.ndim == 0:
+        raise ValueError(f"`{name}` must have {what}; got a scalar.")
+    ax = _normalise_axis(name, arr.ndim, axis)
+    _check_finite(name, arr)
+    return arr, ax
+
+
 def _normalise_axis(name: str, ndim: int, axis: Any) -> int:
     if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
         raise ValueError(f"`axis` must be an int; got {axis!r}.")
@@ -268,11 +279,7 @@ def welch(
         ValueError: for complex or non-finite `x`, `fs <= 0`, a segment longer than the
             signal, an invalid `noverlap`/`nfft`/`window`/`detrend`/`scaling`/`average`.
     """
-    x = _real_array("x", x)
-    if x.ndim == 0:
-        raise ValueError("`x` must have at least one (time) dimension; got a scalar.")
-    ax = _normalise_axis("x", x.ndim, axis)
-    _check_finite("x", x)
+    x, ax = _checked_input("x", x, axis, "at least one (time) dimension")
     n = x.shape[ax]
     if nperseg is None:
         nperseg = 256 if isinstance(window, str) else int(np.shape(window)[0])
@@ -348,11 +355,7 @@ def band_power(
         ValueError: for mismatched shapes, non-increasing `freqs`, `f_lo >= f_hi` or
             non-finite input.
     """
-    p = _real_array("psd", psd)
-    if p.ndim == 0:
-        raise ValueError("`psd` must have a frequency axis; got a scalar.")
-    ax = _normalise_axis("psd", p.ndim, axis)
-    _check_finite("psd", p)
+    p, ax = _checked_input("psd", psd, axis, "a frequency axis")
     p = jnp.moveaxis(p, ax, -1)
     f = _frequency_grid(freqs, p.shape[-1], "psd").astype(p.dtype)
     lo, hi = _band(band, p.dtype)
@@ -429,11 +432,7 @@ def peak_frequency(
         ValueError: for mismatched shapes, a band containing no grid frequency, an unknown
             `method`, `temperature <= 0` or non-finite input.
     """
-    p = _real_array("psd", psd)
-    if p.ndim == 0:
-        raise ValueError("`psd` must have a frequency axis; got a scalar.")
-    ax = _normalise_axis("psd", p.ndim, axis)
-    _check_finite("psd", p)
+    p, ax = _checked_input("psd", psd, axis, "a frequency axis")
     p = jnp.moveaxis(p, ax, -1)
     n = p.shape[-1]
     f = _frequency_grid(freqs, n, "psd").astype(p.dtype)
@@ -591,11 +590,7 @@ def order_parameter(theta: ArrayLike, axis: int = -1) -> Complex[Array, "*batch"
     Raises:
         ValueError: for a scalar, complex or (when concrete) non-finite `theta`.
     """
-    theta = _real_array("theta", theta)
-    if theta.ndim == 0:
-        raise ValueError("`theta` must have at least one dimension; got a scalar.")
-    ax = _normalise_axis("theta", theta.ndim, axis)
-    _check_finite("theta", theta)
+    theta, ax = _checked_input("theta", theta, axis, "at least one dimension")
     return jnp.mean(jax.lax.complex(jnp.cos(theta), jnp.sin(theta)), axis=ax)
 
 
@@ -674,11 +669,7 @@ def analytic_signal(x: ArrayLike, axis: int = 0) -> Complex[Array, "*batch"]:
     Raises:
         ValueError: for a scalar, complex or (when concrete) non-finite `x`.
     """
-    x = _real_array("x", x)
-    if x.ndim == 0:
-        raise ValueError("`x` must have a time axis; got a scalar.")
-    ax = _normalise_axis("x", x.ndim, axis)
-    _check_finite("x", x)
+    x, ax = _checked_input("x", x, axis, "a time axis")
     return _analytic_signal(x, ax)
 
 
@@ -706,11 +697,7 @@ def analytic_phase(x: ArrayLike, axis: int = 0) -> Float[Array, "*batch"]:
 
 def _trimmed_input(x: Any, ts: Any, axis: int, trim: Any) -> tuple[Array, Array, int]:
     """Validated signal (time first), times and the number of samples dropped at each end."""
-    x = _real_array("x", x)
-    if x.ndim == 0:
-        raise ValueError("`x` must have a time axis; got a scalar.")
-    ax = _normalise_axis("x", x.ndim, axis)
-    _check_finite("x", x)
+    x, ax = _checked_input("x", x, axis, "a time axis")
     x = jnp.moveaxis(x, ax, 0)
     n = x.shape[0]
     t = _time_grid(ts, n, "x").astype(x.dtype)

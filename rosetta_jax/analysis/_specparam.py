@@ -19,7 +19,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from .._validation import concrete_values
-from ._signal import _check_finite, _frequency_grid, _normalise_axis, _real_array, _static_int
+from ._signal import _checked_input, _frequency_grid, _static_int
 
 
 _HIGHEST = jax.lax.Precision.HIGHEST
@@ -318,11 +318,7 @@ def _fit(
     n_iterations: int,
     aperiodic_only: bool,
 ) -> SpectrumFit:
-    p = _real_array("psd", psd)
-    if p.ndim == 0:
-        raise ValueError("`psd` must have a frequency axis; got a scalar.")
-    ax = _normalise_axis("psd", p.ndim, axis)
-    _check_finite("psd", p)
+    p, ax = _checked_input("psd", psd, axis, "a frequency axis")
     p = jnp.moveaxis(p, ax, -1)
     f = _frequency_grid(freqs, p.shape[-1], "psd").astype(p.dtype)
     if not isinstance(knee, bool):
