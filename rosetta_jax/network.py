@@ -84,8 +84,9 @@ class DelayHistory(eqx.Module):
     (K = the largest in-degree; padded edges have zero weight).
     """
 
-    buffer: Array   # (n_buf, n): the signals of the last n_buf steps; buffer[head] is the newest
-    head: Array     # int scalar
+    buffer: Array   # (2 n_buf n,): the signals of the last n_buf steps, row-major (n_buf, n),
+                    # stored twice so that every read is one flat gather without wrap-around
+    head: Array     # int scalar: rows head and head + n_buf hold the newest signals
     newest: Array   # (n, K): per edge, the sample at lag - 1 steps
     mid: Array      # (n, K): ... at lag steps
     oldest: Array   # (n, K): ... at lag + 1 steps
@@ -93,6 +94,7 @@ class DelayHistory(eqx.Module):
     frac: Array     # (n, K): fractional part f of the delays in steps (differentiable)
     weights_end: Array  # (2, n, K): w (1 - f) and w f, the step-end interpolation weights
     lag: Array      # (n, K): integer part of the delays, clipped to [1, n_buf - 2]
+    offset: Array   # (n, K): flat buffer index of each edge's newest sample, less head * n
     afferent_start: Array  # (n,): delayed afferent sum at the step's start
     afferent_end: Array    # (n,): ... and at its end (= the next step's start)
 
@@ -308,11 +310,14 @@ class Network(AbstractModel):
         e0 = self.efferent(y0)
         samples = e0[self.sources]
         a0 = _row_sum(weights * samples)
+        lag = lag.astype(jnp.int32)
         return DelayHistory(
-            buffer=jnp.broadcast_to(e0, (n_buf, *e0.shape)), head=jnp.asarray(0, jnp.int32),
+            buffer=jnp.broadcast_to(e0, (2 * n_buf, *e0.shape)).reshape(-1),
+            head=jnp.asarray(0, jnp.int32),
             newest=samples, mid=samples, oldest=samples, weights=weights, frac=steps - lag,
             weights_end=jnp.stack([weights * (1 - (steps - lag)), weights * (steps - lag)]),
-            lag=lag.astype(jnp.int32), afferent_start=a0, afferent_end=a0,
+            lag=lag, offset=(n_buf + 1 - lag) * self.n_nodes + self.sources,
+            afferent_start=a0, afferent_end=a0,
         )
 
     def history_update(self, history: DelayHistory, y) -> DelayHistory:
@@ -323,10 +328,15 @@ class Network(AbstractModel):
         (offset 0), so fixed-step solvers pay one weighted edge sum per step.
         """
         h = history
-        n_buf = h.buffer.shape[0]
-        head = (h.head + 1) % n_buf
-        buffer = h.buffer.at[head].set(self.efferent(y))
-        newest = buffer[(head - h.lag + 1) % n_buf, self.sources]
+        n = self.n_nodes
+        n_buf = h.buffer.shape[0] // (2 * n)
+        head = jnp.where(h.head + 1 == n_buf, 0, h.head + 1)
+        e = self.efferent(y).astype(h.buffer.dtype)
+        buffer = jax.lax.dynamic_update_slice(h.buffer, e, (head * n,))
+        buffer = jax.lax.dynamic_update_slice(buffer, e, ((head + n_buf) * n,))
+        # Row head + n_buf + 1 - lag holds the sample at lag - 1 steps; offsets are in bounds
+        # by construction (1 <= lag <= n_buf - 2), which the gather is promised.
+        newest = buffer.at[head * n + h.offset].get(mode="promise_in_bounds")
         # At the end of the coming step the delayed time lies between lags lag-1 and lag.
         end = _row_sum(h.weights_end[0] * newest + h.weights_end[1] * h.newest)
         return eqx.tree_at(

@@ -319,7 +319,7 @@ class LaNMM(AbstractModel):
     )
 
     def _sigma(self, v, v0):
-        return self.e_max / (1.0 + jnp.exp(self.r * (v0 - v)))
+        return sigmoid(v, 0.5 * self.e_max, v0, self.r)
 
     def membrane_potentials(self, y) -> dict[str, Array]:
         """Membrane potentials [mV] of the five populations P1, SS, SST, P2, PV."""
