@@ -93,8 +93,8 @@ class DelayHistory(eqx.Module):
     weights: Array  # (n, K): edge weights (times the coupling's edge factor), 0 on padding
     frac: Array     # (n, K): fractional part f of the delays in steps (differentiable)
     weights_end: Array  # (2, n, K): w (1 - f) and w f, the step-end interpolation weights
-    lag: Array      # (n, K): integer part of the delays, clipped to [1, n_buf - 2]
     offset: Array   # (n, K): flat buffer index of each edge's newest sample, less head * n
+                    # (from the integer part `lag` of the delays, clipped to [1, n_buf - 2])
     afferent_start: Array  # (n,): delayed afferent sum at the step's start
     afferent_end: Array    # (n,): ... and at its end (= the next step's start)
 
@@ -316,7 +316,7 @@ class Network(AbstractModel):
             head=jnp.asarray(0, jnp.int32),
             newest=samples, mid=samples, oldest=samples, weights=weights, frac=steps - lag,
             weights_end=jnp.stack([weights * (1 - (steps - lag)), weights * (steps - lag)]),
-            lag=lag, offset=(n_buf + 1 - lag) * self.n_nodes + self.sources,
+            offset=(n_buf + 1 - lag) * self.n_nodes + self.sources,
             afferent_start=a0, afferent_end=a0,
         )
 
