@@ -80,23 +80,51 @@ class DelayHistory(eqx.Module):
 
     Edge $(i, j)$ with delay $\\tau_{ij} = (\\ell + f)\\,dt$ ($\\ell$ integer, $0 \\le f < 1$)
     needs, for any stage time inside a step, only the signal samples at lags $\\ell - 1$,
-    $\\ell$ and $\\ell + 1$ steps: `newest`, `mid` and `oldest`, each of shape `(n, K)`
-    (K = the largest in-degree; padded edges have zero weight).
+    $\\ell$ and $\\ell + 1$ steps, each read from the buffer with one flat gather of shape
+    `(n, K)` (K = the largest in-degree; padded edges have zero weight).
     """
 
-    buffer: Array   # (2 n_buf n,): the signals of the last n_buf steps, row-major (n_buf, n),
-                    # stored twice so that every read is one flat gather without wrap-around
+    buffer: Array   # (2, n_buf n): the signals of the last n_buf steps, row-major (n_buf, n),
+                    # stored twice (one write per step updates both copies), so that every
+                    # read is one gather from the flat (2 n_buf n,) view without wrap-around
     head: Array     # int scalar: rows head and head + n_buf hold the newest signals
-    newest: Array   # (n, K): per edge, the sample at lag - 1 steps
-    mid: Array      # (n, K): ... at lag steps
-    oldest: Array   # (n, K): ... at lag + 1 steps
     weights: Array  # (n, K): edge weights (times the coupling's edge factor), 0 on padding
     frac: Array     # (n, K): fractional part f of the delays in steps (differentiable)
     weights_end: Array  # (2, n, K): w (1 - f) and w f, the step-end interpolation weights
-    offset: Array   # (n, K): flat buffer index of each edge's newest sample, less head * n
-                    # (from the integer part `lag` of the delays, clipped to [1, n_buf - 2])
-    afferent_start: Array  # (n,): delayed afferent sum at the step's start
-    afferent_end: Array    # (n,): ... and at its end (= the next step's start)
+    offset: Array   # (n, K): flat buffer index of each edge's sample at lag - 1 steps, less
+                    # head * n (from the integer part `lag` of the delays, clipped to
+                    # [1, n_buf - 2], so that lags lag - 1 .. lag + 1 are all in bounds)
+    afferent: Array  # (2, n): delayed afferent sums at the step's end (slot head % 2) and at
+                     # its start (the other slot: the previous step's end), updated in place
+    partial: Array   # (n,): sum over edges of w f times the sample at lag - 1 steps, i.e. the
+                     # older sample's share of the next step's end sum
+    ones: Array      # (K,): ones, for row sums as matrix-vector products (carried, so that
+                     # XLA does not rebuild it every step)
+
+    @property
+    def afferent_start(self) -> Array:
+        return jax.lax.dynamic_index_in_dim(self.afferent, (self.head + 1) % 2, keepdims=False)
+
+    @property
+    def afferent_end(self) -> Array:
+        return jax.lax.dynamic_index_in_dim(self.afferent, self.head % 2, keepdims=False)
+
+    def samples(self, back: int) -> Array:
+        """Each edge's signal at lag - 1 + `back` steps before the newest row, shape (n, K)."""
+        n = self.afferent.shape[1]
+        index = (self.head * n - back * n + self.offset).reshape(-1, 1)
+        return _gather(self.buffer.reshape(-1), index).reshape(self.offset.shape)
+
+
+def _gather(flat: Array, index: Array) -> Array:
+    """`flat[index[:, 0]]` for indices promised in bounds: no clamping or negative-index
+    handling per element and step."""
+    return jax.lax.gather(
+        flat, index,
+        jax.lax.GatherDimensionNumbers(offset_dims=(), collapsed_slice_dims=(0,),
+                                       start_index_map=(0,)),
+        slice_sizes=(1,), mode=jax.lax.GatherScatterMode.PROMISE_IN_BOUNDS,
+    )
 
 
 def _row_sum(x):
@@ -297,7 +325,8 @@ class Network(AbstractModel):
         """Slots of the delay ring buffer for step `dt` (0 without delays)."""
         if not self.has_delays:
             return 0
-        return int(math.ceil(self.max_delay / dt - 1e-9)) + 2
+        slots = int(math.ceil(self.max_delay / dt - 1e-9)) + 2
+        return slots + slots % 2  # even: `DelayHistory.afferent`'s slots alternate with head
 
     def history_init(self, y0, dt: float) -> DelayHistory:
         """The delay history before the run: every past signal equal to the initial one."""
@@ -312,38 +341,43 @@ class Network(AbstractModel):
         a0 = _row_sum(weights * samples)
         lag = lag.astype(jnp.int32)
         return DelayHistory(
-            buffer=jnp.broadcast_to(e0, (2 * n_buf, *e0.shape)).reshape(-1),
+            buffer=jnp.broadcast_to(e0, (2, n_buf, *e0.shape)).reshape(2, -1),
             head=jnp.asarray(0, jnp.int32),
-            newest=samples, mid=samples, oldest=samples, weights=weights, frac=steps - lag,
+            weights=weights, frac=steps - lag,
             weights_end=jnp.stack([weights * (1 - (steps - lag)), weights * (steps - lag)]),
             offset=(n_buf + 1 - lag) * self.n_nodes + self.sources,
-            afferent_start=a0, afferent_end=a0,
+            afferent=jnp.stack([a0, a0]), partial=_row_sum(weights * (steps - lag) * samples),
+            ones=jnp.ones(weights.shape[1], weights.dtype),
         )
 
     def history_update(self, history: DelayHistory, y) -> DelayHistory:
-        """After a step: store the new signals, slide each edge's three samples by one (one
-        gather fetches the newest), and precompute the afferent sum at the next step's end.
+        """After a step: store the new signals and precompute the afferent sum at the next
+        step's end.
+
+        At the end of the coming step each edge's delayed time lies between its samples at
+        lags lag - 1 (weight 1 - f) and lag (weight f). The latter was the former one step
+        earlier, so one gather per step suffices: its weighted sums (one matrix-vector
+        product for both weights) give this step's newer share and, carried in `partial`,
+        the next step's older share. Nothing of size (n, K) is carried, which would cost
+        XLA copies every step.
 
         The afferent at a step's end (stage offset 1) equals the one at the next step's start
-        (offset 0), so fixed-step solvers pay one weighted edge sum per step.
+        (offset 0), so fixed-step solvers pay this once per step.
         """
         h = history
-        n = self.n_nodes
-        n_buf = h.buffer.shape[0] // (2 * n)
+        n, K = h.offset.shape
+        n_buf = h.buffer.shape[1] // n
         head = jnp.where(h.head + 1 == n_buf, 0, h.head + 1)
         e = self.efferent(y).astype(h.buffer.dtype)
-        buffer = jax.lax.dynamic_update_slice(h.buffer, e, (head * n,))
-        buffer = jax.lax.dynamic_update_slice(buffer, e, ((head + n_buf) * n,))
-        # Row head + n_buf + 1 - lag holds the sample at lag - 1 steps; offsets are in bounds
-        # by construction (1 <= lag <= n_buf - 2), which the gather is promised.
-        newest = buffer.at[head * n + h.offset].get(mode="promise_in_bounds")
-        # At the end of the coming step the delayed time lies between lags lag-1 and lag.
-        end = _row_sum(h.weights_end[0] * newest + h.weights_end[1] * h.newest)
-        return eqx.tree_at(
-            lambda h: (h.buffer, h.head, h.newest, h.mid, h.oldest, h.afferent_start,
-                       h.afferent_end), h,
-            (buffer, head, newest, h.newest, h.mid, h.afferent_end, end),
-        )
+        buffer = jax.lax.dynamic_update_slice(h.buffer, jnp.stack([e, e]),
+                                              (jnp.zeros_like(head), head * n))
+        # Row head + n_buf + 1 - lag holds the sample at lag - 1 steps (in bounds, see offset).
+        newest = _gather(buffer.reshape(-1), (head * n + h.offset).reshape(-1, 1)).reshape(n, K)
+        sums = (h.weights_end * newest).reshape(2 * n, K) @ h.ones
+        end = sums[:n] + h.partial
+        afferent = jax.lax.dynamic_update_index_in_dim(h.afferent, end, head % 2, 0)
+        return eqx.tree_at(lambda h: (h.buffer, h.head, h.afferent, h.partial), h,
+                           (buffer, head, afferent, sums[n:]))
 
     def check_delays(self, dt: float) -> None:
         """Raise ValueError when `dt` exceeds the smallest non-zero delay or the buffer."""
@@ -378,7 +412,8 @@ class Network(AbstractModel):
         else:
             a = jnp.maximum(0.0, offset - h.frac)  # weight towards the newer sample
             c = jnp.maximum(0.0, h.frac - offset)  # weight towards the older sample
-            values = h.mid + a * (h.newest - h.mid) + c * (h.oldest - h.mid)
+            newest, mid, oldest = h.samples(0), h.samples(1), h.samples(2)
+            values = mid + a * (newest - mid) + c * (oldest - mid)
             afferent = _row_sum(h.weights * values)
         e_now = self.efferent(y)
         if self._has_zero_delays:
