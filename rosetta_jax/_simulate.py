@@ -380,6 +380,21 @@ def _standard_normal(key, shape, dtype, complex_):
     return jr.normal(key, shape, dtype)
 
 
+def _stage_offsets(solver, y0, dt):
+    """The stage offsets at which `solver.fixed_step` evaluates the vector field (found by
+    tracing one step abstractly), or None if any is not a Python number."""
+    seen = []
+
+    def record(c, y):
+        seen.append(c)
+        return y
+
+    jax.eval_shape(lambda y: solver.fixed_step(record, 0.0, y, dt), y0)
+    if all(isinstance(c, (int, float)) for c in seen):
+        return tuple(sorted({float(c) for c in seen}))
+    return None
+
+
 # Counts traces (trace-time only, no run-time cost): the tests check that new parameter values
 # reuse the compiled engine.
 @eqx.debug.assert_max_traces(max_traces=None)
@@ -421,7 +436,10 @@ def _fixed_impl(model, y0, forcing, noise, key, solver, t0, dt, n_saves, save_ev
 
         return vf
 
-    history0 = model.history_init(y0, dt) if n_history else None
+    history0 = None
+    if n_history:
+        offsets = _stage_offsets(solver, y0, dt) if fast else None
+        history0 = model.history_init(y0, dt, offsets=offsets)
 
     if fast:
         solver_state0 = None

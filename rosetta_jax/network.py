@@ -79,9 +79,14 @@ class DelayHistory(eqx.Module):
     """The delay state carried by the engine (see `Network.history_update`).
 
     Edge $(i, j)$ with delay $\\tau_{ij} = (\\ell + f)\\,dt$ ($\\ell$ integer, $0 \\le f < 1$)
-    needs, for any stage time inside a step, only the signal samples at lags $\\ell - 1$,
-    $\\ell$ and $\\ell + 1$ steps, each read from the buffer with one flat gather of shape
-    `(n, K)` (K = the largest in-degree; padded edges have zero weight).
+    needs, at a stage time $c\\,dt$ inside a step, only its signal samples at lags $\\ell - 1$,
+    $\\ell$ and $\\ell + 1$ steps, with weights $a = \\max(0, c - f)$, $1 - a - b$ and
+    $b = \\max(0, f - c)$. Each step reads the sample at lag $\\ell - 1$ of every edge once
+    (one flat gather of shape `(n, K)`, K = the largest in-degree, padded edges with zero
+    weight); the same sample is the one at lag $\\ell$ one step later and at $\\ell + 1$ two
+    steps later. So, for stage offsets known in advance (a fixed-step solver's), the weighted
+    sums over edges are taken once per sample, with one matrix-vector product, and carried
+    as node-sized partial sums: nothing of size (n, K) is carried from step to step.
     """
 
     buffer: Array   # (2, n_buf n): the signals of the last n_buf steps, row-major (n_buf, n),
@@ -90,16 +95,24 @@ class DelayHistory(eqx.Module):
     head: Array     # int scalar: rows head and head + n_buf hold the newest signals
     weights: Array  # (n, K): edge weights (times the coupling's edge factor), 0 on padding
     frac: Array     # (n, K): fractional part f of the delays in steps (differentiable)
-    weights_end: Array  # (2, n, K): w (1 - f) and w f, the step-end interpolation weights
     offset: Array   # (n, K): flat buffer index of each edge's sample at lag - 1 steps, less
                     # head * n (from the integer part `lag` of the delays, clipped to
                     # [1, n_buf - 2], so that lags lag - 1 .. lag + 1 are all in bounds)
+    sum_weights: Array  # (R, n, K): edge weights of the sums taken of each new sample:
+                        # w (1 - f), w f (step end), then w a, w (1 - a - b), w b per offset
+                        # in `offsets`
     afferent: Array  # (2, n): delayed afferent sums at the step's end (slot head % 2) and at
                      # its start (the other slot: the previous step's end), updated in place
-    partial: Array   # (n,): sum over edges of w f times the sample at lag - 1 steps, i.e. the
-                     # older sample's share of the next step's end sum
+    partial: Array   # (n,): the w f sum of the newest samples, the next end sum's older share
+    stage: Array | None       # (C, n): afferent sums at the `offsets` of the coming step
+    stage_sums: Array | None  # (2, 2, C, n): by head parity, the (1 - a - b) and b sums of
+                              # the last two updates, the mid and old shares of `stage`
+    recent: Array | None  # (2, n, K): without known offsets, the samples at lag - 1 (slot
+                          # head % 2) and at lag (other slot), for any stage offset
     ones: Array      # (K,): ones, for row sums as matrix-vector products (carried, so that
                      # XLA does not rebuild it every step)
+    offsets: tuple[float, ...] | None = eqx.field(static=True)  # stage offsets in (0, 1)
+                     # with precomputed sums; None: unknown (traced), per-edge samples kept
 
     @property
     def afferent_start(self) -> Array:
@@ -111,6 +124,9 @@ class DelayHistory(eqx.Module):
 
     def samples(self, back: int) -> Array:
         """Each edge's signal at lag - 1 + `back` steps before the newest row, shape (n, K)."""
+        if self.recent is not None and back < 2:
+            slot = (self.head + back) % 2
+            return jax.lax.dynamic_index_in_dim(self.recent, slot, keepdims=False)
         n = self.afferent.shape[1]
         index = (self.head * n - back * n + self.offset).reshape(-1, 1)
         return _gather(self.buffer.reshape(-1), index).reshape(self.offset.shape)
@@ -328,56 +344,89 @@ class Network(AbstractModel):
         slots = int(math.ceil(self.max_delay / dt - 1e-9)) + 2
         return slots + slots % 2  # even: `DelayHistory.afferent`'s slots alternate with head
 
-    def history_init(self, y0, dt: float) -> DelayHistory:
-        """The delay history before the run: every past signal equal to the initial one."""
+    def history_init(self, y0, dt: float, offsets=None) -> DelayHistory:
+        """The delay history before the run: every past signal equal to the initial one.
+
+        Args:
+            y0: initial state, shape `(n_nodes, n_states)`.
+            dt: the step.
+            offsets: the stage offsets (Python floats in [0, 1]) at which the solver will
+                evaluate the vector field within a step, e.g. `(0.0, 1.0)` for Heun; their
+                delayed afferent sums are then precomputed once per step. None (default):
+                any offset, from per-edge samples.
+        """
         n_buf = self.history_length(dt)
         rows = jnp.arange(self.n_nodes)[:, None]
         steps = self.delay_matrix()[rows, self.sources] / dt
         lag = jnp.clip(jnp.floor(jax.lax.stop_gradient(steps)), 1, n_buf - 2)
         weights = self._effective_weights()[rows, self.sources] * self.source_mask
         weights = jnp.where(steps > 0, weights, 0.0)  # zero-delay edges: see _instantaneous
+        frac = steps - lag
+        extra = None
+        if offsets is not None:
+            extra = tuple(sorted({float(c) for c in offsets} - {0.0, 1.0}))
+            if any(not 0.0 < c < 1.0 for c in extra):
+                raise ValueError(f"Stage offsets must lie in [0, 1]; got {tuple(offsets)}.")
+        rows_w = [weights * (1 - frac), weights * frac]
+        for c in extra or ():
+            a, b = jnp.maximum(0.0, c - frac), jnp.maximum(0.0, frac - c)
+            rows_w += [weights * a, weights * (1 - a - b), weights * b]
+        sum_weights = jnp.stack(rows_w)
         e0 = self.efferent(y0)
         samples = e0[self.sources]
-        a0 = _row_sum(weights * samples)
-        lag = lag.astype(jnp.int32)
+        sums0 = _row_sum(sum_weights * samples)  # the sums of a constant past
+        a0 = sums0[0] + sums0[1]
+        stage = stage_sums = None
+        if extra:
+            stage = jnp.broadcast_to(a0, (len(extra), *a0.shape))
+            mid_old = jnp.stack([sums0[3::3], sums0[4::3]])
+            stage_sums = jnp.broadcast_to(mid_old, (2, *mid_old.shape))
         return DelayHistory(
             buffer=jnp.broadcast_to(e0, (2, n_buf, *e0.shape)).reshape(2, -1),
             head=jnp.asarray(0, jnp.int32),
-            weights=weights, frac=steps - lag,
-            weights_end=jnp.stack([weights * (1 - (steps - lag)), weights * (steps - lag)]),
-            offset=(n_buf + 1 - lag) * self.n_nodes + self.sources,
-            afferent=jnp.stack([a0, a0]), partial=_row_sum(weights * (steps - lag) * samples),
-            ones=jnp.ones(weights.shape[1], weights.dtype),
+            weights=weights, frac=frac,
+            offset=(n_buf + 1 - lag.astype(jnp.int32)) * self.n_nodes + self.sources,
+            sum_weights=sum_weights, afferent=jnp.stack([a0, a0]), partial=sums0[1],
+            stage=stage, stage_sums=stage_sums,
+            recent=None if offsets is not None else jnp.broadcast_to(samples, (2, *samples.shape)),
+            ones=jnp.ones(weights.shape[1], weights.dtype), offsets=extra,
         )
 
     def history_update(self, history: DelayHistory, y) -> DelayHistory:
-        """After a step: store the new signals and precompute the afferent sum at the next
-        step's end.
+        """After a step: store the new signals, read each edge's sample at lag - 1 steps
+        (one gather), and precompute the afferent sums of the coming step.
 
-        At the end of the coming step each edge's delayed time lies between its samples at
-        lags lag - 1 (weight 1 - f) and lag (weight f). The latter was the former one step
-        earlier, so one gather per step suffices: its weighted sums (one matrix-vector
-        product for both weights) give this step's newer share and, carried in `partial`,
-        the next step's older share. Nothing of size (n, K) is carried, which would cost
-        XLA copies every step.
-
-        The afferent at a step's end (stage offset 1) equals the one at the next step's start
-        (offset 0), so fixed-step solvers pay this once per step.
+        Its end sum (stage offset 1) is the new sample's w (1 - f) share plus the previous
+        one's w f share (carried in `partial`); it is also the start sum (offset 0) of the
+        step after. All weighted sums of the new sample are one matrix-vector product, so
+        fixed-step solvers pay one gather and one product per step.
         """
         h = history
         n, K = h.offset.shape
         n_buf = h.buffer.shape[1] // n
         head = jnp.where(h.head + 1 == n_buf, 0, h.head + 1)
+        slot = head % 2
         e = self.efferent(y).astype(h.buffer.dtype)
         buffer = jax.lax.dynamic_update_slice(h.buffer, jnp.stack([e, e]),
                                               (jnp.zeros_like(head), head * n))
         # Row head + n_buf + 1 - lag holds the sample at lag - 1 steps (in bounds, see offset).
         newest = _gather(buffer.reshape(-1), (head * n + h.offset).reshape(-1, 1)).reshape(n, K)
-        sums = (h.weights_end * newest).reshape(2 * n, K) @ h.ones
-        end = sums[:n] + h.partial
-        afferent = jax.lax.dynamic_update_index_in_dim(h.afferent, end, head % 2, 0)
-        return eqx.tree_at(lambda h: (h.buffer, h.head, h.afferent, h.partial), h,
-                           (buffer, head, afferent, sums[n:]))
+        sums = (h.sum_weights * newest).reshape(-1, K) @ h.ones
+        sums = sums.reshape(-1, n)
+        afferent = jax.lax.dynamic_update_index_in_dim(h.afferent, sums[0] + h.partial, slot, 0)
+        new = dict(buffer=buffer, head=head, afferent=afferent, partial=sums[1])
+        if h.offsets:
+            # Offset c of the coming step: the new sample's a share, the previous one's
+            # (1 - a - b) share and the b share of the one before (slots by head parity).
+            mid = jax.lax.dynamic_index_in_dim(h.stage_sums, 1 - slot, keepdims=False)[0]
+            old = jax.lax.dynamic_index_in_dim(h.stage_sums, slot, keepdims=False)[1]
+            new["stage"] = sums[2::3] + mid + old
+            new["stage_sums"] = jax.lax.dynamic_update_index_in_dim(
+                h.stage_sums, jnp.stack([sums[3::3], sums[4::3]]), slot, 0)
+        if h.recent is not None:
+            new["recent"] = jax.lax.dynamic_update_index_in_dim(h.recent, newest, slot, 0)
+        return eqx.tree_at(lambda h: tuple(getattr(h, k) for k in new), h, tuple(new.values()),
+                           is_leaf=lambda x: x is None)
 
     def check_delays(self, dt: float) -> None:
         """Raise ValueError when `dt` exceeds the smallest non-zero delay or the buffer."""
@@ -401,14 +450,17 @@ class Network(AbstractModel):
         """Vector field with delayed coupling at `offset` steps after the step's start.
 
         Each edge's delayed signal is the linear interpolation of its window at lag
-        `delay/dt - offset`. For the offsets 0 and 1 used by Euler and Heun (Python floats),
-        the precomputed sums are used.
+        `delay/dt - offset`. For the offsets 0 and 1 and those given to `history_init`
+        (Python floats), the precomputed sums are used.
         """
         h = history
-        if isinstance(offset, float) and offset == 0.0:
+        static = isinstance(offset, (int, float))
+        if static and offset == 0.0:
             afferent = h.afferent_start
-        elif isinstance(offset, float) and offset == 1.0:
+        elif static and offset == 1.0:
             afferent = h.afferent_end
+        elif static and h.offsets and float(offset) in h.offsets:
+            afferent = h.stage[h.offsets.index(float(offset))]
         else:
             a = jnp.maximum(0.0, offset - h.frac)  # weight towards the newer sample
             c = jnp.maximum(0.0, h.frac - offset)  # weight towards the older sample
