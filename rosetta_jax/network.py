@@ -143,10 +143,16 @@ def _gather(flat: Array, index: Array) -> Array:
     )
 
 
-def _row_sum(x):
-    """Sum over the last axis as a matrix-vector product (much faster than a reduction in XLA
-    on CPU for these small rows)."""
-    return x @ jnp.ones(x.shape[-1], dtype=x.dtype)
+def _row_sum(x, ones=None):
+    """Sum over the last axis as a vector-matrix product `ones @ x.T`.
+
+    On CPU, XLA emits this form inside one loop fusion with the producer of `x` (e.g. the
+    weighting of gathered samples), without materialising `x`; a reduction, or `x @ ones`
+    (an Eigen matrix-vector call), costs several times more for these small rows.
+    """
+    K = x.shape[-1]
+    ones = jnp.ones(K, dtype=x.dtype) if ones is None else ones
+    return (ones @ x.reshape(-1, K).T).reshape(x.shape[:-1])
 
 
 class Network(AbstractModel):
@@ -411,8 +417,7 @@ class Network(AbstractModel):
                                               (jnp.zeros_like(head), head * n))
         # Row head + n_buf + 1 - lag holds the sample at lag - 1 steps (in bounds, see offset).
         newest = _gather(buffer.reshape(-1), (head * n + h.offset).reshape(-1, 1)).reshape(n, K)
-        sums = (h.sum_weights * newest).reshape(-1, K) @ h.ones
-        sums = sums.reshape(-1, n)
+        sums = _row_sum(h.sum_weights * newest, h.ones)  # (R, n)
         afferent = jax.lax.dynamic_update_index_in_dim(h.afferent, sums[0] + h.partial, slot, 0)
         new = dict(buffer=buffer, head=head, afferent=afferent, partial=sums[1])
         if h.offsets:
