@@ -50,9 +50,10 @@ def time_call(fn, *args, repeats: int = 5) -> dict:
             "run_median_s": sorted(runs)[len(runs) // 2]}
 
 
-def time_interleaved(calls: dict, repeats: int = 5) -> dict:
+def time_interleaved(calls: dict, repeats: int = 5, keep_runs: bool = False) -> dict:
     """Time several `(fn, args)` calls in alternation (first call separately), so that slow
-    drifts of the machine affect them alike. Returns `time_call`-style dicts by name."""
+    drifts of the machine affect them alike. Returns `time_call`-style dicts by name (with
+    `keep_runs`, also each call's times in round order, `runs_s`, for paired ratios)."""
     out = {}
     for name, (fn, args) in calls.items():
         t = time.perf_counter()
@@ -64,6 +65,8 @@ def time_interleaved(calls: dict, repeats: int = 5) -> dict:
             jax.block_until_ready(fn(*args))
             out[name]["runs"].append(time.perf_counter() - t)
     for r in out.values():
+        if keep_runs:
+            r["runs_s"] = list(r["runs"])
         runs = sorted(r.pop("runs"))
         r["run_s"] = runs[0]
         r["run_median_s"] = runs[len(runs) // 2]

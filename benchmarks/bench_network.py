@@ -86,8 +86,15 @@ def main():
     f_ours = jax.jit(ours)
     f_base = jax.jit(lambda W, k: baseline(W, k, n_saves))
     t = time_interleaved({"plain": (f_ours, (plain, key)), "base": (f_base, (plain.weights, key)),
-                          "delay": (f_ours, (delayed, key))}, repeats=args.repeats)
+                          "delay": (f_ours, (delayed, key))}, repeats=args.repeats,
+                         keep_runs=True)
     t_plain, t_base, t_delay = t["plain"], t["base"], t["delay"]
+    # The VM's speed drifts: besides best-of ratios, the median over rounds of the ratio of
+    # the calls timed back to back in the same round.
+    paired = lambda x, y: float(np.median(np.asarray(x["runs_s"]) / np.asarray(y["runs_s"])))
+    a_paired, b_paired = paired(t_plain, t_base), paired(t_delay, t_plain)
+    for r in (t_plain, t_base, t_delay):
+        r.pop("runs_s")
     diff = float(jnp.max(jnp.abs(f_ours(plain, key) - f_base(plain.weights, key))))
     node_steps = n * n_steps
     emit("bench_network", {
@@ -101,9 +108,11 @@ def main():
         "results": {
             "a_no_delays": {"rosetta_jax": t_plain, "baseline_scan": t_base,
                             "ratio_to_baseline": t_plain["run_s"] / t_base["run_s"],
+                            "ratio_to_baseline_paired_median": a_paired,
                             "node_steps_per_s": node_steps / t_plain["run_s"]},
             "b_delays_5m_s": {"rosetta_jax": t_delay,
                               "ratio_to_no_delays": t_delay["run_s"] / t_plain["run_s"],
+                              "ratio_to_no_delays_paired_median": b_paired,
                               "node_steps_per_s": node_steps / t_delay["run_s"]},
         },
         "max_abs_difference_mV_vs_baseline": diff,

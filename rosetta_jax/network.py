@@ -143,6 +143,11 @@ def _gather(flat: Array, index: Array) -> Array:
     )
 
 
+# Rows (in-degree, padded) at least this long use the carried-partial-sum form of the delayed
+# read; shorter ones read both samples (see `Network.history_update`).
+_LONG_ROWS = 48
+
+
 def _row_sum(x, ones=None):
     """Sum over the last axis as a vector-matrix product `ones @ x.T`.
 
@@ -403,9 +408,11 @@ class Network(AbstractModel):
         (one gather), and precompute the afferent sums of the coming step.
 
         Its end sum (stage offset 1) is the new sample's w (1 - f) share plus the previous
-        one's w f share (carried in `partial`); it is also the start sum (offset 0) of the
-        step after. All weighted sums of the new sample are one matrix-vector product, so
-        fixed-step solvers pay one gather and one product per step.
+        one's w f share; it is also the start sum (offset 0) of the step after. With long
+        rows (K >= `_LONG_ROWS`) the previous share is carried in `partial` and all weighted
+        sums of the new sample are one vector-matrix product fused with the weighting; with
+        short rows, reading the previous sample again in the same fusion is cheaper on CPU
+        (measured on the 68- and 76-region connectomes, see benchmarks/bench_network.py).
         """
         h = history
         n, K = h.offset.shape
@@ -416,10 +423,20 @@ class Network(AbstractModel):
         buffer = jax.lax.dynamic_update_slice(h.buffer, jnp.stack([e, e]),
                                               (jnp.zeros_like(head), head * n))
         # Row head + n_buf + 1 - lag holds the sample at lag - 1 steps (in bounds, see offset).
-        newest = _gather(buffer.reshape(-1), (head * n + h.offset).reshape(-1, 1)).reshape(n, K)
-        sums = _row_sum(h.sum_weights * newest, h.ones)  # (R, n)
-        afferent = jax.lax.dynamic_update_index_in_dim(h.afferent, sums[0] + h.partial, slot, 0)
-        new = dict(buffer=buffer, head=head, afferent=afferent, partial=sums[1])
+        index = (head * n + h.offset).reshape(-1, 1)
+        newest = _gather(buffer.reshape(-1), index).reshape(n, K)
+        if K >= _LONG_ROWS:
+            sums = _row_sum(h.sum_weights * newest, h.ones)  # (R, n)
+            end, partial = sums[0] + h.partial, sums[1]
+        else:
+            older = _gather(buffer.reshape(-1), index - n).reshape(n, K)
+            end = (h.sum_weights[0] * newest + h.sum_weights[1] * older) @ h.ones
+            partial = h.partial
+            if h.offsets:  # rows 0, 1 of `sums` unused here
+                extra = (h.sum_weights[2:] * newest).reshape(-1, K) @ h.ones
+                sums = jnp.concatenate([jnp.zeros((2, n), extra.dtype), extra.reshape(-1, n)])
+        afferent = jax.lax.dynamic_update_index_in_dim(h.afferent, end, slot, 0)
+        new = dict(buffer=buffer, head=head, afferent=afferent, partial=partial)
         if h.offsets:
             # Offset c of the coming step: the new sample's a share, the previous one's
             # (1 - a - b) share and the b share of the one before (slots by head parity).

@@ -236,10 +236,13 @@ def test_vmapped_network_equals_a_loop_over_nodes(make):
                                rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("long_rows", [True, False])
 @pytest.mark.parametrize("offsets", [None, (0.0, 0.25, 0.5, 1.0), (0.0, 0.7, 1.0)])
-def test_delayed_coupling_equals_a_loop_with_interpolated_history(offsets):
+def test_delayed_coupling_equals_a_loop_with_interpolated_history(offsets, long_rows, monkeypatch):
     # offsets=None: per-edge samples (any stage offset); otherwise the sums at those stage
-    # offsets are precomputed once per step from carried partial sums.
+    # offsets are precomputed once per step from carried partial sums. Both forms of the
+    # step-end sum (carried partial sum for long rows, two reads for short ones) are checked.
+    monkeypatch.setattr(rj.network, "_LONG_ROWS", 0 if long_rows else 10**9)
     n, dt = 4, 1e-3
     W = random_weights(n, 7, density=0.8)
     L = np.random.default_rng(8).uniform(2.0, 30.0, (n, n))
