@@ -85,8 +85,8 @@ class DelayHistory(eqx.Module):
     (one flat gather of shape `(n, K)`, K = the largest in-degree, padded edges with zero
     weight); the same sample is the one at lag $\\ell$ one step later and at $\\ell + 1$ two
     steps later. So, for stage offsets known in advance (a fixed-step solver's), the weighted
-    sums over edges are taken once per sample, with one matrix-vector product, and carried
-    as node-sized partial sums: nothing of size (n, K) is carried from step to step.
+    sums over edges are taken once per sample and carried as node-sized partial sums: nothing
+    of size (n, K) is carried from step to step.
     """
 
     buffer: Array   # (2, n_buf n): the signals of the last n_buf steps, row-major (n_buf, n),
@@ -104,6 +104,7 @@ class DelayHistory(eqx.Module):
     afferent: Array  # (2, n): delayed afferent sums at the step's end (slot head % 2) and at
                      # its start (the other slot: the previous step's end), updated in place
     partial: Array   # (n,): the w f sum of the newest samples, the next end sum's older share
+                     # (long rows only, see `Network.history_update`)
     stage: Array | None       # (C, n): afferent sums at the `offsets` of the coming step
     stage_sums: Array | None  # (2, 2, C, n): by head parity, the (1 - a - b) and b sums of
                               # the last two updates, the mid and old shares of `stage`
@@ -427,14 +428,12 @@ class Network(AbstractModel):
         newest = _gather(buffer.reshape(-1), index).reshape(n, K)
         if K >= _LONG_ROWS:
             sums = _row_sum(h.sum_weights * newest, h.ones)  # (R, n)
-            end, partial = sums[0] + h.partial, sums[1]
-        else:
+            end, partial, extra = sums[0] + h.partial, sums[1], sums[2:]
+        else:  # `partial` unused
             older = _gather(buffer.reshape(-1), index - n).reshape(n, K)
             end = (h.sum_weights[0] * newest + h.sum_weights[1] * older) @ h.ones
             partial = h.partial
-            if h.offsets:  # rows 0, 1 of `sums` unused here
-                extra = (h.sum_weights[2:] * newest).reshape(-1, K) @ h.ones
-                sums = jnp.concatenate([jnp.zeros((2, n), extra.dtype), extra.reshape(-1, n)])
+            extra = ((h.sum_weights[2:] * newest).reshape(-1, K) @ h.ones).reshape(-1, n)
         afferent = jax.lax.dynamic_update_index_in_dim(h.afferent, end, slot, 0)
         new = dict(buffer=buffer, head=head, afferent=afferent, partial=partial)
         if h.offsets:
@@ -442,9 +441,9 @@ class Network(AbstractModel):
             # (1 - a - b) share and the b share of the one before (slots by head parity).
             mid = jax.lax.dynamic_index_in_dim(h.stage_sums, 1 - slot, keepdims=False)[0]
             old = jax.lax.dynamic_index_in_dim(h.stage_sums, slot, keepdims=False)[1]
-            new["stage"] = sums[2::3] + mid + old
+            new["stage"] = extra[0::3] + mid + old
             new["stage_sums"] = jax.lax.dynamic_update_index_in_dim(
-                h.stage_sums, jnp.stack([sums[3::3], sums[4::3]]), slot, 0)
+                h.stage_sums, jnp.stack([extra[1::3], extra[2::3]]), slot, 0)
         if h.recent is not None:
             new["recent"] = jax.lax.dynamic_update_index_in_dim(h.recent, newest, slot, 0)
         return eqx.tree_at(lambda h: tuple(getattr(h, k) for k in new), h, tuple(new.values()),
