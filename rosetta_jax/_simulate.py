@@ -382,7 +382,8 @@ def _standard_normal(key, shape, dtype, complex_):
 
 def _stage_offsets(solver, y0, dt):
     """The stage offsets at which `solver.fixed_step` evaluates the vector field (found by
-    tracing one step abstractly), or None if any is not a Python number."""
+    tracing one step abstractly), or None if any is not a Python number in [0, 1] (then the
+    delay history keeps per-edge samples and interpolates at any offset)."""
     seen = []
 
     def record(c, y):
@@ -390,7 +391,7 @@ def _stage_offsets(solver, y0, dt):
         return y
 
     jax.eval_shape(lambda y: solver.fixed_step(record, 0.0, y, dt), y0)
-    if all(isinstance(c, (int, float)) for c in seen):
+    if all(isinstance(c, (int, float)) and 0.0 <= c <= 1.0 for c in seen):
         return tuple(sorted({float(c) for c in seen}))
     return None
 

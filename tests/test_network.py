@@ -268,6 +268,52 @@ def test_delayed_coupling_equals_a_loop_with_interpolated_history(offsets, long_
         np.testing.assert_allclose(got, _loop_vector_field(net, y, delayed), rtol=1e-10, atol=1e-8)
 
 
+def test_engine_learns_the_fixed_solvers_stage_offsets():
+    from rosetta_jax._simulate import _stage_offsets
+
+    class Ralston3(solvers.AbstractFixedSolver):
+        def order(self, terms):
+            return 3
+
+        def fixed_step(self, f, t0, y0, dt):
+            k1 = f(0.0, y0)
+            k2 = f(0.5, y0 + 0.5 * dt * k1)
+            k3 = f(0.75, y0 + 0.75 * dt * k2)
+            return y0 + dt * (2 * k1 + 3 * k2 + 4 * k3) / 9
+
+    class Outside(solvers.AbstractFixedSolver):
+        def order(self, terms):
+            return 1
+
+        def fixed_step(self, f, t0, y0, dt):
+            return y0 + dt * f(1.5, y0)
+
+    y0 = jnp.zeros((3, 2))
+    assert _stage_offsets(solvers.Euler(), y0, 0.1) == (0.0,)
+    assert _stage_offsets(solvers.Heun(), y0, 0.1) == (0.0, 1.0)
+    assert _stage_offsets(solvers.RK4(), y0, 0.1) == (0.0, 0.5, 1.0)
+    assert _stage_offsets(Ralston3(), y0, 0.1) == (0.0, 0.5, 0.75)
+    assert _stage_offsets(Outside(), y0, 0.1) is None
+
+
+@pytest.mark.parametrize("solver", [solvers.Euler(), solvers.Heun(), solvers.RK4()])
+def test_precomputed_stage_sums_equal_per_edge_interpolation_in_a_run(solver, monkeypatch):
+    # The engine passes the solver's stage offsets to the delay history, which then carries
+    # partial sums; without them (as for diffrax solvers) it interpolates per edge.
+    W = random_weights(6, 11, density=0.7)
+    L = np.random.default_rng(12).uniform(2.0, 40.0, (6, 6))
+    net = rj.Network(models.JansenRit(), W, lengths=L, speed=3.0, G=5.0)
+    run = lambda: rj.simulate(net, t1=0.2, dt=1e-4, solver=solver, noise=noise.Additive(2.0),
+                              key=jr.key(3), save_every=5).observed
+    fast = run()
+    monkeypatch.setattr(rj._simulate, "_stage_offsets", lambda *a: None)
+    jax.clear_caches()
+    general = run()
+    jax.clear_caches()
+    np.testing.assert_allclose(fast, general, rtol=1e-12, atol=1e-9)
+    assert float(jnp.std(fast)) > 0.1
+
+
 def test_uncoupled_network_with_regional_parameters_equals_single_node_runs():
     ps = jnp.array([90.0, 150.0, 220.0])
     net = rj.Network(models.JansenRit(p=ps), random_weights(3, 10), G=0.0)
