@@ -17,7 +17,6 @@ from jax.scipy.special import erfcx
 from jaxtyping import Array, ArrayLike
 
 
-@jax.custom_jvp
 def sigmoid(I: ArrayLike, e0: ArrayLike = 2.5, I0: ArrayLike = 6.0, rho: ArrayLike = 0.56) -> Array:
     """Jansen-Rit sigmoid $\\phi(I) = 2e_0 / (1 + e^{\\rho(I_0 - I)})$.
 
@@ -30,41 +29,17 @@ def sigmoid(I: ArrayLike, e0: ArrayLike = 2.5, I0: ArrayLike = 6.0, rho: ArrayLi
     Returns:
         firing rate [1/s], in $(0, 2e_0)$.
 
-    Its derivative is given in closed form, $\\phi' = \\rho\\,\\phi\\,(1 - \\phi/2e_0)$,
-    reusing the forward value: reverse mode through a network simulation then stores one
-    array per sigmoid instead of the exponential's chain (gradients about 15 % faster).
+    Written with `jax.nn.sigmoid`, whose derivative is the closed form $q(1 - q)$ of its
+    forward value: reverse mode through a network simulation stores one array per sigmoid
+    instead of the exponential's chain (gradients about 15 % faster than the plain formula).
     """
-    return 2.0 * e0 * _logistic(rho * (I - I0))
+    return 2.0 * e0 * jax.nn.sigmoid(rho * (I - I0))
 
 
-@sigmoid.defjvp
-def _sigmoid_jvp(primals, tangents):
-    I, e0, I0, rho = primals
-    dI, de0, dI0, drho = tangents
-    x = I - I0
-    q = _logistic(rho * x)
-    slope = 2.0 * e0 * q * (1.0 - q)
-    return 2.0 * e0 * q, slope * (rho * (dI - dI0) + x * drho) + 2.0 * q * de0
-
-
-@jax.custom_jvp
 def logistic(s: ArrayLike, rho: ArrayLike = 1.0, theta: ArrayLike = 0.0) -> Array:
-    """Logistic $1/(1 + e^{-\\rho(s - \\theta)})$ with maximum 1 (Wilson-Cowan); its derivative
-    $\\rho\\,q(1 - q)$ is given in closed form like `sigmoid`'s."""
-    return _logistic(rho * (s - theta))
-
-
-@logistic.defjvp
-def _logistic_jvp(primals, tangents):
-    s, rho, theta = primals
-    ds, drho, dtheta = tangents
-    x = s - theta
-    q = _logistic(rho * x)
-    return q, q * (1.0 - q) * (rho * (ds - dtheta) + x * drho)
-
-
-def _logistic(x):
-    return 1.0 / (1.0 + jnp.exp(-x))
+    """Logistic $1/(1 + e^{-\\rho(s - \\theta)})$ with maximum 1 (Wilson-Cowan); like `sigmoid`,
+    through `jax.nn.sigmoid` and its closed-form derivative."""
+    return jax.nn.sigmoid(rho * (s - theta))
 
 
 def qif_cauchy_rate(I: ArrayLike, tau_m: ArrayLike = 1.0, Delta: ArrayLike = 1.0) -> Array:
