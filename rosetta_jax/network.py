@@ -110,8 +110,6 @@ class DelayHistory(eqx.Module):
                               # the last two updates, the mid and old shares of `stage`
     recent: Array | None  # (2, n, K): without known offsets, the samples at lag - 1 (slot
                           # head % 2) and at lag (other slot), for any stage offset
-    ones: Array      # (K,): ones, for row sums as matrix-vector products (carried, so that
-                     # XLA does not rebuild it every step)
     offsets: tuple[float, ...] | None = eqx.field(static=True)  # stage offsets in (0, 1)
                      # with precomputed sums; None: unknown (traced), per-edge samples kept
 
@@ -149,7 +147,7 @@ def _gather(flat: Array, index: Array) -> Array:
 _LONG_ROWS = 48
 
 
-def _row_sum(x, ones=None):
+def _row_sum(x):
     """Sum over the last axis as a vector-matrix product `ones @ x.T`.
 
     On CPU, XLA emits this form inside one loop fusion with the producer of `x` (e.g. the
@@ -157,8 +155,7 @@ def _row_sum(x, ones=None):
     (an Eigen matrix-vector call), costs several times more for these small rows.
     """
     K = x.shape[-1]
-    ones = jnp.ones(K, dtype=x.dtype) if ones is None else ones
-    return (ones @ x.reshape(-1, K).T).reshape(x.shape[:-1])
+    return (jnp.ones(K, dtype=x.dtype) @ x.reshape(-1, K).T).reshape(x.shape[:-1])
 
 
 class Network(AbstractModel):
@@ -401,7 +398,7 @@ class Network(AbstractModel):
             sum_weights=sum_weights, afferent=jnp.stack([a0, a0]), partial=sums0[1],
             stage=stage, stage_sums=stage_sums,
             recent=None if offsets is not None else jnp.broadcast_to(samples, (2, *samples.shape)),
-            ones=jnp.ones(weights.shape[1], weights.dtype), offsets=extra,
+            offsets=extra,
         )
 
     def history_update(self, history: DelayHistory, y) -> DelayHistory:
@@ -427,13 +424,14 @@ class Network(AbstractModel):
         index = (head * n + h.offset).reshape(-1, 1)
         newest = _gather(buffer.reshape(-1), index).reshape(n, K)
         if K >= _LONG_ROWS:
-            sums = _row_sum(h.sum_weights * newest, h.ones)  # (R, n)
+            sums = _row_sum(h.sum_weights * newest)  # (R, n)
             end, partial, extra = sums[0] + h.partial, sums[1], sums[2:]
         else:  # `partial` unused
+            ones = jnp.ones(K, dtype=newest.dtype)
             older = _gather(buffer.reshape(-1), index - n).reshape(n, K)
-            end = (h.sum_weights[0] * newest + h.sum_weights[1] * older) @ h.ones
+            end = (h.sum_weights[0] * newest + h.sum_weights[1] * older) @ ones
             partial = h.partial
-            extra = ((h.sum_weights[2:] * newest).reshape(-1, K) @ h.ones).reshape(-1, n)
+            extra = ((h.sum_weights[2:] * newest).reshape(-1, K) @ ones).reshape(-1, n)
         afferent = jax.lax.dynamic_update_index_in_dim(h.afferent, end, slot, 0)
         new = dict(buffer=buffer, head=head, afferent=afferent, partial=partial)
         if h.offsets:
