@@ -131,7 +131,7 @@ def run_fit(cfg, say=print) -> dict:
     if "learning_rate" in f:
         kw["learning_rate"] = float(f["learning_rate"])
     if f.get("checkpoint", False):
-        kw["checkpoint"] = out / "fit_checkpoint.eqx"
+        kw["checkpoint"] = out / "fit_checkpoint"
     node = C.build_model(cfg) if "model" in cfg else None
     say(f"fitting ({task}) -> {out}/")
     t = time.perf_counter()

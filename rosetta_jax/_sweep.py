@@ -5,16 +5,17 @@ One sample = one simulation of the model with some parameters replaced. Samples 
 chunks of equal size (the last one padded, so nothing recompiles); each chunk is one `jit` of a
 `vmap` over its samples, its batch axis sharded over all local devices with `jax.sharding`.
 Only the features leave the device (peak frequency, band powers, FC, ...), never the
-trajectories unless asked. With `path`, every finished chunk is written to disk before the next
-starts, so an interrupted sweep resumes from its completed chunks and repeats none. The noise key
-of sample `i` is `jax.random.fold_in(key, i)` whatever the chunking or the device count.
+trajectories unless asked. With `path`, every finished chunk is written to a resumable store
+(`rosetta_jax.store`) before the next starts: an interrupted sweep resumes from its completed
+chunks and repeats none, a sweep with other inputs is refused, a damaged chunk is recomputed.
+The noise key of sample `i` is `jax.random.fold_in(key, i)` whatever the chunking, the device
+count or the process count.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
 import itertools
 import json
 import os
@@ -31,7 +32,6 @@ import numpy as np
 
 from ._simulate import simulate
 from ._version import __version__
-from .analysis._dynamics import time_scale_hz
 from .analysis._signal import (
     analytic_phase,
     band_power,
@@ -41,9 +41,8 @@ from .analysis._signal import (
     welch,
 )
 from .network import Network
-
-BANDS = {"delta": (1.0, 4.0), "theta": (4.0, 8.0), "alpha": (8.0, 13.0), "beta": (13.0, 30.0),
-         "gamma": (30.0, 45.0)}
+from .store import Store, fingerprint
+from .units import TimeUnit, check_band
 
 
 # ----------------------------------------------------------------------------- the space
@@ -172,60 +171,109 @@ def _set_params(model, names, values):
     return model
 
 
+
+
 # ----------------------------------------------------------------------------- features
 
 
-def _mean_psd(x, fs, nperseg):
-    f, p = welch(x, fs, nperseg=min(nperseg, x.shape[0]))
+FEATURES = ("peak_frequency", "power_<band>", "psd", "fc", "fc_sc_correlation",
+            "order_parameter", "mean", "std")
+
+
+@dataclasses.dataclass(frozen=True)
+class _Sampling:
+    """What the features see: `n_keep` saved samples at `fs` per second (Hz) or per time unit
+    (dimensionless models), Welch segments of `nperseg`."""
+
+    fs: float
+    n_keep: int
+    nperseg: int
+    unit: str
+
+    @property
+    def freqs(self) -> np.ndarray:
+        return np.fft.rfftfreq(self.nperseg, 1.0 / self.fs)
+
+
+@dataclasses.dataclass(frozen=True)
+class _FeatureSpec:
+    """The requested features (names and `(name, fn)` pairs) and their band settings."""
+
+    items: tuple
+    bands: tuple[tuple[str, tuple[float, float]], ...]
+    peak_band: tuple[float, float] | None
+
+    @classmethod
+    def make(cls, features, bands, peak_band) -> _FeatureSpec:
+        items = []
+        for f in [features] if isinstance(features, (str, Mapping)) else list(features):
+            if isinstance(f, Mapping):
+                items.extend(f.items())
+            elif isinstance(f, str):
+                items.append(f)
+            elif callable(f):
+                raise TypeError("Give custom features as a dict {name: fn(x, fs)}.")
+            else:
+                raise TypeError(f"A feature is a name such as 'peak_frequency' or a dict "
+                                f"{{name: fn(x, fs)}}; got {f!r}.")
+        if not items:
+            raise ValueError("`features` is empty; name at least one, e.g. ['peak_frequency'].")
+        names = [f if isinstance(f, str) else f[0] for f in items]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup or "diverged" in names or "observed" in names:
+            raise ValueError(f"Feature names must be unique and not 'diverged' or 'observed'; "
+                             f"got {names}.")
+        if bands is not None and not isinstance(bands, Mapping):
+            raise TypeError("`bands` must be a dict {name: (low, high)}.")
+        bands = tuple(sorted((str(k), check_band(f"bands[{k!r}]", v))
+                             for k, v in dict(bands or {}).items()))
+        peak = None if peak_band is None else check_band("peak_band", peak_band)
+        return cls(tuple(items), bands, peak)
+
+
+def _mean_psd(x, s: _Sampling):
+    f, p = welch(x, s.fs, nperseg=s.nperseg)
     return f, jnp.mean(p.reshape(p.shape[0], -1), axis=1)
 
 
-def _feature_fns(features, model, fs, n_saves, nperseg):
-    """name -> (fn(x) -> array, dims, coords) with x of shape (n_time, n_channels)."""
-    nyq = fs / 2
-    top = min(nyq, 100.0)
+def _peak_band(model, spec: _FeatureSpec, s: _Sampling) -> tuple[float, float]:
+    f = s.freqs
+    if spec.peak_band is not None:
+        return check_band("peak_band", spec.peak_band, s.fs / 2, s.unit)
+    lo, hi = model.rhythm_band or (0.0, np.inf)
+    lo, hi = max(lo, float(f[1])), min(hi, 0.9 * s.fs / 2)
+    if lo >= hi:
+        raise ValueError(
+            f"{type(model).__name__}'s rhythms lie in {model.rhythm_band} {s.unit}, which the "
+            f"saved signal ({s.fs:g} samples per {'second' if s.unit == 'Hz' else 'time unit'}, "
+            f"{s.nperseg}-sample segments) does not resolve; save more often (smaller "
+            "save_every) or pass peak_band=(low, high).")
+    return lo, hi
+
+
+def _feature_fns(spec: _FeatureSpec, model, s: _Sampling):
+    """name -> (fn(x) -> array, dims, coords), `x` of shape (n_time, n_channels)."""
+    unit = TimeUnit.of(model)
+    bands = unit.bands(dict(spec.bands))
     n_ch = int(np.prod(jax.eval_shape(lambda: model.observe(model.initial_state())).shape) or 1)
-    seg = min(nperseg, n_saves)
-    f_grid = np.fft.rfftfreq(seg, 1 / fs)
+    f_grid = s.freqs
     out = {}
-    for feat in features:
-        if callable(feat):
-            raise TypeError("Give custom features as a dict {name: fn(x, fs)}.")
+    for feat in spec.items:
         if isinstance(feat, tuple):
             name, fn = feat
-            out[name] = (lambda x, fn=fn: jnp.asarray(fn(x, fs)), None, {})
+            out[name] = (lambda x, fn=fn: jnp.asarray(fn(x, s.fs)), None, {})
         elif feat == "peak_frequency":
-            band = (min(2.0, nyq / 4), min(45.0, 0.9 * nyq))
-            out[feat] = (lambda x, band=band: peak_frequency(*_mean_psd(x, fs, nperseg), band),
-                         (), {})
-        elif feat.startswith("power_") and feat[6:] in BANDS:
-            band = BANDS[feat[6:]]
-            if band[1] > nyq:
-                raise ValueError(f"Feature `{feat}` needs a sampling rate above {2 * band[1]} Hz; "
-                                 "lower `save_every` or `dt`.")
-
-            def rel_power(x, band=band):
-                f, p = _mean_psd(x, fs, nperseg)
-                return band_power(f, p, band) / band_power(f, p, (float(f_grid[1]), top))
-
-            out[feat] = (rel_power, (), {})
+            band = _peak_band(model, spec, s)
+            out[feat] = (lambda x, band=band: peak_frequency(*_mean_psd(x, s), band), (), {})
+        elif feat.startswith("power_"):
+            out[feat] = (_relative_power(feat, bands, unit, s), (), {})
         elif feat == "psd":
-            out[feat] = (lambda x: _mean_psd(x, fs, nperseg)[1], ("freq",), {"freq": f_grid})
+            out[feat] = (lambda x: _mean_psd(x, s)[1], ("freq",), {"freq": f_grid})
         elif feat == "fc":
             out[feat] = (functional_connectivity, ("region", "region_to"),
                          {"region": np.arange(n_ch), "region_to": np.arange(n_ch)})
         elif feat == "fc_sc_correlation":
-            if not isinstance(model, Network):
-                raise ValueError("`fc_sc_correlation` needs a Network model.")
-            iu = np.triu_indices(model.weights.shape[0], 1)
-
-            def fc_sc(x, iu=iu):
-                a = functional_connectivity(x)[iu]
-                b = jnp.asarray(model.weights)[iu] + jnp.asarray(model.weights).T[iu]
-                a, b = a - a.mean(), b - b.mean()
-                return jnp.sum(a * b) / jnp.sqrt(jnp.sum(a * a) * jnp.sum(b * b))
-
-            out[feat] = (fc_sc, (), {})
+            out[feat] = (_fc_sc(model), (), {})
         elif feat == "order_parameter":
             out[feat] = (lambda x: jnp.mean(jnp.abs(order_parameter(
                 analytic_phase(x - x.mean(axis=0)), axis=-1))), (), {})
@@ -234,17 +282,128 @@ def _feature_fns(features, model, fs, n_saves, nperseg):
         elif feat == "std":
             out[feat] = (lambda x: jnp.mean(jnp.std(x, axis=0)), (), {})
         else:
-            raise ValueError(f"Unknown feature {feat!r}; built-ins are {FEATURES} (power_<band> "
-                             f"for bands {tuple(BANDS)}); pass custom ones as a dict "
-                             "{name: fn(x, fs)}.")
+            raise ValueError(f"Unknown feature {feat!r}; built-ins are {FEATURES} (bands: "
+                             f"{tuple(bands) or 'pass bands={name: (low, high)}'}); pass "
+                             "custom ones as a dict {name: fn(x, fs)}.")
     return out
 
 
-FEATURES = ("peak_frequency", "power_alpha", "psd", "fc", "fc_sc_correlation",
-            "order_parameter", "mean", "std")
+def _relative_power(feat: str, bands, unit: TimeUnit, s: _Sampling):
+    name = feat[len("power_"):]
+    if name not in bands:
+        if not bands:
+            raise ValueError(
+                f"Feature `{feat}`: a dimensionless model has no default bands; pass "
+                f"bands={{'{name}': (low, high)}} in cycles per time unit.")
+        raise ValueError(f"Feature `{feat}`: unknown band {name!r}; bands are {tuple(bands)} "
+                         "(add your own with bands={name: (low, high)}).")
+    band = check_band(f"band of `{feat}`", bands[name], s.fs / 2, unit.frequency_unit)
+    total = (float(s.freqs[1]), float(s.freqs[-1]))
+
+    def rel_power(x):
+        f, p = _mean_psd(x, s)
+        return band_power(f, p, band) / band_power(f, p, total)
+
+    return rel_power
+
+
+def _fc_sc(model):
+    if not isinstance(model, Network):
+        raise ValueError("`fc_sc_correlation` needs a Network model.")
+    iu = np.triu_indices(model.weights.shape[0], 1)
+
+    def fc_sc(x):
+        a = functional_connectivity(x)[iu]
+        b = jnp.asarray(model.weights)[iu] + jnp.asarray(model.weights).T[iu]
+        a, b = a - a.mean(), b - b.mean()
+        return jnp.sum(a * b) / jnp.sqrt(jnp.sum(a * a) * jnp.sum(b * b))
+
+    return fc_sc
 
 
 # ----------------------------------------------------------------------------- the sweep
+
+
+@dataclasses.dataclass(frozen=True)
+class _Plan:
+    """The run settings shared by every sample (static for the compiled chunk)."""
+
+    names: tuple[str, ...]
+    t0: float
+    t1: float
+    dt: float
+    save_every: int
+    n_saves: int
+    sampling: _Sampling
+    keep_trajectories: bool
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        s = self.sampling
+        return {"names": list(self.names), "t0": self.t0, "t1": self.t1, "dt": self.dt,
+                "save_every": self.save_every, "n_saves": self.n_saves, "n_keep": s.n_keep,
+                "nperseg": s.nperseg, "fs": s.fs, "frequency_unit": s.unit,
+                "keep_trajectories": self.keep_trajectories}
+
+
+def _plan(model, space, t0, t1, dt, save_every, discard, nperseg, keep) -> _Plan:
+    if not (np.isfinite(dt) and np.isfinite(t1) and np.isfinite(t0) and dt > 0 and t1 > t0):
+        raise ValueError(f"Need finite dt > 0 and t1 > t0; got t0={t0}, t1={t1}, dt={dt}.")
+    if not 0 <= discard < 1:
+        raise ValueError(f"`discard` must be in [0, 1) (a fraction of the run); got {discard!r}.")
+    unit = TimeUnit.of(model)
+    n_steps = int(round((t1 - t0) / dt))
+    if save_every is None:  # about 1 kHz for models in s or ms, every step otherwise
+        per_ms = 1e-3 / unit.seconds if unit.seconds else 0.0
+        save_every = max(1, int(round(per_ms / dt)))
+    if not isinstance(save_every, (int, np.integer)) or save_every < 1:
+        raise ValueError(f"`save_every` must be a positive integer; got {save_every!r}.")
+    n_saves = n_steps // int(save_every)
+    fs = unit.hz_per_cycle_per_unit / (dt * save_every)
+    n_keep = n_saves - int(discard * n_saves)
+    if n_keep < 8:
+        raise ValueError(f"Only {n_keep} saved samples after `discard`: lengthen t1 or lower "
+                         "save_every.")
+    if nperseg is None:  # 2 s of data in Hz, half the kept run for dimensionless models
+        nperseg = round(2.0 * fs) if unit.seconds else n_keep // 2
+        nperseg = min(n_keep, max(16, int(nperseg)))
+    if not isinstance(nperseg, (int, np.integer)) or not 8 <= nperseg <= n_keep:
+        raise ValueError(f"`nperseg` must be an integer in [8, {n_keep}] (the kept samples); "
+                         f"got {nperseg!r}.")
+    sampling = _Sampling(float(fs), int(n_keep), int(nperseg), unit.frequency_unit)
+    return _Plan(tuple(space.names), float(t0), float(t1), float(dt), int(save_every),
+                 int(n_saves), sampling, bool(keep))
+
+
+def _check_delays_in_space(model, names, values, dt) -> None:
+    """With delays, every sample's delays must fit the network's buffer and exceed dt."""
+    if not (isinstance(model, Network) and model.has_delays):
+        return
+    if not any(n.split(".")[0] in ("speed", "lengths", "delays") for n in names):
+        return
+
+    def extremes(v):
+        m = _set_params(model, names, v)
+        tau = m.delay_matrix()
+        used = (m.weights != 0) & (tau > 0)
+        return jnp.min(jnp.where(used, tau, jnp.inf)), jnp.max(jnp.where(used, tau, 0.0))
+
+    lo, hi = (np.asarray(a) for a in jax.jit(jax.vmap(extremes))(jnp.asarray(values)))
+    unit = model.time_unit or "time units"
+    for bad, what in [(hi > model.max_delay * (1 + 1e-9), "long"), (lo < dt * (1 - 1e-9), "short")]:
+        if np.any(bad):
+            i = int(np.argmax(bad))
+            at = ", ".join(f"{n}={values[i, j]:g}" for j, n in enumerate(names))
+            if what == "long":
+                raise ValueError(
+                    f"At sample {i} ({at}) the longest conduction delay is {hi[i]:.6g} {unit}, "
+                    f"beyond the delay buffer sized when the Network was built "
+                    f"(max_delay={model.max_delay:.6g} {unit}): it would be clipped. Build the "
+                    "Network with min_speed=<the slowest speed you sweep> (or a larger "
+                    "max_delay).")
+            raise ValueError(f"At sample {i} ({at}) the shortest conduction delay is "
+                             f"{lo[i]:.6g} {unit}, below dt={dt:g}; lower dt or keep the speed "
+                             "lower.")
 
 
 def sweep(
@@ -261,6 +420,8 @@ def sweep(
     save_every: int | None = None,
     discard: float = 0.1,
     nperseg: int | None = None,
+    bands: Mapping[str, tuple[float, float]] | None = None,
+    peak_band: tuple[float, float] | None = None,
     solver: Any = None,
     keep_trajectories: bool = False,
     chunk_size: int | None = None,
@@ -274,29 +435,44 @@ def sweep(
 ):
     """Simulate the model at every parameter set of `space` and compute features inside.
 
+    Frequencies are in Hz for models in s or ms (`rosetta_jax.units`) and in cycles per time
+    unit for dimensionless models.
+
     Args:
         model: a model or `Network` (its other parameters stay as they are).
         space: a `Space` (grid, random, Sobol or explicit samples).
-        features: built-in names, `"peak_frequency"` [Hz] and `"power_<band>"` (relative power in
-            delta, theta, alpha, beta or gamma) of the channel-mean Welch spectrum, `"psd"` (that
-            spectrum), `"fc"` (FC matrix), `"fc_sc_correlation"` (FC against the network's
-            weights over region pairs), `"order_parameter"` (time-mean Kuramoto R of the
-            signals' analytic phases), `"mean"`, `"std"`; and/or a dict
+        features: built-in names, `"peak_frequency"` (of the channel-mean Welch spectrum, in
+            `peak_band`) and `"power_<band>"` (power in a band relative to the whole resolved
+            spectrum), `"psd"` (that spectrum), `"fc"` (FC matrix), `"fc_sc_correlation"` (FC
+            against the network's weights over region pairs), `"order_parameter"` (time-mean
+            Kuramoto R of the signals' analytic phases), `"mean"`, `"std"`; and/or a dict
             `{name: fn(x, fs) -> array}` of your own, with `x` the observable
-            `(n_time, n_channels)` after `discard` and `fs` its sampling rate [Hz].
+            `(n_time, n_channels)` after `discard` and `fs` its sampling rate.
         t1, dt, t0, noise, forcing, solver: as for `simulate` (fixed-step path).
         key: PRNG key (default `jax.random.key(0)`); sample `i` uses `fold_in(key, i)`.
-        save_every: decimation of the observable (default: about 1 kHz sampling).
+        save_every: decimation of the observable (default: about 1 kHz sampling for models in
+            s or ms, every step for dimensionless ones).
         discard: fraction of the run dropped as transient before the features.
-        nperseg: Welch segment length (default about 2 s of data, at most the run).
+        nperseg: Welch segment length (default 2 s of data for models in s or ms, half the kept
+            run for dimensionless ones; at most the kept run).
+        bands: extra or replacement bands `{name: (low, high)}` for `power_<name>` features.
+            Defaults (Hz): delta 1-4, theta 4-8, alpha 8-13, beta 13-30, gamma 30-80; a
+            dimensionless model has none. A band beyond the Nyquist frequency is an error.
+        peak_band: where `peak_frequency` looks (default the model's `rhythm_band`, e.g.
+            2-45 Hz for Jansen-Rit, 20-200 Hz for ING and PING, the whole resolved spectrum for
+            dimensionless models).
         keep_trajectories: also return the observable of every sample (memory!).
         chunk_size: samples per chunk (default: as many as `memory_budget` allows, a multiple of
             the device count).
         memory_budget: bytes per chunk for the automatic chunk size (default 1 GiB on CPU, half
             the free memory of the first accelerator otherwise).
         devices: devices to shard over (default all local devices).
-        path: a directory for the chunks, a manifest and the final dataset (`sweep.nc` or
-            `sweep.zarr`); with `resume` an interrupted sweep continues from its finished chunks.
+        path: a directory for the store (manifest, chunks) and the final dataset (`sweep.nc`
+            or `sweep.zarr`). With `resume`, an interrupted sweep continues from its finished
+            chunks; a directory holding a sweep made from other inputs raises
+            `store.StoreMismatchError` naming what differs; a damaged chunk is recomputed with
+            a warning.
+        resume: False discards whatever sweep `path` holds and starts over.
         file_format: `"netcdf"` (scipy engine, no extra dependency) or `"zarr"` (needs `zarr`).
         progress: show a progress bar.
         on_chunk: called with the chunk index after each chunk is finished (and saved).
@@ -308,110 +484,50 @@ def sweep(
         `diverged=True` and raise a warning.
 
     Multi-host: call `jax.distributed.initialize()` in every process, then `sweep(...,
-    path=shared_dir)` in each: process `k` of `n` runs chunks `k, k + n, ...` on its own devices,
-    and `load_sweep(shared_dir)` assembles the whole sweep once all have finished.
+    path=shared_dir)` in each: process `k` of `n` runs chunks `k, k + n, ...` on its own devices
+    (and returns those), and `load_sweep(shared_dir)` assembles the whole sweep once all have
+    finished. A process that is killed resumes its share when started again.
     """
     if not isinstance(space, Space):
         raise TypeError("`space` must be a Space: Space.grid(...), Space.random(...), "
                         "Space.sobol(...) or Space.samples(...).")
-    if not (dt > 0 and t1 > t0):
-        raise ValueError("Need dt > 0 and t1 > t0.")
-    if not 0 <= discard < 1:
-        raise ValueError("`discard` must be in [0, 1).")
     if file_format not in ("netcdf", "zarr"):
-        raise ValueError("`file_format` must be 'netcdf' or 'zarr'.")
+        raise ValueError(f"`file_format` must be 'netcdf' or 'zarr'; got {file_format!r}.")
     _check_params(model, space.names)
+    plan = _plan(model, space, t0, t1, dt, save_every, discard, nperseg, keep_trajectories)
+    spec = _FeatureSpec.make(features, bands, peak_band)
+    fns = _feature_fns(spec, model, plan.sampling)
+    _check_delays_in_space(model, space.names, np.asarray(space.values), plan.dt)
     key = jr.key(0) if key is None else key
-    n_steps = int(round((t1 - t0) / dt))
-    scale = time_scale_hz(model)
-    if save_every is None:
-        save_every = max(1, int(round(scale / (1000.0 * dt))))
-    n_saves = n_steps // save_every
-    fs = scale / (dt * save_every)
-    n_keep = n_saves - int(discard * n_saves)
-    if n_keep < 8:
-        raise ValueError(f"Only {n_keep} saved samples after `discard`: lengthen t1 or lower "
-                         "save_every.")
-    nperseg = int(nperseg or min(n_keep, max(16, int(round(2.0 * fs)))))
-    if isinstance(features, (str, tuple)) and not isinstance(features, list):
-        features = [features] if isinstance(features, str) else list(features)
-    elif isinstance(features, Mapping):
-        features = list(features.items())
-    else:
-        feats = []
-        for f in features:
-            feats.extend(f.items() if isinstance(f, Mapping) else [f])
-        features = feats
-    fns = _feature_fns(features, model, fs, n_keep, nperseg)
-    layout = {name: [list(d) if d is not None else None,
-                     {k: np.asarray(v).tolist() for k, v in co.items()}]
-              for name, (_, d, co) in fns.items()}
-
-    # Devices, chunking and multi-host split.
     devices = list(jax.local_devices() if devices is None else devices)
-    n_dev = len(devices)
-    per_sample = _bytes_per_sample(model, n_saves)
-    budget = memory_budget or _default_budget(devices[0])
     n = len(space)
     if chunk_size is None:
-        chunk_size = int(max(1, budget // max(per_sample, 1)))
-        chunk_size = min(chunk_size, -(-n // n_dev) * n_dev)
-    chunk_size = max(n_dev, (int(chunk_size) // n_dev) * n_dev)
+        budget = memory_budget or _default_budget(devices[0])
+        chunk_size = int(max(1, budget // max(_bytes_per_sample(model, plan.n_saves), 1)))
+        chunk_size = min(chunk_size, -(-n // len(devices)) * len(devices))
+    chunk_size = max(len(devices), (int(chunk_size) // len(devices)) * len(devices))
+    run = _ChunkRunner(model, noise, forcing, solver, key, plan, spec, devices,
+                       np.asarray(space.values))
+    layout = _layout(fns, run.out_shapes(chunk_size), plan, space)
 
-    settings = {
-        "names": list(space.names), "kind": space.kind, "t0": t0, "t1": t1, "dt": dt,
-        "save_every": save_every, "discard": discard, "nperseg": nperseg,
-        "features": list(fns), "keep_trajectories": keep_trajectories,
-        "noise": repr(noise), "forcing": repr(forcing), "solver": repr(solver),
-    }
-    fingerprint = _fingerprint(settings, space, model, key)
-    store = _Store(Path(path), fingerprint, chunk_size, settings, n) if path is not None else None
-    if store is not None:
-        chunk_size = store.chunk_size if resume else chunk_size
-        if not resume:
-            store.clear()
-        store.write_manifest(chunk_size)
-        store.add_layout(space, layout, fs)
-    n_chunks = -(-n // chunk_size)
+    store = None
+    if path is not None:
+        store = _open_store(path, resume, chunk_size, layout, {
+            "model": model, "space": _space_record(space), "features": spec, "noise": noise,
+            "forcing": forcing, "solver": solver, "key": key, "settings": plan.settings})
+        chunk_size = store.meta["chunk_size"]  # the stored chunking, so that chunks line up
     pi, pc = jax.process_index(), jax.process_count()
+    n_chunks = -(-n // chunk_size)
     mine = [c for c in range(n_chunks) if c % pc == pi]
+    results = _execute(run, store, mine, chunk_size, n, layout, progress, on_chunk)
 
-    mesh = jax.sharding.Mesh(np.asarray(devices), ("batch",))
-    sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("batch"))
-    static = (tuple(space.names), t0, t1, dt, save_every, n_saves, n_keep, fs, nperseg,
-              tuple(features), solver, keep_trajectories)
-    values_all = np.asarray(space.values)
-    results: dict[int, dict[str, np.ndarray]] = {}
-    done = set(store.completed()) if store is not None else set()
-    bar = _progress(len(mine) * chunk_size, progress)
-    for c in mine:
-        lo, hi = c * chunk_size, min((c + 1) * chunk_size, n)
-        if c in done:
-            results[c] = store.load(c)
-            if bar is not None:
-                bar.update(hi - lo)
-            continue
-        idx = np.minimum(np.arange(lo, lo + chunk_size), n - 1)  # pad with the last sample
-        vals = jax.device_put(jnp.asarray(values_all[idx]), sharding)
-        keys = jax.device_put(jax.vmap(lambda i: jr.fold_in(key, i))(jnp.asarray(idx)), sharding)
-        out = jax.tree.map(lambda a: np.asarray(a)[: hi - lo], _run_chunk(model, noise, forcing, vals, keys, static))
-        results[c] = out
-        if store is not None:
-            store.save(c, out)
-        if bar is not None:
-            bar.update(hi - lo)
-        if on_chunk is not None:
-            on_chunk(c)
-    if bar is not None:
-        bar.close()
-
-    index = np.concatenate([np.arange(c * chunk_size, min((c + 1) * chunk_size, n))
-                            for c in mine]) if mine else np.zeros(0, int)
+    index = np.concatenate([_chunk_range(c, chunk_size, n) for c in mine]) if mine else \
+        np.zeros(0, int)
     merged = {k: np.concatenate([results[c][k] for c in mine]) for k in results[mine[0]]} \
         if mine else {}
-    ds = _dataset(space, index, merged, fns, settings, fs)
+    ds = _dataset(space, index, merged, layout)
     if store is not None and pc == 1:
-        store.write_dataset(ds, file_format)
+        _write_dataset(store.path, ds, file_format)
     n_div = int(np.sum(merged.get("diverged", 0)))
     if n_div:
         warnings.warn(f"{n_div} of {len(index)} samples blew up (NaN/inf); their features are "
@@ -421,51 +537,149 @@ def sweep(
 
 
 def load_sweep(path: str | os.PathLike):
-    """Assemble a sweep's dataset from its directory (e.g. after a multi-host run)."""
-    path = Path(path)
-    man = json.loads((path / "manifest.json").read_text())
-    space = Space(tuple(man["settings"]["names"]), np.asarray(man["values"]),
-                  man["settings"]["kind"],
-                  tuple(np.asarray(a) for a in man["axes"]) if man.get("axes") else None)
-    store = _Store(path, man["fingerprint"], man["chunk_size"], man["settings"], len(space))
-    n, cs = len(space), man["chunk_size"]
-    n_chunks = -(-n // cs)
-    missing = [c for c in range(n_chunks) if c not in set(store.completed())]
+    """Assemble a sweep's dataset from its directory (e.g. after a multi-host run).
+
+    Raises:
+        ValueError: when chunks are missing or damaged (run the same `sweep` call again to
+            finish it), or the directory holds no sweep.
+    """
+    store = Store.open(path, "sweep")
+    layout = store.meta
+    space = Space(tuple(layout["names"]), np.asarray(layout["values"], dtype=float),
+                  layout["kind"], tuple(np.asarray(a) for a in layout["axes"])
+                  if layout.get("axes") else None)
+    n, cs = len(space), layout["chunk_size"]
+    recorded = store.recorded()
+    res, missing = [], []
+    for c in range(-(-n // cs)):
+        name = _chunk_name(c)
+        got = store.load(name, _expected(layout, c, cs, n), recorded.get(name))
+        (missing.append(c) if got is None else res.append(got))
     if missing:
-        raise ValueError(f"The sweep in {path} is incomplete: chunks {missing[:10]} are missing; "
-                         "run the same sweep call again to finish it.")
-    res = [store.load(c) for c in range(n_chunks)]
+        raise ValueError(f"The sweep in {path} is incomplete: chunks {missing[:10]} are missing "
+                         "or damaged; run the same sweep call again to finish it.")
     merged = {k: np.concatenate([r[k] for r in res]) for k in res[0]}
-    fns = {name: (None, tuple(d) if d is not None else None, {k: np.asarray(v) for k, v in co.items()})
-           for name, (d, co) in man["dims"].items()}
-    return _dataset(space, np.arange(n), merged, fns, man["settings"], man["fs"])
+    return _dataset(space, np.arange(n), merged, layout)
 
 
-# ----------------------------------------------------------------------------- helpers
+# ----------------------------------------------------------------------------- execution
+
+
+class _ChunkRunner:
+    """Runs chunks of samples: parameter values and keys in, features out (host arrays)."""
+
+    def __init__(self, model, noise, forcing, solver, key, plan, spec, devices, values):
+        self.args = (model, noise, forcing, solver)
+        self.key, self.plan, self.spec, self.values = key, plan, spec, values
+        self.devices = devices
+
+    def _inputs(self, idx):
+        vals = jnp.asarray(self.values[idx])
+        keys = jax.vmap(lambda i: jr.fold_in(self.key, i))(jnp.asarray(idx))
+        return vals, keys
+
+    def out_shapes(self, chunk_size: int) -> dict[str, jax.ShapeDtypeStruct]:
+        vals, keys = self._inputs(np.zeros(chunk_size, int))
+        return eqx.filter_eval_shape(_run_chunk, *self.args, vals, keys, self.plan, self.spec)
+
+    def __call__(self, lo: int, hi: int, chunk_size: int) -> dict[str, np.ndarray]:
+        # Shard the batch over as many devices as divide the chunk (all, unless a resumed
+        # sweep's stored chunk size was chosen for another device count).
+        k = max(d for d in range(1, len(self.devices) + 1) if chunk_size % d == 0)
+        mesh = jax.sharding.Mesh(np.asarray(self.devices[:k]), ("batch",))
+        sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("batch"))
+        idx = np.minimum(np.arange(lo, lo + chunk_size), len(self.values) - 1)  # pad: last
+        vals, keys = (jax.device_put(a, sharding) for a in self._inputs(idx))
+        out = _run_chunk(*self.args, vals, keys, self.plan, self.spec)
+        return {k: np.asarray(v)[: hi - lo] for k, v in out.items()}
 
 
 @eqx.filter_jit
-def _run_chunk(model, noise, forcing, values, keys, static):
+def _run_chunk(model, noise, forcing, solver, values, keys, plan: _Plan, spec: _FeatureSpec):
     """One chunk: a vmap over its samples (compiled once per model structure and settings; new
     parameter values, keys or models with the same structure reuse the compilation)."""
-    (names, t0, t1, dt, save_every, n_saves, n_keep, fs, nperseg, features, solver,
-     keep_trajectories) = static
-    fns = _feature_fns(features, model, fs, n_keep, nperseg)
+    fns = _feature_fns(spec, model, plan.sampling)
+    n_keep = plan.sampling.n_keep
 
     def one(values, k):
-        m = _set_params(model, names, values)
-        sol = simulate(m, t0=t0, t1=t1, dt=dt, save_every=save_every, noise=noise,
-                       forcing=forcing, key=k, solver=solver, save_state=False, throw=False,
-                       checkpoint=False)
-        obs = sol.observed[n_saves - n_keep:]
+        m = _set_params(model, plan.names, values)
+        sol = simulate(m, t0=plan.t0, t1=plan.t1, dt=plan.dt, save_every=plan.save_every,
+                       noise=noise, forcing=forcing, key=k, solver=solver,
+                       save_state=False, throw=False, checkpoint=False)
+        obs = sol.observed[plan.n_saves - n_keep:]
         x = obs.reshape(obs.shape[0], -1)
         out = {name: fn(x) for name, (fn, _, _) in fns.items()}
         out["diverged"] = ~sol.success
-        if keep_trajectories:
+        if plan.keep_trajectories:
             out["observed"] = obs
         return out
 
     return jax.vmap(one)(values, keys)
+
+
+def _execute(run, store, mine, chunk_size, n, layout, progress, on_chunk):
+    """Run (or load) this process's chunks, saving each finished one before the next."""
+    recorded = store.recorded() if store is not None else {}
+    results: dict[int, dict[str, np.ndarray]] = {}
+    bar = _progress(sum(len(_chunk_range(c, chunk_size, n)) for c in mine), progress)
+    for c in mine:
+        lo, hi = c * chunk_size, min((c + 1) * chunk_size, n)
+        name = _chunk_name(c)
+        out = None
+        if store is not None and (name in recorded or (store.path / name).exists()):
+            out = store.load(name, _expected(layout, c, chunk_size, n), recorded.get(name))
+        if out is None:
+            out = run(lo, hi, chunk_size)
+            if store is not None:
+                store.save(name, out, chunk=c)
+            if on_chunk is not None:
+                on_chunk(c)
+        results[c] = out
+        if bar is not None:
+            bar.update(hi - lo)
+    if bar is not None:
+        bar.close()
+    return results
+
+
+def _open_store(path, resume, chunk_size, layout, parts) -> Store:
+    if not resume and jax.process_count() > 1:
+        raise ValueError("resume=False with several processes would let one process discard "
+                         "another's chunks; empty the directory before starting instead.")
+    return Store(path, "sweep", fingerprint(parts), resume=resume,
+                 meta={**layout, "chunk_size": int(chunk_size)},
+                 what=f"The sweep in {Path(path)}")
+
+
+def _space_record(space: Space) -> dict[str, Any]:
+    return {"names": space.names, "values": np.asarray(space.values), "kind": space.kind,
+            "axes": space.axes}
+
+
+def _chunk_name(c: int) -> str:
+    return f"chunks/chunk_{c:06d}.npz"
+
+
+def _chunk_range(c: int, chunk_size: int, n: int) -> np.ndarray:
+    return np.arange(c * chunk_size, min((c + 1) * chunk_size, n))
+
+
+def _layout(fns, shapes, plan: _Plan, space: Space) -> dict[str, Any]:
+    """What a reader needs to check and assemble chunks (JSON)."""
+    dims = {name: [list(d) if d is not None else None,
+                   {k: np.asarray(v).tolist() for k, v in co.items()}]
+            for name, (_, d, co) in fns.items()}
+    arrays = {k: [list(v.shape[1:]), np.dtype(v.dtype).str] for k, v in shapes.items()}
+    return {"names": list(space.names), "kind": space.kind,
+            "values": np.asarray(space.values).tolist(),
+            "axes": [np.asarray(a).tolist() for a in space.axes] if space.axes else None,
+            "dims": dims, "arrays": arrays, "fs": plan.sampling.fs,
+            "settings": plan.settings}
+
+
+def _expected(layout, c, chunk_size, n):
+    rows = len(_chunk_range(c, chunk_size, n))
+    return {k: ((rows, *shape), np.dtype(dt)) for k, (shape, dt) in layout["arrays"].items()}
 
 
 def _bytes_per_sample(model, n_saves) -> int:
@@ -495,107 +709,43 @@ def _progress(total, enabled):
     return tqdm(total=total, desc="sweep", unit="sim", leave=False)
 
 
-def _fingerprint(settings, space, model, key) -> str:
-    h = hashlib.sha256()
-    h.update(json.dumps(settings, sort_keys=True).encode())
-    h.update(np.ascontiguousarray(space.values).tobytes())
-    for leaf in jax.tree.leaves(eqx.filter(model, eqx.is_array)):
-        h.update(np.asarray(leaf).tobytes())
-    h.update(str(jax.tree.structure(model)).encode())
-    kd = jr.key_data(key) if jnp.issubdtype(key.dtype, jax.dtypes.prng_key) else key
-    h.update(np.asarray(kd).tobytes())
-    return h.hexdigest()
+def _write_dataset(path: Path, ds, file_format):
+    if file_format == "zarr":
+        try:
+            ds.to_zarr(path / "sweep.zarr", mode="w")
+        except ImportError as e:  # pragma: no cover
+            raise ImportError("file_format='zarr' needs zarr: pip install zarr") from e
+        return
+    out = ds.copy()
+    out["diverged"] = out["diverged"].astype("int8")
+    tmp = path / ".sweep.nc.tmp"
+    out.to_netcdf(tmp, engine="scipy")
+    os.replace(tmp, path / "sweep.nc")
 
 
-class _Store:
-    """A sweep directory: manifest.json, chunks/chunk_NNNNNN.npz, and the final dataset."""
-
-    def __init__(self, path: Path, fingerprint, chunk_size, settings, n):
-        self.path, self.fingerprint, self.settings, self.n = path, fingerprint, settings, n
-        self.chunk_size = chunk_size
-        man = path / "manifest.json"
-        if man.exists():
-            old = json.loads(man.read_text())
-            if old["fingerprint"] != fingerprint:
-                raise ValueError(f"{path} holds a different sweep (other model, space, settings "
-                                 "or key); choose another path or delete it.")
-            self.chunk_size = old["chunk_size"]
-
-    def clear(self):
-        for f in (self.path / "chunks").glob("chunk_*.npz"):
-            f.unlink()
-
-    def write_manifest(self, chunk_size):
-        self.chunk_size = chunk_size
-        self.path.mkdir(parents=True, exist_ok=True)
-        (self.path / "chunks").mkdir(exist_ok=True)
-        man = self.path / "manifest.json"
-        if not man.exists():
-            _atomic_text(man, json.dumps({"fingerprint": self.fingerprint,
-                                          "chunk_size": chunk_size, "settings": self.settings,
-                                          "rosetta_jax": __version__, "jax": jax.__version__}))
-
-    def add_layout(self, space, dims, fs):
-        man = self.path / "manifest.json"
-        d = json.loads(man.read_text())
-        if "values" not in d:
-            d.update({"values": np.asarray(space.values).tolist(), "fs": fs,
-                      "axes": [a.tolist() for a in space.axes] if space.axes else None,
-                      "dims": dims})
-            _atomic_text(man, json.dumps(d))
-
-    def completed(self):
-        return sorted(int(f.stem.split("_")[1]) for f in (self.path / "chunks").glob("chunk_*.npz"))
-
-    def save(self, c, out):
-        tmp = self.path / "chunks" / f".chunk_{c:06d}.tmp.npz"
-        np.savez(tmp, **out)
-        os.replace(tmp, self.path / "chunks" / f"chunk_{c:06d}.npz")
-
-    def load(self, c):
-        with np.load(self.path / "chunks" / f"chunk_{c:06d}.npz") as z:
-            return {k: z[k] for k in z.files}
-
-    def write_dataset(self, ds, file_format):
-        if file_format == "zarr":
-            try:
-                ds.to_zarr(self.path / "sweep.zarr", mode="w")
-            except ImportError as e:  # pragma: no cover
-                raise ImportError("file_format='zarr' needs zarr: pip install zarr") from e
-        else:
-            out = ds.copy()
-            out["diverged"] = out["diverged"].astype("int8")
-            tmp = self.path / ".sweep.nc.tmp"
-            out.to_netcdf(tmp, engine="scipy")
-            os.replace(tmp, self.path / "sweep.nc")
-
-
-def _atomic_text(path: Path, text: str):
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
-def _dataset(space, index, merged, fns, settings, fs):
+def _dataset(space, index, merged, layout):
     import xarray as xr
 
     data_vars, coords = {}, {}
-    for name, (_, dims, co) in fns.items():
+    for name, (dims, co) in layout["dims"].items():
         if name not in merged:
             continue
         data_vars[name] = (("sample", *dims) if dims is not None else
                            ("sample", *[f"{name}_dim{i}" for i in range(merged[name].ndim - 1)]),
                            merged[name])
-        coords.update(co)
-    data_vars["diverged"] = ("sample", merged.get("diverged", np.zeros(len(index), bool)).astype(bool))
+        coords.update({k: np.asarray(v) for k, v in co.items()})
+    data_vars["diverged"] = ("sample", merged.get("diverged", np.zeros(len(index), bool))
+                             .astype(bool))
     if "observed" in merged:
         obs = merged["observed"]
-        data_vars["observed"] = (("sample", "time", *[f"channel_dim{i}" for i in range(obs.ndim - 2)]),
-                                 obs)
-        coords["time"] = np.arange(obs.shape[1]) / fs
+        data_vars["observed"] = (("sample", "time",
+                                  *[f"channel_dim{i}" for i in range(obs.ndim - 2)]), obs)
+        coords["time"] = np.arange(obs.shape[1]) / layout["fs"]
     for j, pname in enumerate(space.names):
         coords[pname] = ("sample", space.values[index, j])
-    attrs = {"settings": json.dumps(settings), "sampling_rate_hz": float(fs),
+    attrs = {"settings": json.dumps(layout["settings"]), "sampling_rate": float(layout["fs"]),
+             "sampling_rate_hz": float(layout["fs"]),
+             "frequency_unit": layout["settings"]["frequency_unit"],
              "rosetta_jax": __version__, "jax": jax.__version__, "space": space.kind}
     ds = xr.Dataset(data_vars, coords=coords, attrs=attrs)
     if space.kind == "grid" and len(index) == len(space):

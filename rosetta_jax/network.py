@@ -306,6 +306,10 @@ class Network(AbstractModel):
         return self.node.complex_input
 
     @property
+    def rhythm_band(self) -> tuple[float, float] | None:  # type: ignore[override]
+        return self.node.rhythm_band
+
+    @property
     def has_delays(self) -> bool:
         return self.max_delay > 0
 

@@ -109,7 +109,7 @@ def test_bad_sweep_arguments(tmp_path):
     with pytest.raises(TypeError, match="must be a Space"):
         rj.sweep(models.JansenRit(), {"p": [1.0]}, t1=1.0, dt=1e-4)
     jr_sweep(space, path=tmp_path)
-    with pytest.raises(ValueError, match="holds a different sweep"):
+    with pytest.raises(ValueError, match=r"made with other inputs: space \(space\[.axes.\]"):
         jr_sweep(rj.Space.grid(p=[60.0, 130.0]), path=tmp_path)
 
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import os
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ import numpy as np
 import optax
 
 from .._version import __version__
+from ..store import Store, fingerprint
 from ._transforms import AbstractTransform, GaussianPrior, Identity
 
 
@@ -157,9 +157,13 @@ def fit(
             scale).
         start_spread: spread of the extra starts.
         clip_norm: global gradient-norm clip (None: none).
-        checkpoint: file to save progress to every `checkpoint_every` steps (equinox
-            serialisation, no pickle) plus a JSON sidecar; with `resume` an interrupted fit
-            continues from it and ends where an uninterrupted one would.
+        checkpoint: a directory to save progress to every `checkpoint_every` steps (a
+            resumable store, `rosetta_jax.store`: `.npz` files without pickle, checksums in a
+            manifest). With `resume` an interrupted fit continues from its newest intact
+            checkpoint and ends exactly where an uninterrupted one would (the same call with
+            more `steps` extends it). A checkpoint made from other inputs (model, objective
+            and its target data, parameters, transforms, priors, optimiser, key, starts) raises
+            `store.StoreMismatchError` naming what differs; `resume=False` discards it.
         progress: show a progress bar.
 
     Returns:
@@ -187,6 +191,10 @@ def fit(
         raise ValueError("`steps` and `n_starts` must be >= 1.")
     key = jr.key(0) if key is None else key
     optimizer = optax.adam(0.05) if optimizer is None else optimizer
+    if not isinstance(optimizer, optax.GradientTransformation):
+        raise TypeError("`optimizer` must be an optax optimiser, e.g. optax.adam(0.05); got "
+                        f"{type(optimizer).__name__}.")
+    user_optimizer = optimizer
     if clip_norm is not None:
         optimizer = optax.chain(optax.clip_by_global_norm(clip_norm), optimizer)
     optimizer = optax.apply_if_finite(optimizer, max_consecutive_errors=1_000_000)
@@ -204,13 +212,17 @@ def fit(
     best_loss = np.full(n_starts, np.inf)
     start_step = 0
 
-    config = _fingerprint(names, steps, n_starts, start_spread, clip_norm, key, u)
-    path = Path(checkpoint) if checkpoint is not None else None
-    if path is not None and resume and path.exists():
-        state = _load(path, config, (u, opt_state, best_u))
+    ckpt = None
+    if checkpoint is not None:
+        ckpt = _Checkpoint(checkpoint, resume, {
+            "model": model, "objective": objective, "params": params, "names": names,
+            "transforms": transforms, "priors": priors, "optimizer": user_optimizer, "key": key,
+            "settings": {"n_starts": n_starts, "start_spread": start_spread,
+                         "clip_norm": clip_norm}})
+        state = ckpt.latest((u, opt_state, best_u), steps, n_starts)
         if state is not None:
             (u, opt_state, best_u), start_step, hist, best_loss = state
-            history[: len(hist)] = hist[:steps]
+            history[:start_step] = hist
 
     bar = _progress(steps, start_step, progress)
     t_start = time.perf_counter()
@@ -230,11 +242,17 @@ def fit(
         if bar is not None:
             bar.update(1)
             bar.set_postfix(loss=f"{np.nanmin(loss):.4g}")
-        if path is not None and ((i + 1) % checkpoint_every == 0 or i + 1 == steps):
-            _save(path, config, (u, opt_state, best_u), i + 1, history[: i + 1], best_loss)
+        if ckpt is not None and ((i + 1) % checkpoint_every == 0 or i + 1 == steps):
+            ckpt.save((u, opt_state, best_u), i + 1, history[: i + 1], best_loss)
     if bar is not None:
         bar.close()
 
+    rejected = int(np.sum(~np.isfinite(history)))
+    if not np.any(np.isfinite(best_loss)):
+        warnings.warn("No step of any start gave a finite loss (every step was rejected): the "
+                      "result is the starting point. Check the objective at the start (e.g. an "
+                      "equilibrium that Newton does not find, a simulation that blows up).",
+                      RuntimeWarning, stacklevel=2)
     b = int(np.nanargmin(best_loss)) if np.any(np.isfinite(best_loss)) else 0
     u_best = tuple(jnp.asarray(x[b]) for x in best_u)
     fitted = _apply(model, params, transforms, u_best)
@@ -245,6 +263,7 @@ def fit(
         objective, "report") else {}
     meta = {"steps": steps, "n_starts": n_starts, "optimizer": str(optimizer.__class__.__name__),
             "clip_norm": clip_norm, "seconds": time.perf_counter() - t_start,
+            "rejected_steps": rejected,
             "step_seconds": np.asarray(step_seconds),
             "rosetta_jax": __version__, "jax": jax.__version__}
     return FitResult(fitted, values, history, float(best_loss[b]), b, goodness, per_start,
@@ -261,38 +280,43 @@ def _progress(total, initial, enabled):
     return tqdm(total=total, initial=initial, desc="fit", leave=False)
 
 
-def _fingerprint(names, steps, n_starts, spread, clip, key, u) -> str:
-    """What must match for a checkpoint to be resumed."""
-    h = hashlib.sha256()
-    h.update(json.dumps([list(names), n_starts, spread, clip]).encode())
-    h.update(np.asarray(jax.random.key_data(key) if jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
-                        else key).tobytes())
-    for x in u:
-        h.update(np.asarray(x).tobytes())
-    return h.hexdigest()
+class _Checkpoint:
+    """A fit's checkpoints in a resumable store: `state_<step>.npz` files holding the
+    optimiser's state, the best values so far and the loss history, the newest two kept."""
 
+    def __init__(self, path, resume, parts):
+        self.store = Store(path, "fit", fingerprint(parts), resume=resume,
+                           what=f"The fit checkpoint in {os.fspath(path)}")
 
-def _save(path: Path, config, tree, step, history, best_loss):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    eqx.tree_serialise_leaves(tmp, tree)
-    os.replace(tmp, path)
-    side = {"config": config, "step": int(step), "history": np.asarray(history).tolist(),
-            "best_loss": np.asarray(best_loss).tolist(), "rosetta_jax": __version__}
-    tmp_json = path.with_suffix(path.suffix + ".json.tmp")
-    tmp_json.write_text(json.dumps(side))
-    os.replace(tmp_json, path.with_suffix(path.suffix + ".json"))
+    @staticmethod
+    def _name(step: int) -> str:
+        return f"state_{step:08d}.npz"
 
+    def save(self, tree, step, history, best_loss):
+        leaves = jax.tree.leaves(tree)
+        arrays = {f"leaf_{i}": np.asarray(x) for i, x in enumerate(leaves)}
+        arrays.update(history=np.asarray(history, dtype=np.float64),
+                      best_loss=np.asarray(best_loss, dtype=np.float64))
+        self.store.save(self._name(step), arrays, step=int(step))
+        recorded = sorted((e.get("step", 0), n) for n, e in self.store.recorded().items())
+        for _, name in recorded[:-2]:  # keep the newest two
+            self.store.remove(name)
 
-def _load(path: Path, config, like):
-    side_path = path.with_suffix(path.suffix + ".json")
-    if not side_path.exists():
+    def latest(self, like, steps, n_starts):
+        """(tree, step, history, best_loss) of the newest intact checkpoint at or before
+        `steps`, or None. Damaged ones are skipped with a warning."""
+        leaves, treedef = jax.tree.flatten(like)
+        entries = sorted(self.store.recorded().items(), key=lambda kv: -kv[1].get("step", 0))
+        for name, entry in entries:
+            step = int(entry.get("step", 0))
+            if step > steps:
+                continue
+            expect = {f"leaf_{i}": (np.shape(x), np.asarray(x).dtype) for i, x in enumerate(leaves)}
+            expect.update(history=((step, n_starts), np.float64),
+                          best_loss=((n_starts,), np.float64))
+            got = self.store.load(name, expect, entry)
+            if got is not None:
+                tree = jax.tree.unflatten(treedef, [jnp.asarray(got[f"leaf_{i}"]) if isinstance(
+                    x, jax.Array) else got[f"leaf_{i}"] for i, x in enumerate(leaves)])
+                return tree, step, got["history"], got["best_loss"]
         return None
-    side = json.loads(side_path.read_text())
-    if side.get("config") != config:
-        raise ValueError(f"The checkpoint {path} belongs to a different fit (other parameters, "
-                         "starts or key); delete it or pass resume=False.")
-    tree = eqx.tree_deserialise_leaves(path, like)
-    history = np.asarray(side["history"], dtype=float)
-    best = np.asarray(side["best_loss"], dtype=float)
-    return tree, int(side["step"]), history, best

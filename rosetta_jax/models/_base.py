@@ -31,12 +31,17 @@ class AbstractModel(eqx.Module):
             (harmonic, damped and Stuart-Landau oscillators).
         positive_params: names of parameters that must be strictly positive
             (time constants, rates, widths); checked at construction.
+        rhythm_band: where the model's rhythms lie, `(low, high)` in Hz for models in s or
+            ms and in cycles per time unit for dimensionless ones; the default search band
+            of peak-frequency features (`sweep`, `fit.spectral_features`). None: the whole
+            resolved spectrum.
     """
 
     state_names: ClassVar[tuple[str, ...]] = ()
     time_unit: ClassVar[str | None] = None
     complex_input: ClassVar[bool] = False
     positive_params: ClassVar[tuple[str, ...]] = ()
+    rhythm_band: ClassVar[tuple[float, float] | None] = None
 
     def __check_init__(self):
         owner = type(self).__name__

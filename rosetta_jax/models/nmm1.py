@@ -68,6 +68,7 @@ class EIMotif(AbstractModel):
 
     state_names: ClassVar[tuple[str, ...]] = ("x", "y", "dx", "dy")
     time_unit: ClassVar[str | None] = "s"
+    rhythm_band: ClassVar[tuple[float, float] | None] = (1.0, 80.0)  # Hz
     positive_params: ClassVar[tuple[str, ...]] = ("tau_x", "tau_y", "e0", "r")
 
     def _s(self, v):
@@ -144,6 +145,7 @@ class JansenRit(AbstractModel):
 
     state_names: ClassVar[tuple[str, ...]] = ("y0", "y1", "y2", "y3", "y4", "y5")
     time_unit: ClassVar[str | None] = "s"
+    rhythm_band: ClassVar[tuple[float, float] | None] = (2.0, 45.0)  # Hz
     positive_params: ClassVar[tuple[str, ...]] = ("a", "b", "e0", "r")
 
     def rate(self, v):
@@ -218,6 +220,7 @@ class Wendling(AbstractModel):
 
     state_names: ClassVar[tuple[str, ...]] = tuple(f"y{i}" for i in range(8))
     time_unit: ClassVar[str | None] = "s"
+    rhythm_band: ClassVar[tuple[float, float] | None] = (1.0, 80.0)  # Hz
     positive_params: ClassVar[tuple[str, ...]] = ("a", "b", "g", "e0", "r")
 
     def rate(self, v):
@@ -314,6 +317,7 @@ class LaNMM(AbstractModel):
         f"du{i}" for i in range(1, 15)
     )
     time_unit: ClassVar[str | None] = "s"
+    rhythm_band: ClassVar[tuple[float, float] | None] = (1.0, 100.0)  # Hz
     positive_params: ClassVar[tuple[str, ...]] = (
         "a_AMPA", "a_GABA_slow", "a_GABA_fast", "e_max", "r",
     )

@@ -74,6 +74,7 @@ class MontbrioPazoRoxin(AbstractModel):
     synapse_order: int = eqx.field(default=0, static=True)
 
     time_unit: ClassVar[str | None] = "ms"
+    rhythm_band: ClassVar[tuple[float, float] | None] = (1.0, 200.0)  # Hz
     positive_params: ClassVar[tuple[str, ...]] = ("tau", "Delta", "tau_s")
 
     def __check_init__(self):
@@ -150,6 +151,7 @@ class ING(AbstractModel):
 
     state_names: ClassVar[tuple[str, ...]] = ("r", "v", "s", "z")
     time_unit: ClassVar[str | None] = "ms"
+    rhythm_band: ClassVar[tuple[float, float] | None] = (20.0, 200.0)  # Hz
     positive_params: ClassVar[tuple[str, ...]] = ("tau_m", "tau_d", "Delta")
 
     def vector_field(self, t, y, args):
@@ -221,6 +223,7 @@ class PING(AbstractModel):
     state_names: ClassVar[tuple[str, ...]] = ("r_e", "v_e", "s_e", "z_e", "r_i", "v_i", "s_i",
                                               "z_i")
     time_unit: ClassVar[str | None] = "ms"
+    rhythm_band: ClassVar[tuple[float, float] | None] = (20.0, 200.0)  # Hz
     positive_params: ClassVar[tuple[str, ...]] = (
         "tau_e", "tau_i", "tau_a", "tau_g", "Delta_e", "Delta_i",
     )
