@@ -257,15 +257,21 @@ def simulate(
         if max_steps is None:
             max_steps = max(4096, 16 * n_steps)
         info.update(solver=type(solver).__name__, controller=type(stepsize_controller).__name__)
+        t_dtype = jnp.finfo(y0.dtype).dtype
         out = _run_adaptive(
-            model, y0, forcing, solver, stepsize_controller, t0, t1, dt, n_saves,
-            int(max_steps), bool(save_state), bool(throw),
+            model, y0, forcing, solver, stepsize_controller, jnp.asarray(t0, t_dtype),
+            jnp.asarray(t1, t_dtype), dt, n_saves, int(max_steps), bool(save_state), bool(throw),
         )
     else:
         solver = Heun() if solver is None else solver
         info.update(solver=type(solver).__name__)
-        out = _run_fixed(model, y0, forcing, noise, key, solver, t0, dt, n_saves, save_every,
-                         bool(save_state), None if checkpoint is None else bool(checkpoint))
+        # t0 and the global index of the first step are traced: continuing a run at a new t0
+        # reuses the compiled engine, and draws the noise of steps it has not drawn before.
+        t_dtype = jnp.finfo(y0.dtype).dtype
+        first_step = jnp.asarray(int(round(t0 / dt)) % 2**32, dtype=jnp.uint32)
+        out = _run_fixed(model, y0, forcing, noise, key, solver, jnp.asarray(t0, t_dtype),
+                         first_step, dt, n_saves, save_every, bool(save_state),
+                         None if checkpoint is None else bool(checkpoint))
     ts, observed, ys, y_final = out
     success = jnp.all(jnp.isfinite(y_final)) & jnp.all(jnp.isfinite(observed))
     if throw:
@@ -399,9 +405,9 @@ def _stage_offsets(solver, y0, dt):
 # Counts traces (trace-time only, no run-time cost): the tests check that new parameter values
 # reuse the compiled engine.
 @eqx.debug.assert_max_traces(max_traces=None)
-def _fixed_impl(model, y0, forcing, noise, key, solver, t0, dt, n_saves, save_every, save_state,
-                checkpoint=None):
-    dtype = y0.dtype
+def _fixed_impl(model, y0, forcing, noise, key, solver, t0, first_step, dt, n_saves, save_every,
+                save_state, checkpoint=None):
+    dtype = jnp.finfo(y0.dtype).dtype
     white = noise is not None and noise.is_white()
     coloured = noise is not None and not white
     shape = tuple(model.input_shape())
@@ -411,9 +417,9 @@ def _fixed_impl(model, y0, forcing, noise, key, solver, t0, dt, n_saves, save_ev
 
     if noise is not None:
         noise = _align_to(noise, shape)
-    if coloured:
+    if coloured:  # started from its stationary law, drawn anew for each start step
         key, k_init = jr.split(key)
-        z0 = _standard_normal(k_init, shape, dtype, cplx)
+        z0 = _standard_normal(jr.fold_in(k_init, first_step), shape, dtype, cplx)
         eta0 = noise.mean + noise.sigma * z0
     else:
         eta0 = None
@@ -474,17 +480,20 @@ def _fixed_impl(model, y0, forcing, noise, key, solver, t0, dt, n_saves, save_ev
         y = carry[0]
         return carry, (model.observe(y), y if save_state else None)
 
-    # The noise of save interval i is always drawn from fold_in(key, i) (so a run's noise does
-    # not depend on its length), but `block` intervals are drawn at once with a vmap: many tiny
-    # threefry calls cost more than the model itself on a CPU.
+    # The noise of step g (counted from t = 0: g = t0/dt + the step's index in this run) is
+    # drawn from fold_in(key, g), so it depends neither on the run's length, nor on save_every,
+    # nor on where a run was split into continued pieces. `block` intervals are drawn at once
+    # with a vmap: many tiny threefry calls cost more than the model itself on a CPU.
     block = _block_size(n_saves, save_every * math.prod(shape))
+    steps_per_block = block * save_every
 
     def block_body(carry, b):
         idx = b * block + jnp.arange(block)
         z = None
         if noise is not None:
-            draw = lambda i: _standard_normal(jr.fold_in(key, i), (save_every, *shape), dtype, cplx)
-            z = jax.vmap(draw)(idx)
+            g = first_step + (b * steps_per_block + jnp.arange(steps_per_block)).astype(jnp.uint32)
+            draw = lambda g: _standard_normal(jr.fold_in(key, g), shape, dtype, cplx)
+            z = jax.vmap(draw)(g).reshape(block, save_every, *shape)
         return jax.lax.scan(interval, carry, (idx, z))
 
     carry0 = (y0, eta0, solver_state0, history0)

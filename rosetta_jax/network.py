@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array
 
-from ._validation import check_finite, concrete_values, is_concrete
+from ._validation import check_finite, concrete_values, is_concrete, python_number
 from .coupling import AbstractCoupling, Additive, Diffusive, Sine
 from .models._base import AbstractModel
 from .models.oscillators import DampedOscillator, HarmonicOscillator, Kuramoto, StuartLandau
@@ -178,6 +178,10 @@ class Network(AbstractModel):
         normalize: `"max_eigenvalue"` (default, $C / \\lambda_{max}$), `"row"`, `"max"` or `None`.
         max_delay: capacity of the delay buffer in the node's time unit (default: the largest
             delay). Set it larger to fit slower speeds without rebuilding the network.
+        min_speed: the slowest conduction speed [m/s] the network will be run with (with
+            `lengths`): sizes the delay buffer for it, so that a speed changed later (under
+            `vmap`, `sweep` or `grad`) never needs more. A run whose delays exceed the buffer
+            is an error, never clipped.
 
     Raises:
         ValueError: weights not square, negative or NaN; lengths of the wrong shape, negative or
@@ -212,6 +216,7 @@ class Network(AbstractModel):
         coupling: AbstractCoupling | None = None,
         normalize: str | None = "max_eigenvalue",
         max_delay: float | None = None,
+        min_speed: float | None = None,
     ):
         if not isinstance(node, AbstractModel) or isinstance(node, Network):
             raise TypeError(
@@ -263,8 +268,13 @@ class Network(AbstractModel):
                     "[m/s] have no meaning for it; pass `delays=` in its time unit instead."
                 )
             self.lengths, self.speed = L, sp
+            if min_speed is not None:
+                max_delay = self._buffer_for(min_speed, max_delay, spv)
         elif speed is not None:
             raise ValueError("`speed` was given without `lengths`.")
+        elif min_speed is not None:
+            raise ValueError("`min_speed` sizes the buffer for `lengths` [mm]; pass lengths and "
+                             "speed, or `max_delay` with `delays`.")
         if delays is not None:
             self.delays = _square_matrix("delays", delays, n, self.weights.dtype)
 
@@ -286,6 +296,20 @@ class Network(AbstractModel):
                 raise ValueError("`weights` must be concrete (not traced) to lay out the edges.")
             self.sources, self.source_mask = _edge_table(wv)
             self.zero_delay_edges = bool(np.any((wv != 0) & (tv == 0))) if tv is not None else True
+
+    def _buffer_for(self, min_speed, max_delay, speed) -> float:
+        """The buffer capacity (node time unit) that holds every delay at `min_speed`."""
+        if max_delay is not None:
+            raise ValueError("Pass either `max_delay` or `min_speed`, not both.")
+        v = python_number("min_speed", min_speed, positive=True)
+        if speed is not None and float(speed) < v * (1 - 1e-12):
+            raise ValueError(f"`speed` ({float(speed):g} m/s) is below `min_speed` ({v:g} m/s); "
+                             "lower min_speed.")
+        L, W = concrete_values(self.lengths), concrete_values(self.weights)
+        if L is None or W is None:
+            raise ValueError("`min_speed` needs concrete (not traced) `lengths` and `weights`.")
+        longest = float(np.max(np.where(W != 0, L, 0.0)))
+        return longest / v * _MS_TO_UNIT[self.node.time_unit]
 
     # ------------------------------------------------------------------ model interface
 
@@ -370,7 +394,7 @@ class Network(AbstractModel):
         """
         n_buf = self.history_length(dt)
         rows = jnp.arange(self.n_nodes)[:, None]
-        steps = self.delay_matrix()[rows, self.sources] / dt
+        steps = self._checked_steps(self.delay_matrix()[rows, self.sources] / dt, n_buf, dt)
         lag = jnp.clip(jnp.floor(jax.lax.stop_gradient(steps)), 1, n_buf - 2)
         weights = self._effective_weights()[rows, self.sources] * self.source_mask
         weights = jnp.where(steps > 0, weights, 0.0)  # zero-delay edges: see _instantaneous
@@ -450,6 +474,21 @@ class Network(AbstractModel):
             new["recent"] = jax.lax.dynamic_update_index_in_dim(h.recent, newest, slot, 0)
         return eqx.tree_at(lambda h: tuple(getattr(h, k) for k in new), h, tuple(new.values()),
                            is_leaf=lambda x: x is None)
+
+    def _checked_steps(self, steps, n_buf, dt):
+        """Delays in steps, checked at run time (they may be traced, e.g. a swept speed): each
+        must lie in [1, n_buf - 1) steps, or the interpolation would read outside the buffer.
+        Concrete delays were already checked by `check_delays`; traced ones raise here."""
+        used = (self.source_mask > 0) & (steps > 0)
+        unit = self.time_unit or "time units"
+        steps = eqx.error_if(
+            steps, jnp.any(used & (steps >= n_buf - 1)),
+            f"A conduction delay exceeds the delay buffer sized when the Network was built "
+            f"(max_delay={self.max_delay:.6g} {unit}); it would be clipped. Build the Network "
+            "with min_speed=<the slowest speed you will use> or a larger max_delay.")
+        return eqx.error_if(
+            steps, jnp.any(used & (steps < 1 - 1e-6)),
+            f"A conduction delay is shorter than dt={dt:g} {unit}; lower dt or raise the delay.")
 
     def check_delays(self, dt: float) -> None:
         """Raise ValueError when `dt` exceeds the smallest non-zero delay or the buffer."""

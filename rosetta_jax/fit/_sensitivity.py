@@ -14,13 +14,23 @@ import jax.random as jr
 import numpy as np
 
 from .._simulate import simulate
-from ..analysis._dynamics import equilibrium, time_scale_hz
+from ..analysis._dynamics import equilibrium
 from ..analysis._linear import linear_fc, linear_spectrum
 from ..analysis._signal import band_power, functional_connectivity, peak_frequency, welch
 from ..noise import AbstractNoise
+from ..units import TimeUnit, check_band
 
-DEFAULT_BANDS = {"theta": (4.0, 8.0), "alpha": (8.0, 13.0), "beta": (13.0, 30.0),
-                 "gamma": (30.0, 45.0)}
+METHODS = ("simulation", "linear")
+
+# Simulation defaults per time unit: (t1, dt, save_every), about 20 s at 10 kHz for models in s,
+# 2 s at 100 kHz for models in ms (faster rhythms), and 2000 units for dimensionless ones.
+_SIM_DEFAULTS = {"s": (20.0, 1e-4, 10), "ms": (2000.0, 0.01, 10), None: (2000.0, 0.01, 10)}
+
+
+def _check_method(method: str) -> str:
+    if method not in METHODS:
+        raise ValueError(f"`method` must be one of {METHODS}; got {method!r}.")
+    return method
 
 
 def spectral_features(
@@ -29,56 +39,93 @@ def spectral_features(
     method: str = "simulation",
     freqs: Any = None,
     bands: dict[str, tuple[float, float]] | None = None,
-    peak_band: tuple[float, float] = (7.0, 14.0),
-    t1: float = 20.0,
-    dt: float = 1e-4,
-    save_every: int = 10,
+    peak_band: tuple[float, float] | None = None,
+    t1: float | None = None,
+    dt: float | None = None,
+    save_every: int | None = None,
     discard: float = 0.1,
     nperseg: int = 2048,
     y_guess: Any = None,
 ) -> Callable:
-    """A feature function `(model, key) -> {name: value}`: the peak frequency [Hz] and the
-    log10 relative power of each band, averaged over channels.
+    """A feature function `(model, key) -> {name: value}`: the peak frequency and the log10
+    relative power of each band, averaged over channels.
+
+    Frequencies follow the model's time unit (`rosetta_jax.units`): Hz for models in s or ms,
+    cycles per time unit for dimensionless ones.
 
     Args:
         noise: the driving noise.
         method: `"simulation"` (Welch spectrum of one run) or `"linear"` (analytic spectrum at
             the equilibrium near `y_guess`).
-        freqs: frequency grid of the linear method [Hz] (default 1-60 Hz, 0.25 Hz steps).
-        bands: named bands (default theta, alpha, beta, gamma).
-        peak_band: where to look for the spectral peak.
-        t1, dt, save_every, discard, nperseg: simulation settings (model time unit).
+        freqs: frequency grid of the linear method (default: 400 points up to 1.5 times the
+            top of the model's `rhythm_band` and at least 100 Hz, or up to 1 cycle per unit
+            for dimensionless models).
+        bands: named bands `{name: (low, high)}` (default, for models in s or ms: delta 1-4,
+            theta 4-8, alpha 8-13, beta 13-30, gamma 30-80 Hz, those below the top of the
+            spectrum; none for dimensionless models). A band beyond the top of the spectrum
+            (the Nyquist frequency, or the linear grid's end) is an error.
+        peak_band: where to look for the spectral peak (default the model's `rhythm_band`).
+        t1, dt, save_every: simulation settings in the model's time unit (default 20 s at
+            dt = 0.1 ms for models in s; 2000 ms at dt = 0.01 ms for models in ms; 2000 units at
+            dt = 0.01 for dimensionless ones; saving every 10 steps).
+        discard, nperseg: transient fraction and Welch segment length.
         y_guess: the state the equilibrium search (linear) or the simulation starts from, e.g.
             `analysis.stable_equilibrium(model)` (default `initial_state()`).
     """
-    bands = DEFAULT_BANDS if bands is None else bands
-    grid = jnp.arange(1.0, 60.0, 0.25) if freqs is None else jnp.asarray(freqs)
+    _check_method(method)
 
     def features(model, key):
+        unit = TimeUnit.of(model)
         if method == "linear":
+            top = max(1.5 * model.rhythm_band[1], 100.0) if model.rhythm_band else 1.0
+            grid = jnp.linspace(top / 400, top, 400) if freqs is None else jnp.asarray(freqs)
             y0 = model.initial_state() if y_guess is None else y_guess
             y = equilibrium(model, y0)
             f, p = grid, linear_spectrum(model, grid, noise, y_star=y).psd
+            top_f = float(grid[-1])
         else:
-            sol = simulate(model, t1=t1, dt=dt, save_every=save_every, noise=noise, key=key,
+            d1, ddt, dse = _SIM_DEFAULTS[unit.name]
+            t_1, d_t, s_e = t1 or d1, dt or ddt, save_every or dse
+            sol = simulate(model, t1=t_1, dt=d_t, save_every=s_e, noise=noise, key=key,
                            y0=y_guess, save_state=False, throw=False)
             x = sol.observed[int(discard * sol.observed.shape[0]):]
             x = x.reshape(x.shape[0], -1)
-            fs = time_scale_hz(model) / (dt * save_every)
+            fs = unit.hz_per_cycle_per_unit / (d_t * s_e)
             f, p = welch(x, fs, nperseg=min(nperseg, x.shape[0]))
-        out = {"peak_frequency": jnp.mean(peak_frequency(f, p, peak_band))}
-        total = band_power(f, p, (float(f[1]), min(float(f[-1]), 60.0)))
-        for name, b in bands.items():
+            top_f = fs / 2
+        pk = _default_peak_band(model, peak_band, top_f, unit)
+        out = {"peak_frequency": jnp.mean(peak_frequency(f, p, pk))}
+        all_bands = dict(bands) if bands is not None else {
+            k: b for k, b in unit.bands().items() if b[1] <= top_f}
+        total = band_power(f, p, (float(f[1]), float(f[-1])))
+        for name, b in all_bands.items():
+            b = check_band(f"bands[{name!r}]", b, top_f, unit.frequency_unit)
             out[f"log_power_{name}"] = jnp.mean(jnp.log10(band_power(f, p, b) / total))
         return out
 
     return features
 
 
+def _default_peak_band(model, peak_band, top, unit):
+    if peak_band is not None:
+        return check_band("peak_band", peak_band, top, unit.frequency_unit)
+    lo, hi = model.rhythm_band or (0.0, top)
+    return lo, min(hi, top)
+
+
 def fc_features(noise: AbstractNoise, *, method: str = "linear", t1: float = 600.0,
                 dt: float = 0.05, save_every: int = 20, y_guess: Any = None) -> Callable:
     """A feature function `(model, key) -> {name: value}` for networks: the mean FC and its
-    spread across region pairs."""
+    spread across region pairs.
+
+    Args:
+        noise: the driving noise.
+        method: `"linear"` (Lyapunov covariance at the equilibrium near `y_guess`) or
+            `"simulation"`.
+        t1, dt, save_every: simulation settings (model time unit).
+        y_guess: a state near the equilibrium (linear method).
+    """
+    _check_method(method)
 
     def features(model, key):
         if method == "linear":
@@ -207,6 +254,12 @@ def sensitivity(
         return jnp.stack([out[nm] for nm in feat_names])
 
     values = np.asarray(jnp.mean(jax.vmap(lambda k: F(theta, k))(keys), axis=0))
+    if not np.all(np.isfinite(values)):
+        bad = [nm for nm, v in zip(feat_names, values) if not np.isfinite(v)]
+        raise ValueError(f"The features {bad} are NaN or inf at these parameters (no "
+                         "equilibrium found from `y_guess`, or a simulation that blew up); "
+                         "pass y_guess=analysis.stable_equilibrium(model) or change the "
+                         "parameters.")
     jac_keys = np.asarray(jax.vmap(lambda k: jax.jacfwd(F)(theta, k))(keys))
     jac = jac_keys.mean(axis=0)
     jstd = jac_keys.std(axis=0) if n_keys > 1 else np.zeros_like(jac)
