@@ -47,7 +47,9 @@ def test_recover_network_coupling_from_spectra():
     node = models.JansenRit(p=jnp.array([70.0, 80.0, 60.0]))
     truth = rj.Network(node, W, G=20.0)
     y0 = equilibrium(truth, jnp.zeros((3, 6)))
-    target = _welch_target(truth, y0, jr.split(jr.key(7), 4))
+    # 16 noise realisations of 200 s: with 4, the estimate of G spreads by about 6 % from
+    # one set of keys to another (18.7 to 21.3 over four sets), too much for a 5 % check.
+    target = _welch_target(truth, y0, jr.split(jr.key(7), 16))
     obj = fit.SpectrumObjective(target, noise.Additive(1.0), y_guess=y0)
     res = fit.fit(rj.Network(node, W, G=10.0), obj, params=lambda m: m.G, names=["G"],
                   transforms=[fit.Positive(10.0)], steps=150, progress=False)
@@ -63,7 +65,9 @@ def test_recover_stuart_landau_network_coupling_from_fc():
     run = lambda k: rj.simulate(mk(0.3), t1=2000.0, dt=0.01, save_every=10, key=k,
                                 noise=noise.Additive(0.02), y0=jnp.zeros((5, 2)),
                                 save_state=False).observed
-    x = np.asarray(jax.vmap(run)(jr.split(jr.key(3), 4)))[:, 500:].reshape(-1, 5)
+    # 16 realisations: the target FC's sampling error is what limits the correlation of the
+    # linear FC at the true G with it (0.979-0.980 with 4 realisations, 0.987-0.994 with 16).
+    x = np.asarray(jax.vmap(run)(jr.split(jr.key(3), 16)))[:, 500:].reshape(-1, 5)
     obj = fit.FCObjective(fit.FCTarget(np.corrcoef(x.T)), noise.Additive(0.02), mse_weight=10.0,
                           y_guess=jnp.zeros((5, 2)))
     res = fit.fit(mk(0.1), obj, params=lambda m: m.G, names=["G"], transforms=[fit.Positive(0.3)],

@@ -260,7 +260,7 @@ def fit(
     per_start = {nm: np.asarray(jax.vmap(t.forward)(jnp.asarray(x)))
                  for nm, t, x in zip(names, transforms, best_u)}
     goodness = objective.report(fitted, jr.fold_in(k_run, steps)) if hasattr(
-        objective, "report") else {}
+        objective, "report") and np.any(np.isfinite(best_loss)) else {}
     meta = {"steps": steps, "n_starts": n_starts, "optimizer": str(optimizer.__class__.__name__),
             "clip_norm": clip_norm, "seconds": time.perf_counter() - t_start,
             "rejected_steps": rejected,
