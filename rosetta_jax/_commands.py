@@ -92,8 +92,9 @@ def _target_spectrum(cfg, value):
         return SpectrumTarget.from_data(data.load_meg_spectra())
     p = C.resolve(cfg, value)
     if p.suffix == ".npz":
-        z = np.load(p, allow_pickle=False)
-        if "freqs" not in z or not ("psd" in z or "amplitude" in z):
+        z = C.load_npz(cfg, p, "[fit] target", required=("freqs",),
+                       numeric=("freqs", "psd", "amplitude"))
+        if not ("psd" in z or "amplitude" in z):
             C.fail(cfg, f"[fit] target {value} needs arrays 'freqs' and 'psd' (or 'amplitude').")
         labels = list(z["labels"]) if "labels" in z else None
         try:

@@ -105,6 +105,32 @@ def resolve(cfg, value: str) -> Path:
     return p
 
 
+def load_npz(cfg, path: Path, what: str, required=(), numeric=()) -> dict[str, np.ndarray]:
+    """The arrays of an .npz file named in a config, read without pickle, with one-line errors
+    for a damaged file, pickled objects, missing arrays or non-numeric data."""
+    import io
+    import zipfile
+
+    try:
+        with np.load(io.BytesIO(path.read_bytes()), allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except ValueError:
+        fail(cfg, f"{what} {path.name} holds pickled objects, which are never loaded; save "
+                  "plain numeric arrays (np.savez(file, weights=W, ...)).")
+    except (OSError, zipfile.BadZipFile, EOFError) as e:
+        fail(cfg, f"{what} {path.name} is not a readable .npz file (truncated or corrupted? "
+                  f"{type(e).__name__}).")
+    for k in required:
+        if k not in arrays:
+            fail(cfg, f"{what} {path.name} has no array '{k}' (it has: "
+                      f"{', '.join(sorted(arrays)) or 'none'}).")
+    for k in numeric:
+        if k in arrays and not np.issubdtype(arrays[k].dtype, np.number):
+            fail(cfg, f"{what} {path.name}: array '{k}' must be numeric; got dtype "
+                      f"{arrays[k].dtype}.")
+    return arrays
+
+
 def build_model(cfg, n_regions: int | None = None):
     """The node model of [model]: `name` from `rosetta_jax.models`, `params` its values."""
     from . import models
@@ -150,10 +176,12 @@ def build_connectome(cfg):
     p = resolve(cfg, c)
     if p.suffix != ".npz":
         fail(cfg, f"[network] connectome must be 'dk68', 'aal80' or an .npz file; got {c!r}.")
-    z = np.load(p, allow_pickle=False)
-    if "weights" not in z:
-        fail(cfg, f"[network] {c} has no array 'weights'.")
+    z = load_npz(cfg, p, "[network] connectome", required=("weights",),
+                 numeric=("weights", "lengths"))
     W = z["weights"]
+    if W.ndim != 2 or W.shape[0] != W.shape[1]:
+        fail(cfg, f"[network] connectome {c}: 'weights' must be a square matrix; got shape "
+                  f"{W.shape}.")
     labels = list(z["labels"]) if "labels" in z else [str(i) for i in range(W.shape[0])]
     return W, (z["lengths"] if "lengths" in z else None), labels
 
@@ -217,6 +245,12 @@ def settings(cfg, section="simulation") -> dict[str, Any]:
     t1, dt = float(s["t1"]), float(s["dt"])
     if dt <= 0 or t1 <= float(s.get("t0", 0.0)):
         fail(cfg, f"[{section}] needs dt > 0 and t1 > t0.")
+    if not float(s.get("noise", 0.0)) >= 0:
+        fail(cfg, f"[{section}] noise must be >= 0 (the amplitude sigma of white noise in the "
+                  f"input channel); got {s['noise']!r}.")
+    if not 0 <= float(s.get("discard", 0.0)) < 1:
+        fail(cfg, f"[{section}] discard must be in [0, 1) (a fraction of the run); got "
+                  f"{s['discard']!r}.")
     return s
 
 

@@ -46,6 +46,10 @@ def _run_config(args) -> int:
     except _config.ConfigError as e:
         print(f"rosetta-jax {args.command}: error: {e}", file=sys.stderr)
         return 2
+    except (ValueError, TypeError) as e:  # bad input found by the library: one line too
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        print(f"rosetta-jax {args.command}: error: {args.config}: {first}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -57,6 +57,8 @@ def main(argv):
     jax.config.update("jax_enable_x64", True)
     import numpy as np
 
+    import rosetta_jax  # noqa: F401  (imported before "ready": kills target the job itself)
+
     print("ready", flush=True)
     if kind == "sweep":
         ds = sweep_job(path)
