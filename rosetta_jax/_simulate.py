@@ -26,7 +26,7 @@ from jaxtyping import Array
 
 from ._validation import array_leaves_with_paths, check_finite, is_concrete, python_number
 from ._version import __version__
-from .forcing import AbstractForcing, as_forcing
+from .forcing import as_forcing
 from .models._base import AbstractModel
 from .noise import AbstractNoise
 from .solvers import AbstractFixedSolver, Heun

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+
 COMMANDS = {
     "simulate": ("simulate a model or a network from a TOML config",
                  "Simulate the [model] (a network when [network] is given) with the "

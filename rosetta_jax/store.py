@@ -113,8 +113,10 @@ class _Walker:
             self.out[path] = f"complex:{obj!r}"
         elif isinstance(obj, (np.ndarray, np.generic, jax.Array)):
             self.out[path] = _array_record(obj)
-        elif isinstance(obj, (np.dtype, type)):
-            self.out[path] = f"type:{obj!s}" if isinstance(obj, np.dtype) else f"type:{_qualname(obj)}"
+        elif isinstance(obj, np.dtype):
+            self.out[path] = f"dtype:{obj!s}"
+        elif isinstance(obj, type):
+            self.out[path] = f"type:{_qualname(obj)}"
         elif isinstance(obj, enum.Enum):
             self.out[path] = f"enum:{_qualname(type(obj))}.{obj.name}"
         elif isinstance(obj, os.PathLike):
@@ -179,7 +181,7 @@ class _Walker:
             self.walk(fn.__defaults__, f"{path}.__defaults__", d)
         if fn.__kwdefaults__:
             self.walk(fn.__kwdefaults__, f"{path}.__kwdefaults__", d)
-        for name, cell in zip(fn.__code__.co_freevars, fn.__closure__ or ()):
+        for name, cell in zip(fn.__code__.co_freevars, fn.__closure__ or (), strict=True):
             try:
                 value = cell.cell_contents
             except ValueError:  # an empty cell

@@ -20,11 +20,10 @@ from pathlib import Path
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
-import optax
 import pytest
 
 import rosetta_jax as rj
-from rosetta_jax import analysis, fit, forcing, models, noise, solvers
+from rosetta_jax import analysis, fit, forcing, models, noise
 from rosetta_jax.cli import main
 from rosetta_jax.store import StoreMismatchError
 

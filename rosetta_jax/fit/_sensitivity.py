@@ -20,6 +20,7 @@ from ..analysis._signal import band_power, functional_connectivity, peak_frequen
 from ..noise import AbstractNoise
 from ..units import TimeUnit, check_band
 
+
 METHODS = ("simulation", "linear")
 
 # Simulation defaults per time unit: (t1, dt, save_every), about 20 s at 10 kHz for models in s,
