@@ -46,8 +46,12 @@ def time_call(fn, *args, repeats: int = 5) -> dict:
         jax.block_until_ready(fn(*args))
         runs.append(time.perf_counter() - t)
     run = min(runs)
-    return {"first_call_s": first, "compile_s": max(first - run, 0.0), "run_s": run,
-            "run_median_s": sorted(runs)[len(runs) // 2]}
+    return {
+        "first_call_s": first,
+        "compile_s": max(first - run, 0.0),
+        "run_s": run,
+        "run_median_s": sorted(runs)[len(runs) // 2],
+    }
 
 
 def time_interleaved(calls: dict, repeats: int = 5, keep_runs: bool = False) -> dict:

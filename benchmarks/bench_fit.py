@@ -23,10 +23,10 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -45,31 +45,57 @@ def _fit_time(run, steps=12):
     """Median wall time of the steps after the first (which includes compilation)."""
     r = run(steps)
     sec = np.asarray(r.meta["step_seconds"])
-    return {"per_step_s": float(np.median(sec[1:])), "first_step_s": float(sec[0]),
-            "steps": int(steps)}
+    return {
+        "per_step_s": float(np.median(sec[1:])),
+        "first_step_s": float(sec[0]),
+        "steps": int(steps),
+    }
 
 
 def bench_steps():
     jax.config.update("jax_enable_x64", True)
     out = {}
     out["regional_spectra_68_jr_linear"] = _fit_time(
-        lambda n: fit.fit_regional_spectra(steps=n, progress=False))
+        lambda n: fit.fit_regional_spectra(steps=n, progress=False)
+    )
     out["connectome_fc_80_hopf_linear"] = _fit_time(
-        lambda n: fit.fit_connectome_fc(steps=n, progress=False))
+        lambda n: fit.fit_connectome_fc(steps=n, progress=False)
+    )
     out["network_spectra_68_jr_linear"] = _fit_time(
-        lambda n: fit.fit_network_spectra(steps=n, progress=False), steps=5)
+        lambda n: fit.fit_network_spectra(steps=n, progress=False), steps=5
+    )
     jax.config.update("jax_enable_x64", False)
     target_model = models.JansenRit(p=150.0)
     obj0 = fit.SpectrumObjective(
-        fit.SpectrumTarget(np.linspace(2, 40, 77), np.ones((77, 1))), noise.Additive(20.0),
-        method="simulation", t1=20.0, dt=DT, n_keys=2, band=(2.0, 40.0))
+        fit.SpectrumTarget(np.linspace(2, 40, 77), np.ones((77, 1))),
+        noise.Additive(20.0),
+        method="simulation",
+        t1=20.0,
+        dt=DT,
+        n_keys=2,
+        band=(2.0, 40.0),
+    )
     target = fit.SpectrumTarget(obj0.target.freqs, obj0.spectrum(target_model, jr.key(1)))
-    obj = fit.SpectrumObjective(target, noise.Additive(20.0), method="simulation", t1=20.0,
-                                dt=DT, n_keys=2, band=(2.0, 40.0))
+    obj = fit.SpectrumObjective(
+        target,
+        noise.Additive(20.0),
+        method="simulation",
+        t1=20.0,
+        dt=DT,
+        n_keys=2,
+        band=(2.0, 40.0),
+    )
     out["single_jr_simulation_2x20s_f32"] = _fit_time(
-        lambda n: fit.fit(models.JansenRit(p=120.0), obj, params=lambda m: m.p,
-                          transforms=fit.Positive(100.0), steps=n, progress=False,
-                          key=jr.key(0)))
+        lambda n: fit.fit(
+            models.JansenRit(p=120.0),
+            obj,
+            params=lambda m: m.p,
+            transforms=fit.Positive(100.0),
+            steps=n,
+            progress=False,
+            key=jr.key(0),
+        )
+    )
     return out
 
 
@@ -77,11 +103,23 @@ def _network_objective(t1, checkpoint=None, dtype=np.float32):
     dk = data.load_dk68()
     meg = data.load_meg_spectra()
     target = fit.SpectrumTarget.from_data(meg)
-    net = rj.Network(models.JansenRit(p=jnp.full(68, 120.0, dtype)),
-                     dk.weights.astype(dtype), G=jnp.asarray(5.0, dtype))
-    obj = fit.SpectrumObjective(target, noise.Additive(20.0), method="simulation", t1=t1,
-                                dt=DT, n_keys=1, band=(2.0, 45.0), nperseg=1000,
-                                discard=0.1, checkpoint=checkpoint)
+    net = rj.Network(
+        models.JansenRit(p=jnp.full(68, 120.0, dtype)),
+        dk.weights.astype(dtype),
+        G=jnp.asarray(5.0, dtype),
+    )
+    obj = fit.SpectrumObjective(
+        target,
+        noise.Additive(20.0),
+        method="simulation",
+        t1=t1,
+        dt=DT,
+        n_keys=1,
+        band=(2.0, 45.0),
+        nperseg=1000,
+        discard=0.1,
+        checkpoint=checkpoint,
+    )
     return net, obj
 
 
@@ -101,6 +139,7 @@ def _plain_loop_loss(W, t1):
 
 def bench_ratio(t1=2.0):
     import equinox as eqx
+
     key = jr.key(0)
     calls, pairs = {}, {}
     for label, ck in [("default", None), ("checkpointed", True)]:
@@ -122,14 +161,21 @@ def bench_ratio(t1=2.0):
     pairs["plain_loop"] = ("plain_loop_forward", "plain_loop_value_and_grad")
     # Many repeats: a 2 s forward run takes ~0.06 s here, where scheduler noise is ~10 %.
     t = time_interleaved(calls, repeats=15)
-    out = {k: {"forward_s": t[f]["run_s"], "value_and_grad_s": t[g]["run_s"],
-               "ratio": t[g]["run_s"] / t[f]["run_s"],
-               "ratio_of_medians": t[g]["run_median_s"] / t[f]["run_median_s"]}
-           for k, (f, g) in pairs.items()}
+    out = {
+        k: {
+            "forward_s": t[f]["run_s"],
+            "value_and_grad_s": t[g]["run_s"],
+            "ratio": t[g]["run_s"] / t[f]["run_s"],
+            "ratio_of_medians": t[g]["run_median_s"] / t[f]["run_median_s"],
+        }
+        for k, (f, g) in pairs.items()
+    }
     out["ratio"] = out["default"]["ratio"]
     out["target"] = 4.0
-    out["workload"] = (f"68-region JR network, {t1:g} s, dt 0.1 ms, Heun, noise, Welch log-PSD "
-                       "loss against the MEG spectra; gradient w.r.t. G and 68 regional p")
+    out["workload"] = (
+        f"68-region JR network, {t1:g} s, dt 0.1 ms, Heun, noise, Welch log-PSD "
+        "loss against the MEG spectra; gradient w.r.t. G and 68 regional p"
+    )
     return out
 
 
@@ -138,6 +184,7 @@ def _memory_worker(t1, checkpoint):
     import resource
 
     import equinox as eqx
+
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     net, obj = _network_objective(t1, checkpoint)
 
@@ -151,14 +198,26 @@ def _memory_worker(t1, checkpoint):
     jax.block_until_ready(g)
     wall = time.perf_counter() - t
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"t1_s": t1, "checkpoint": checkpoint, "peak_rss_mib": peak,
-                      "rss_before_mib": base, "grad_finite": bool(np.all(np.isfinite(
-                          np.asarray(g[1])))), "wall_s": wall}))
+    print(
+        json.dumps(
+            {
+                "t1_s": t1,
+                "checkpoint": checkpoint,
+                "peak_rss_mib": peak,
+                "rss_before_mib": base,
+                "grad_finite": bool(np.all(np.isfinite(np.asarray(g[1])))),
+                "wall_s": wall,
+            }
+        )
+    )
 
 
 def _measure(t1, checkpoint):
-    r = subprocess.run([sys.executable, __file__, "--memory-worker", str(t1),
-                        str(int(checkpoint))], capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, __file__, "--memory-worker", str(t1), str(int(checkpoint))],
+        capture_output=True,
+        text=True,
+    )
     if r.returncode != 0:
         return {"t1_s": t1, "checkpoint": checkpoint, "error": r.stderr[-500:]}
     return json.loads(r.stdout.strip().splitlines()[-1])
@@ -177,27 +236,37 @@ def bench_memory(max_rss_mib=16000):
         rows.append(_measure(60.0, False))
     for r in rows:
         if r["t1_s"] == 60.0 and "peak_rss_mib" in r:
-            out["checkpoint_60s_mib" if r["checkpoint"] else "no_checkpoint_60s_mib"] = \
-                r["peak_rss_mib"]
+            out["checkpoint_60s_mib" if r["checkpoint"] else "no_checkpoint_60s_mib"] = r[
+                "peak_rss_mib"
+            ]
     return out
 
 
 def _stats(v):
     v = np.asarray(v)
-    return {"mean": float(v.mean()), "median": float(np.median(v)), "min": float(v.min()),
-            "max": float(v.max())}
+    return {
+        "mean": float(v.mean()),
+        "median": float(np.median(v)),
+        "min": float(v.min()),
+        "max": float(v.max()),
+    }
 
 
 def bench_quality():
     jax.config.update("jax_enable_x64", True)
     out = {}
-    for name, run in [("regional_spectra", fit.fit_regional_spectra),
-                      ("connectome_fc", fit.fit_connectome_fc),
-                      ("network_spectra", fit.fit_network_spectra)]:
+    for name, run in [
+        ("regional_spectra", fit.fit_regional_spectra),
+        ("connectome_fc", fit.fit_connectome_fc),
+        ("network_spectra", fit.fit_network_spectra),
+    ]:
         t = time.perf_counter()
         r = run(progress=False, key=jr.key(0))
-        row = {"wall_s": time.perf_counter() - t, "steps": int(r.loss_history.shape[0]),
-               "best_loss": r.best_loss}
+        row = {
+            "wall_s": time.perf_counter() - t,
+            "steps": int(r.loss_history.shape[0]),
+            "best_loss": r.best_loss,
+        }
         g = r.goodness
         if "r2_log_psd" in g:
             row["r2_log_psd"] = _stats(g["r2_log_psd"])
@@ -206,8 +275,9 @@ def bench_quality():
             row["alpha_peak_error_hz_per_region"] = np.round(g["peak_error_hz"], 3).tolist()
         if "fc_correlation" in g:
             row["fc_correlation"] = g["fc_correlation"]
-        row["params"] = {k: (float(v) if np.size(v) == 1 else _stats(v))
-                         for k, v in r.params.items()}
+        row["params"] = {
+            k: (float(v) if np.size(v) == 1 else _stats(v)) for k, v in r.params.items()
+        }
         out[name] = row
     return out
 
@@ -221,9 +291,12 @@ def main():
         _memory_worker(float(args.memory_worker[0]), bool(int(args.memory_worker[1])))
         return
     parts = args.only.split(",")
-    result = {"benchmark": "fit", "machine": machine(),
-              "notes": "Analytic (linear) and real-data fits run in float64; the simulation "
-                       "workloads (ratio, memory, single-node simulation fit) in float32."}
+    result = {
+        "benchmark": "fit",
+        "machine": machine(),
+        "notes": "Analytic (linear) and real-data fits run in float64; the simulation "
+        "workloads (ratio, memory, single-node simulation fit) in float32.",
+    }
     if "ratio" in parts:
         result["gradient_forward_ratio_2s_network"] = bench_ratio()
     if "memory" in parts:

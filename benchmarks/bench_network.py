@@ -40,12 +40,17 @@ def baseline(W, key, n_saves, G=G, p=220.0, sigma=SIGMA):
     def f(y, xi):
         y0, y1, y2, y3, y4, y5 = (y[:, k] for k in range(6))
         u = G * (W @ S(y1 - y2)) + xi
-        return jnp.stack([
-            y3, y4, y5,
-            A * a * S(y1 - y2) - 2 * a * y3 - a * a * y0,
-            A * a * (p + u + 0.8 * C * S(C * y0)) - 2 * a * y4 - a * a * y1,
-            B * b * 0.25 * C * S(0.25 * C * y0) - 2 * b * y5 - b * b * y2,
-        ], axis=1)
+        return jnp.stack(
+            [
+                y3,
+                y4,
+                y5,
+                A * a * S(y1 - y2) - 2 * a * y3 - a * a * y0,
+                A * a * (p + u + 0.8 * C * S(C * y0)) - 2 * a * y4 - a * a * y1,
+                B * b * 0.25 * C * S(0.25 * C * y0) - 2 * b * y5 - b * b * y2,
+            ],
+            axis=1,
+        )
 
     def step(y, xi):
         k1 = f(y, xi)
@@ -76,18 +81,36 @@ def main():
     n_steps = n_saves * SAVE_EVERY
 
     plain = rj.Network(models.JansenRit(), dk.weights.astype(np.float32), G=G)
-    delayed = rj.Network(models.JansenRit(), dk.weights.astype(np.float32),
-                         lengths=lengths.astype(np.float32), speed=SPEED, G=G)
+    delayed = rj.Network(
+        models.JansenRit(),
+        dk.weights.astype(np.float32),
+        lengths=lengths.astype(np.float32),
+        speed=SPEED,
+        G=G,
+    )
 
     def ours(net, k):
-        return rj.simulate(net, t1=args.t1, dt=DT, save_every=SAVE_EVERY, key=k,
-                           noise=noise.Additive(SIGMA), save_state=False).observed
+        return rj.simulate(
+            net,
+            t1=args.t1,
+            dt=DT,
+            save_every=SAVE_EVERY,
+            key=k,
+            noise=noise.Additive(SIGMA),
+            save_state=False,
+        ).observed
 
     f_ours = jax.jit(ours)
     f_base = jax.jit(lambda W, k: baseline(W, k, n_saves))
-    t = time_interleaved({"plain": (f_ours, (plain, key)), "base": (f_base, (plain.weights, key)),
-                          "delay": (f_ours, (delayed, key))}, repeats=args.repeats,
-                         keep_runs=True)
+    t = time_interleaved(
+        {
+            "plain": (f_ours, (plain, key)),
+            "base": (f_base, (plain.weights, key)),
+            "delay": (f_ours, (delayed, key)),
+        },
+        repeats=args.repeats,
+        keep_runs=True,
+    )
     t_plain, t_base, t_delay = t["plain"], t["base"], t["delay"]
     # The VM's speed drifts: besides best-of ratios, the median over rounds of the ratio of
     # the calls timed back to back in the same round.
@@ -97,27 +120,45 @@ def main():
         r.pop("runs_s")
     diff = float(jnp.max(jnp.abs(f_ours(plain, key) - f_base(plain.weights, key))))
     node_steps = n * n_steps
-    emit("bench_network", {
-        "benchmark": "Jansen-Rit network on the DK68 connectome, noisy, with and without delays",
-        "config": {"n_nodes": n, "t1_s": args.t1, "dt_s": DT, "n_steps": n_steps,
-                   "save_every": SAVE_EVERY, "G": G, "speed_m_per_s": SPEED, "sigma": SIGMA,
-                   "dtype": "float32", "repeats": args.repeats,
-                   "delay_buffer_steps": delayed.history_length(DT),
-                   "edges": int(np.count_nonzero(dk.weights))},
-        "machine": machine(),
-        "results": {
-            "a_no_delays": {"rosetta_jax": t_plain, "baseline_scan": t_base,
-                            "ratio_to_baseline": t_plain["run_s"] / t_base["run_s"],
-                            "ratio_to_baseline_paired_median": a_paired,
-                            "node_steps_per_s": node_steps / t_plain["run_s"]},
-            "b_delays_5m_s": {"rosetta_jax": t_delay,
-                              "ratio_to_no_delays": t_delay["run_s"] / t_plain["run_s"],
-                              "ratio_to_no_delays_paired_median": b_paired,
-                              "node_steps_per_s": node_steps / t_delay["run_s"]},
+    emit(
+        "bench_network",
+        {
+            "benchmark": "Jansen-Rit network on the DK68 connectome, noisy, with and without "
+            "delays",
+            "config": {
+                "n_nodes": n,
+                "t1_s": args.t1,
+                "dt_s": DT,
+                "n_steps": n_steps,
+                "save_every": SAVE_EVERY,
+                "G": G,
+                "speed_m_per_s": SPEED,
+                "sigma": SIGMA,
+                "dtype": "float32",
+                "repeats": args.repeats,
+                "delay_buffer_steps": delayed.history_length(DT),
+                "edges": int(np.count_nonzero(dk.weights)),
+            },
+            "machine": machine(),
+            "results": {
+                "a_no_delays": {
+                    "rosetta_jax": t_plain,
+                    "baseline_scan": t_base,
+                    "ratio_to_baseline": t_plain["run_s"] / t_base["run_s"],
+                    "ratio_to_baseline_paired_median": a_paired,
+                    "node_steps_per_s": node_steps / t_plain["run_s"],
+                },
+                "b_delays_5m_s": {
+                    "rosetta_jax": t_delay,
+                    "ratio_to_no_delays": t_delay["run_s"] / t_plain["run_s"],
+                    "ratio_to_no_delays_paired_median": b_paired,
+                    "node_steps_per_s": node_steps / t_delay["run_s"],
+                },
+            },
+            "max_abs_difference_mV_vs_baseline": diff,
+            "targets": {"a": "ratio_to_baseline <= 1.25", "b": "ratio_to_no_delays <= 2"},
         },
-        "max_abs_difference_mV_vs_baseline": diff,
-        "targets": {"a": "ratio_to_baseline <= 1.25", "b": "ratio_to_no_delays <= 2"},
-    })
+    )
 
 
 if __name__ == "__main__":

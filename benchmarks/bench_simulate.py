@@ -33,12 +33,16 @@ def baseline(p, key, n_saves):
 
     def f(y, u):
         y0, y1, y2, y3, y4, y5 = y
-        return jnp.stack([
-            y3, y4, y5,
-            A * a * S(y1 - y2) - 2 * a * y3 - a * a * y0,
-            A * a * (p + u + 0.8 * C * S(C * y0)) - 2 * a * y4 - a * a * y1,
-            B * b * 0.25 * C * S(0.25 * C * y0) - 2 * b * y5 - b * b * y2,
-        ])
+        return jnp.stack(
+            [
+                y3,
+                y4,
+                y5,
+                A * a * S(y1 - y2) - 2 * a * y3 - a * a * y0,
+                A * a * (p + u + 0.8 * C * S(C * y0)) - 2 * a * y4 - a * a * y1,
+                B * b * 0.25 * C * S(0.25 * C * y0) - 2 * b * y5 - b * b * y2,
+            ]
+        )
 
     def step(y, xi):
         k1 = f(y, xi)
@@ -55,8 +59,15 @@ def baseline(p, key, n_saves):
 
 
 def ours(p, key, t1):
-    sol = rj.simulate(models.JansenRit(p=p), t1=t1, dt=DT, save_every=SAVE_EVERY,
-                      noise=noise.Additive(SIGMA), key=key, save_state=False)
+    sol = rj.simulate(
+        models.JansenRit(p=p),
+        t1=t1,
+        dt=DT,
+        save_every=SAVE_EVERY,
+        noise=noise.Additive(SIGMA),
+        key=key,
+        save_state=False,
+    )
     return sol.observed
 
 
@@ -82,8 +93,9 @@ def main():
         "single_node": (single_ours, single_base, jnp.float32(220.0), key, 1),
         f"batch_{args.batch}": (batch_ours, batch_base, ps, keys, args.batch),
     }.items():
-        t = time_interleaved({"ours": (f_ours, (p, k)), "base": (f_base, (p, k))},
-                             repeats=args.repeats)
+        t = time_interleaved(
+            {"ours": (f_ours, (p, k)), "base": (f_base, (p, k))}, repeats=args.repeats
+        )
         t_ours, t_base = t["ours"], t["base"]
         results[name] = {
             "n_nodes": n_nodes,
@@ -94,17 +106,29 @@ def main():
             "node_steps_per_s": n_nodes * n_steps / t_ours["run_s"],
         }
     # Same maths: the two loops agree (float32 rounding aside).
-    diff = float(jnp.max(jnp.abs(single_ours(jnp.float32(220.0), key)
-                                 - single_base(jnp.float32(220.0), key))))
-    emit("bench_simulate", {
-        "benchmark": "simulate vs hand-written lax.scan Heun loop, noisy Jansen-Rit",
-        "config": {"t1_s": args.t1, "dt_s": DT, "save_every": SAVE_EVERY, "sigma": SIGMA,
-                   "dtype": "float32", "repeats": args.repeats},
-        "machine": machine(),
-        "results": results,
-        "max_abs_difference_mV": diff,
-        "target": "ratio_to_baseline <= 1.25",
-    })
+    diff = float(
+        jnp.max(
+            jnp.abs(single_ours(jnp.float32(220.0), key) - single_base(jnp.float32(220.0), key))
+        )
+    )
+    emit(
+        "bench_simulate",
+        {
+            "benchmark": "simulate vs hand-written lax.scan Heun loop, noisy Jansen-Rit",
+            "config": {
+                "t1_s": args.t1,
+                "dt_s": DT,
+                "save_every": SAVE_EVERY,
+                "sigma": SIGMA,
+                "dtype": "float32",
+                "repeats": args.repeats,
+            },
+            "machine": machine(),
+            "results": results,
+            "max_abs_difference_mV": diff,
+            "target": "ratio_to_baseline <= 1.25",
+        },
+    )
 
 
 if __name__ == "__main__":

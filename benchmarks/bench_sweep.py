@@ -24,6 +24,7 @@ from bench_network import DT, SAVE_EVERY, SIGMA, G, baseline
 import rosetta_jax as rj
 from rosetta_jax import data, models, noise
 
+
 T1 = 2.0
 CUBNM_NODE_STEPS = 32768 * 100 * 60.0 / DT  # their workload, counted at our dt
 
@@ -43,9 +44,17 @@ def main():
     results = {}
     for B in batches:
         space = rj.Space.random(B, {"G": (5.0, 15.0), "node.p": (120.0, 320.0)}, seed=0)
-        run = lambda: rj.sweep(net, space, features=["peak_frequency", "power_alpha"], t1=T1,
-                               dt=DT, save_every=SAVE_EVERY, noise=noise.Additive(SIGMA),
-                               chunk_size=B, progress=False)
+        run = lambda space=space, B=B: rj.sweep(
+            net,
+            space,
+            features=["peak_frequency", "power_alpha"],
+            t1=T1,
+            dt=DT,
+            save_every=SAVE_EVERY,
+            noise=noise.Additive(SIGMA),
+            chunk_size=B,
+            progress=False,
+        )
         t = time.perf_counter()
         ds = run()
         first = time.perf_counter() - t
@@ -66,7 +75,8 @@ def main():
         node_steps = B * n * n_steps
         rate = node_steps / best
         results[str(B)] = {
-            "sweep_first_call_s": first, "sweep_run_s": best,
+            "sweep_first_call_s": first,
+            "sweep_run_s": best,
             "sweep_run_median_s": sorted(runs)[len(runs) // 2],
             "baseline_scan_run_s": min(bruns),
             "ratio_to_baseline": best / min(bruns),
@@ -74,20 +84,34 @@ def main():
             "diverged": int(ds["diverged"].sum()),
             "projected_cubnm_workload_min": CUBNM_NODE_STEPS / rate / 60.0,
         }
-        print(f"batch {B}: {best:.2f} s, {rate:.3g} node-steps/s, "
-              f"baseline {min(bruns):.2f} s", flush=True)
-    emit("bench_sweep", {
-        "benchmark": "sweep throughput, noisy JR network on DK68, 2 s, features inside",
-        "config": {"n_nodes": n, "t1_s": T1, "dt_s": DT, "n_steps": n_steps,
-                   "save_every": SAVE_EVERY, "sigma": SIGMA, "dtype": "float32",
-                   "space": "random G in (5, 15), node.p in (120, 320)",
-                   "features": ["peak_frequency", "power_alpha"], "repeats": args.repeats,
-                   "baseline": "hand-written vmapped lax.scan Heun loop, no features"},
-        "machine": machine(),
-        "results": results,
-        "yardstick": "cuBNM: 32768 x 60 s x 100 nodes in 5.6 min on one A100 (~6e9 node-steps/s)",
-        "target": "node_steps_per_s >= 1e10 on one H100",
-    })
+        print(
+            f"batch {B}: {best:.2f} s, {rate:.3g} node-steps/s, baseline {min(bruns):.2f} s",
+            flush=True,
+        )
+    emit(
+        "bench_sweep",
+        {
+            "benchmark": "sweep throughput, noisy JR network on DK68, 2 s, features inside",
+            "config": {
+                "n_nodes": n,
+                "t1_s": T1,
+                "dt_s": DT,
+                "n_steps": n_steps,
+                "save_every": SAVE_EVERY,
+                "sigma": SIGMA,
+                "dtype": "float32",
+                "space": "random G in (5, 15), node.p in (120, 320)",
+                "features": ["peak_frequency", "power_alpha"],
+                "repeats": args.repeats,
+                "baseline": "hand-written vmapped lax.scan Heun loop, no features",
+            },
+            "machine": machine(),
+            "results": results,
+            "yardstick": "cuBNM: 32768 x 60 s x 100 nodes in 5.6 min on one A100 "
+            "(~6e9 node-steps/s)",
+            "target": "node_steps_per_s >= 1e10 on one H100",
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -5,19 +5,24 @@ solvers (`rosetta_jax.solvers`), `simulate`, `Network`, analysis, fitting (`rose
 parameter sweeps (`sweep` over a `Space`).
 """
 
-from . import forcing as forcing, models as models, noise as noise, solvers as solvers
-from ._simulate import (
-    SimulationDivergedError as SimulationDivergedError,
-    Solution as Solution,
-    simulate as simulate,
-)
-from ._version import __version__ as __version__
 from . import (
     analysis as analysis,
     coupling as coupling,
     data as data,
     fit as fit,
+    forcing as forcing,
+    models as models,
+    noise as noise,
     observation as observation,
+    solvers as solvers,
+    store as store,
+    units as units,
 )
-from .network import Network as Network
+from ._simulate import (
+    SimulationDivergedError as SimulationDivergedError,
+    Solution as Solution,
+    simulate as simulate,
+)
 from ._sweep import Space as Space, load_sweep as load_sweep, sweep as sweep
+from ._version import __version__ as __version__
+from .network import Network as Network

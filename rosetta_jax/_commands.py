@@ -52,25 +52,42 @@ def run_simulate(cfg, say=print) -> dict:
     model, labels = C.build_system(cfg)
     drive = C.build_forcing(cfg, model)
     sigma = float(s.get("noise", 0.0))
-    kw = dict(t0=float(s.get("t0", 0.0)), t1=float(s["t1"]), dt=float(s["dt"]),
-              save_every=int(s.get("save_every", 1)), forcing=drive, save_state=False)
+    kw = dict(
+        t0=float(s.get("t0", 0.0)),
+        t1=float(s["t1"]),
+        dt=float(s["dt"]),
+        save_every=int(s.get("save_every", 1)),
+        forcing=drive,
+        save_state=False,
+    )
     if sigma > 0:
         kw.update(noise=_noise.Additive(sigma), key=jr.key(int(s.get("seed", 0))))
     out = C.out_dir(cfg, "rosetta-out/simulate")
-    say(f"simulating {type(model).__name__} for {kw['t1']} (time unit "
-        f"{model.time_unit or 'dimensionless'}) at dt = {kw['dt']} -> {out}/")
+    say(
+        f"simulating {type(model).__name__} for {kw['t1']} (time unit "
+        f"{model.time_unit or 'dimensionless'}) at dt = {kw['dt']} -> {out}/"
+    )
     t = time.perf_counter()
     try:
         sol = simulate(model, **kw)
     except (TypeError, ValueError) as e:
         C.fail(cfg, f"[simulation] {str(e).splitlines()[0]}")
     elapsed = time.perf_counter() - t
-    np.savez(out / "simulation.npz", ts=np.asarray(sol.ts), observed=np.asarray(sol.observed),
-             y_final=np.asarray(sol.y_final),
-             labels=np.asarray(labels if labels else [], dtype=str))
-    summary = {"config": _public(cfg), "meta": sol.meta, "elapsed_s": elapsed,
-               "n_saves": int(sol.ts.shape[0]), "rosetta_jax": __version__,
-               "files": ["simulation.npz", "simulation.json", "simulation.png"]}
+    np.savez(
+        out / "simulation.npz",
+        ts=np.asarray(sol.ts),
+        observed=np.asarray(sol.observed),
+        y_final=np.asarray(sol.y_final),
+        labels=np.asarray(labels if labels else [], dtype=str),
+    )
+    summary = {
+        "config": _public(cfg),
+        "meta": sol.meta,
+        "elapsed_s": elapsed,
+        "n_saves": int(sol.ts.shape[0]),
+        "rosetta_jax": __version__,
+        "files": ["simulation.npz", "simulation.json", "simulation.png"],
+    }
     _write_json(out / "simulation.json", summary)
     if cfg.get("output", {}).get("plot", True):
         import matplotlib.pyplot as plt
@@ -92,8 +109,9 @@ def _target_spectrum(cfg, value):
         return SpectrumTarget.from_data(data.load_meg_spectra())
     p = C.resolve(cfg, value)
     if p.suffix == ".npz":
-        z = C.load_npz(cfg, p, "[fit] target", required=("freqs",),
-                       numeric=("freqs", "psd", "amplitude"))
+        z = C.load_npz(
+            cfg, p, "[fit] target", required=("freqs",), numeric=("freqs", "psd", "amplitude")
+        )
         if not ("psd" in z or "amplitude" in z):
             C.fail(cfg, f"[fit] target {value} needs arrays 'freqs' and 'psd' (or 'amplitude').")
         labels = list(z["labels"]) if "labels" in z else None
@@ -150,8 +168,11 @@ def run_fit(cfg, say=print) -> dict:
             C.fail(cfg, "[fit] task 'spectrum' needs params = [\"name\", ...] to fit.")
         target = _target_spectrum(cfg, f.get("target"))
         if target.n_channels != 1:
-            C.fail(cfg, f"[fit] task 'spectrum' fits one spectrum; the target has "
-                        f"{target.n_channels} channels.")
+            C.fail(
+                cfg,
+                f"[fit] task 'spectrum' fits one spectrum; the target has "
+                f"{target.n_channels} channels.",
+            )
         bounds = f.get("bounds", {})
         transforms = []
         for n in names:
@@ -160,26 +181,52 @@ def run_fit(cfg, say=print) -> dict:
             b = bounds.get(n)
             if b is not None and (len(b) != 2 or b[0] >= b[1]):
                 C.fail(cfg, f"[fit.bounds] {n} must be [low, high] with low < high.")
-            transforms.append(F.Bounded(float(b[0]), float(b[1])) if b is not None
-                              else F.Positive(abs(float(getattr(node, n))) or 1.0))
+            transforms.append(
+                F.Bounded(float(b[0]), float(b[1]))
+                if b is not None
+                else F.Positive(abs(float(getattr(node, n))) or 1.0)
+            )
         try:
             y = stable_equilibrium(node)
         except ValueError as e:
             C.fail(cfg, f"[model] {e}")
-        obj = F.SpectrumObjective(target, Additive(float(f.get("noise", 1.0))), method="linear",
-                                  y_guess=y, peak_weight=0.05, min_damping=0.03)
+        obj = F.SpectrumObjective(
+            target,
+            Additive(float(f.get("noise", 1.0))),
+            method="linear",
+            y_guess=y,
+            peak_weight=0.05,
+            min_damping=0.03,
+        )
         sel = lambda m: tuple(getattr(m, n) for n in names)
-        res = F.fit(node, obj, params=sel, transforms=tuple(transforms), names=tuple(names),
-                    optimizer=optax.adam(kw.pop("learning_rate", 0.02)),
-                    steps=kw.pop("steps", 200), n_starts=int(f.get("n_starts", 1)), **kw)
+        res = F.fit(
+            node,
+            obj,
+            params=sel,
+            transforms=tuple(transforms),
+            names=tuple(names),
+            optimizer=optax.adam(kw.pop("learning_rate", 0.02)),
+            steps=kw.pop("steps", 200),
+            n_starts=int(f.get("n_starts", 1)),
+            **kw,
+        )
     elapsed = time.perf_counter() - t
     goodness = {k: v for k, v in res.goodness.items() if k not in ("model_psd", "model_fc")}
-    np.savez(out / "fit.npz", loss_history=res.loss_history,
-             **{f"param_{k}": np.asarray(v) for k, v in res.params.items()})
-    summary = {"config": _public(cfg), "task": task, "params": res.params,
-               "best_loss": res.best_loss, "goodness": goodness, "elapsed_s": elapsed,
-               "meta": {k: v for k, v in res.meta.items() if k != "step_seconds"},
-               "rosetta_jax": __version__}
+    np.savez(
+        out / "fit.npz",
+        loss_history=res.loss_history,
+        **{f"param_{k}": np.asarray(v) for k, v in res.params.items()},
+    )
+    summary = {
+        "config": _public(cfg),
+        "task": task,
+        "params": res.params,
+        "best_loss": res.best_loss,
+        "goodness": goodness,
+        "elapsed_s": elapsed,
+        "meta": {k: v for k, v in res.meta.items() if k != "step_seconds"},
+        "rosetta_jax": __version__,
+    }
     _write_json(out / "fit.json", summary)
     if cfg.get("output", {}).get("plot", True):
         import matplotlib.pyplot as plt
@@ -211,19 +258,28 @@ def run_sweep(cfg, say=print) -> dict:
             if "n" not in sw:
                 C.fail(cfg, f"[sweep] kind '{kind}' needs n (the number of samples).")
             make = Space.random if kind == "random" else Space.sobol
-            space = make(int(sw["n"]), {k: tuple(v) for k, v in params.items()},
-                         seed=int(sw.get("seed", 0)))
+            space = make(
+                int(sw["n"]), {k: tuple(v) for k, v in params.items()}, seed=int(sw.get("seed", 0))
+            )
         else:
             C.fail(cfg, f"[sweep] kind must be 'grid', 'random' or 'sobol'; got {kind!r}.")
     except (TypeError, ValueError) as e:
         C.fail(cfg, f"[sweep.params] {str(e).splitlines()[0]}")
     out = C.out_dir(cfg, "rosetta-out/sweep")
     sigma = float(s.get("noise", 0.0))
-    kw = dict(t0=float(s.get("t0", 0.0)), t1=float(s["t1"]), dt=float(s["dt"]),
-              save_every=s.get("save_every"), discard=float(s.get("discard", 0.1)),
-              features=list(sw.get("features", ["peak_frequency", "power_alpha"])),
-              key=jr.key(int(s.get("seed", 0))), chunk_size=sw.get("chunk_size"),
-              resume=bool(sw.get("resume", True)), path=out / "sweep", progress=True)
+    kw = dict(
+        t0=float(s.get("t0", 0.0)),
+        t1=float(s["t1"]),
+        dt=float(s["dt"]),
+        save_every=s.get("save_every"),
+        discard=float(s.get("discard", 0.1)),
+        features=list(sw.get("features", ["peak_frequency", "power_alpha"])),
+        key=jr.key(int(s.get("seed", 0))),
+        chunk_size=sw.get("chunk_size"),
+        resume=bool(sw.get("resume", True)),
+        path=out / "sweep",
+        progress=True,
+    )
     if sigma > 0:
         kw["noise"] = _noise.Additive(sigma)
     say(f"sweeping {len(space)} parameter sets of {type(model).__name__} -> {out}/sweep/")
@@ -233,11 +289,18 @@ def run_sweep(cfg, say=print) -> dict:
     except (TypeError, ValueError) as e:
         C.fail(cfg, f"[sweep] {str(e).splitlines()[0]}")
     elapsed = time.perf_counter() - t
-    summary = {"config": _public(cfg), "n_samples": len(space), "elapsed_s": elapsed,
-               "dataset": str(out / "sweep" / "sweep.nc"), "rosetta_jax": __version__,
-               "features": {k: {"min": float(np.nanmin(ds[k].values)),
-                                "max": float(np.nanmax(ds[k].values))}
-                            for k in ds.data_vars if k != "diverged" and ds[k].size}}
+    summary = {
+        "config": _public(cfg),
+        "n_samples": len(space),
+        "elapsed_s": elapsed,
+        "dataset": str(out / "sweep" / "sweep.nc"),
+        "rosetta_jax": __version__,
+        "features": {
+            k: {"min": float(np.nanmin(ds[k].values)), "max": float(np.nanmax(ds[k].values))}
+            for k in ds.data_vars
+            if k != "diverged" and ds[k].size
+        },
+    }
     _write_json(out / "sweep.json", summary)
     if cfg.get("output", {}).get("plot", True):
         _plot_sweep(ds, space, out / "sweep.png")
@@ -248,12 +311,16 @@ def run_sweep(cfg, say=print) -> dict:
 def _plot_sweep(ds, space, path):
     import matplotlib.pyplot as plt
 
-    feats = [k for k in ds.data_vars if k not in ("diverged", "observed")
-             and ds[k].ndim == (len(space.names) if space.kind == "grid" else 1)]
+    feats = [
+        k
+        for k in ds.data_vars
+        if k not in ("diverged", "observed")
+        and ds[k].ndim == (len(space.names) if space.kind == "grid" else 1)
+    ]
     if not feats:
         return
     fig, axes = plt.subplots(1, len(feats), figsize=(4.5 * len(feats), 3.6), squeeze=False)
-    for ax, k in zip(axes[0], feats):
+    for ax, k in zip(axes[0], feats, strict=True):
         if space.kind == "grid" and len(space.names) == 2:
             ds[k].plot(ax=ax, x=space.names[0], y=space.names[1])
         elif space.kind == "grid" and len(space.names) == 1:
@@ -282,8 +349,10 @@ def run_bifurcation(cfg, say=print) -> dict:
     if not hasattr(model, param):
         C.fail(cfg, f"[bifurcation] {type(model).__name__} has no parameter '{param}'.")
     out = C.out_dir(cfg, "rosetta-out/bifurcation")
-    say(f"continuing the equilibria of {type(model).__name__} in {param} from {b['start']} to "
-        f"{b['stop']} -> {out}/")
+    say(
+        f"continuing the equilibria of {type(model).__name__} in {param} from {b['start']} to "
+        f"{b['stop']} -> {out}/"
+    )
     t = time.perf_counter()
     kw = {"max_points": int(b["max_points"])} if "max_points" in b else {}
     try:
@@ -298,18 +367,23 @@ def run_bifurcation(cfg, say=print) -> dict:
             d["frequency_hz"] = float(p.frequency_hz)
         return d
 
-    summary = {"config": _public(cfg), "param": param,
-               "folds": [point(p) for p in branch.fold_points],
-               "hopfs": [point(p) for p in branch.hopf_points], "elapsed_s": elapsed,
-               "rosetta_jax": __version__}
+    summary = {
+        "config": _public(cfg),
+        "param": param,
+        "folds": [point(p) for p in branch.fold_points],
+        "hopfs": [point(p) for p in branch.hopf_points],
+        "elapsed_s": elapsed,
+        "rosetta_jax": __version__,
+    }
     _write_json(out / "bifurcation.json", summary)
     np.savez(out / "branch.npz", **{k: np.asarray(v) for k, v in _branch_arrays(branch).items()})
     if cfg.get("output", {}).get("plot", True):
         import matplotlib.pyplot as plt
 
         kw_sim = {} if b.get("simulate", True) else {"n_sim": 0}
-        fig, _, _ = bifurcation_diagram(model, param, float(b["start"]), float(b["stop"]),
-                                        branch=branch, **kw_sim)
+        fig, _, _ = bifurcation_diagram(
+            model, param, float(b["start"]), float(b["stop"]), branch=branch, **kw_sim
+        )
         fig.savefig(out / "bifurcation.png", dpi=110)
         plt.close("all")
     say(branch.summary())

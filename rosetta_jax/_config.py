@@ -21,25 +21,68 @@ NUMS = "number or list of numbers"
 # section -> {key: type}; a dict value is a sub-table with its own keys; "table" is free-form.
 MODEL = {"name": str, "params": "table"}
 NETWORK = {"connectome": str, "G": NUM, "speed": NUM, "normalize": str}
-SIMULATION = {"t1": NUM, "dt": NUM, "t0": NUM, "save_every": int, "noise": NUM, "seed": int,
-              "float64": bool, "discard": NUM}
+SIMULATION = {
+    "t1": NUM,
+    "dt": NUM,
+    "t0": NUM,
+    "save_every": int,
+    "noise": NUM,
+    "seed": int,
+    "float64": bool,
+    "discard": NUM,
+}
 FORCING = {"kind": str, "amplitude": NUM, "frequency": NUM, "regions": list}
 OUTPUT = {"dir": str, "plot": bool}
 SCHEMAS = {
-    "simulate": {"model": MODEL, "network": NETWORK, "simulation": SIMULATION,
-                 "forcing": FORCING, "output": OUTPUT},
-    "fit": {"model": MODEL, "fit": {"task": str, "steps": int, "learning_rate": NUM,
-                                    "seed": int, "target": str, "params": list,
-                                    "bounds": "table", "noise": NUM, "n_starts": int,
-                                    "checkpoint": bool},
-            "output": OUTPUT},
-    "sweep": {"model": MODEL, "network": NETWORK, "simulation": SIMULATION,
-              "sweep": {"kind": str, "n": int, "seed": int, "features": list,
-                        "chunk_size": int, "resume": bool, "params": "table"},
-              "output": OUTPUT},
-    "bifurcation": {"model": MODEL, "bifurcation": {"param": str, "start": NUM, "stop": NUM,
-                                                    "simulate": bool, "max_points": int},
-                    "output": OUTPUT},
+    "simulate": {
+        "model": MODEL,
+        "network": NETWORK,
+        "simulation": SIMULATION,
+        "forcing": FORCING,
+        "output": OUTPUT,
+    },
+    "fit": {
+        "model": MODEL,
+        "fit": {
+            "task": str,
+            "steps": int,
+            "learning_rate": NUM,
+            "seed": int,
+            "target": str,
+            "params": list,
+            "bounds": "table",
+            "noise": NUM,
+            "n_starts": int,
+            "checkpoint": bool,
+        },
+        "output": OUTPUT,
+    },
+    "sweep": {
+        "model": MODEL,
+        "network": NETWORK,
+        "simulation": SIMULATION,
+        "sweep": {
+            "kind": str,
+            "n": int,
+            "seed": int,
+            "features": list,
+            "chunk_size": int,
+            "resume": bool,
+            "params": "table",
+        },
+        "output": OUTPUT,
+    },
+    "bifurcation": {
+        "model": MODEL,
+        "bifurcation": {
+            "param": str,
+            "start": NUM,
+            "stop": NUM,
+            "simulate": bool,
+            "max_points": int,
+        },
+        "output": OUTPUT,
+    },
 }
 REQUIRED = {
     "simulate": {"model": ["name"], "simulation": ["t1", "dt"]},
@@ -53,8 +96,13 @@ FIT_TASKS = ("regional_spectra", "connectome_fc", "network_spectra", "spectrum")
 def _type_name(t) -> str:
     if t == NUM:
         return "a number"
-    return {str: "a string", int: "an integer", bool: "true or false", list: "a list",
-            "table": "a table"}.get(t, str(t))
+    return {
+        str: "a string",
+        int: "an integer",
+        bool: "true or false",
+        list: "a list",
+        "table": "a table",
+    }.get(t, str(t))
 
 
 def load(path: str | Path, command: str) -> dict:
@@ -69,20 +117,29 @@ def load(path: str | Path, command: str) -> dict:
     schema = SCHEMAS[command]
     for section, table in cfg.items():
         if section not in schema:
-            raise ConfigError(f"{path}: unknown section [{section}] for `{command}` (allowed: "
-                              f"{', '.join(schema)}).")
+            raise ConfigError(
+                f"{path}: unknown section [{section}] for `{command}` (allowed: "
+                f"{', '.join(schema)})."
+            )
         if not isinstance(table, dict):
             raise ConfigError(f"{path}: [{section}] must be a table.")
         for key, value in table.items():
             if key not in schema[section]:
-                raise ConfigError(f"{path}: unknown key '{key}' in [{section}] (allowed: "
-                                  f"{', '.join(schema[section])}).")
+                raise ConfigError(
+                    f"{path}: unknown key '{key}' in [{section}] (allowed: "
+                    f"{', '.join(schema[section])})."
+                )
             want = schema[section][key]
-            ok = (isinstance(value, dict) if want == "table" else
-                  isinstance(value, want) and not (want in (NUM, int) and isinstance(value, bool)))
+            ok = (
+                isinstance(value, dict)
+                if want == "table"
+                else isinstance(value, want)
+                and not (want in (NUM, int) and isinstance(value, bool))
+            )
             if not ok:
-                raise ConfigError(f"{path}: [{section}] {key} must be {_type_name(want)}; got "
-                                  f"{value!r}.")
+                raise ConfigError(
+                    f"{path}: [{section}] {key} must be {_type_name(want)}; got {value!r}."
+                )
     for section, keys in REQUIRED[command].items():
         for key in keys:
             if key not in cfg.get(section, {}):
@@ -115,19 +172,30 @@ def load_npz(cfg, path: Path, what: str, required=(), numeric=()) -> dict[str, n
         with np.load(io.BytesIO(path.read_bytes()), allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
     except ValueError:
-        fail(cfg, f"{what} {path.name} holds pickled objects, which are never loaded; save "
-                  "plain numeric arrays (np.savez(file, weights=W, ...)).")
+        fail(
+            cfg,
+            f"{what} {path.name} holds pickled objects, which are never loaded; save "
+            "plain numeric arrays (np.savez(file, weights=W, ...)).",
+        )
     except (OSError, zipfile.BadZipFile, EOFError) as e:
-        fail(cfg, f"{what} {path.name} is not a readable .npz file (truncated or corrupted? "
-                  f"{type(e).__name__}).")
+        fail(
+            cfg,
+            f"{what} {path.name} is not a readable .npz file (truncated or corrupted? "
+            f"{type(e).__name__}).",
+        )
     for k in required:
         if k not in arrays:
-            fail(cfg, f"{what} {path.name} has no array '{k}' (it has: "
-                      f"{', '.join(sorted(arrays)) or 'none'}).")
+            fail(
+                cfg,
+                f"{what} {path.name} has no array '{k}' (it has: "
+                f"{', '.join(sorted(arrays)) or 'none'}).",
+            )
     for k in numeric:
         if k in arrays and not np.issubdtype(arrays[k].dtype, np.number):
-            fail(cfg, f"{what} {path.name}: array '{k}' must be numeric; got dtype "
-                      f"{arrays[k].dtype}.")
+            fail(
+                cfg,
+                f"{what} {path.name}: array '{k}' must be numeric; got dtype {arrays[k].dtype}.",
+            )
     return arrays
 
 
@@ -139,21 +207,30 @@ def build_model(cfg, n_regions: int | None = None):
     name = m.get("name")
     cls = getattr(models, name, None) if name else None
     if cls is None or not isinstance(cls, type):
-        names = sorted(n for n in models.__all__ if n[0].isupper()) if hasattr(models, "__all__") \
+        names = (
+            sorted(n for n in models.__all__ if n[0].isupper())
+            if hasattr(models, "__all__")
             else sorted(n for n in dir(models) if n[0].isupper())
+        )
         fail(cfg, f"[model] name {name!r} is not a model (choose one of: {', '.join(names)}).")
     fields = {f.name for f in dataclasses.fields(cls)}
     params = {}
     for k, v in m.get("params", {}).items():
         if k not in fields:
-            fail(cfg, f"[model.params] {name} has no parameter '{k}' (it has: "
-                      f"{', '.join(sorted(fields))}).")
-        if isinstance(v, bool) or not (isinstance(v, NUM) or (
-                isinstance(v, list) and all(isinstance(x, NUM) for x in v))):
+            fail(
+                cfg,
+                f"[model.params] {name} has no parameter '{k}' (it has: "
+                f"{', '.join(sorted(fields))}).",
+            )
+        if isinstance(v, bool) or not (
+            isinstance(v, NUM) or (isinstance(v, list) and all(isinstance(x, NUM) for x in v))
+        ):
             fail(cfg, f"[model.params] {k} must be a {NUMS}; got {v!r}.")
         if isinstance(v, list) and n_regions is not None and len(v) != n_regions:
-            fail(cfg, f"[model.params] {k} has {len(v)} values; the connectome has "
-                      f"{n_regions} regions.")
+            fail(
+                cfg,
+                f"[model.params] {k} has {len(v)} values; the connectome has {n_regions} regions.",
+            )
         params[k] = np.asarray(v, dtype=float) if isinstance(v, list) else float(v)
     try:
         return cls(**params)
@@ -176,12 +253,15 @@ def build_connectome(cfg):
     p = resolve(cfg, c)
     if p.suffix != ".npz":
         fail(cfg, f"[network] connectome must be 'dk68', 'aal80' or an .npz file; got {c!r}.")
-    z = load_npz(cfg, p, "[network] connectome", required=("weights",),
-                 numeric=("weights", "lengths"))
+    z = load_npz(
+        cfg, p, "[network] connectome", required=("weights",), numeric=("weights", "lengths")
+    )
     W = z["weights"]
     if W.ndim != 2 or W.shape[0] != W.shape[1]:
-        fail(cfg, f"[network] connectome {c}: 'weights' must be a square matrix; got shape "
-                  f"{W.shape}.")
+        fail(
+            cfg,
+            f"[network] connectome {c}: 'weights' must be a square matrix; got shape {W.shape}.",
+        )
     labels = list(z["labels"]) if "labels" in z else [str(i) for i in range(W.shape[0])]
     return W, (z["lengths"] if "lengths" in z else None), labels
 
@@ -246,11 +326,16 @@ def settings(cfg, section="simulation") -> dict[str, Any]:
     if dt <= 0 or t1 <= float(s.get("t0", 0.0)):
         fail(cfg, f"[{section}] needs dt > 0 and t1 > t0.")
     if not float(s.get("noise", 0.0)) >= 0:
-        fail(cfg, f"[{section}] noise must be >= 0 (the amplitude sigma of white noise in the "
-                  f"input channel); got {s['noise']!r}.")
+        fail(
+            cfg,
+            f"[{section}] noise must be >= 0 (the amplitude sigma of white noise in the "
+            f"input channel); got {s['noise']!r}.",
+        )
     if not 0 <= float(s.get("discard", 0.0)) < 1:
-        fail(cfg, f"[{section}] discard must be in [0, 1) (a fraction of the run); got "
-                  f"{s['discard']!r}.")
+        fail(
+            cfg,
+            f"[{section}] discard must be in [0, 1) (a fraction of the run); got {s['discard']!r}.",
+        )
     return s
 
 

@@ -181,8 +181,10 @@ def simulate(
             f"(t1 - t0) / dt must be a whole number of steps; got ({t1} - {t0}) / {dt} = "
             f"{n_float:.6g}. Choose t1 or dt so that they divide."
         )
-    if not isinstance(save_every, (int, np.integer)) or isinstance(save_every, bool) or (
-        save_every < 1
+    if (
+        not isinstance(save_every, (int, np.integer))
+        or isinstance(save_every, bool)
+        or (save_every < 1)
     ):
         raise ValueError(f"`save_every` must be a positive integer; got {save_every!r}.")
     save_every = int(save_every)
@@ -231,8 +233,13 @@ def simulate(
         )
 
     info = dict(
-        t0=t0, t1=t1, dt=dt, save_every=save_every, n_saves=n_saves,
-        time_unit=model.time_unit, state_names=tuple(model.state_names),
+        t0=t0,
+        t1=t1,
+        dt=dt,
+        save_every=save_every,
+        n_saves=n_saves,
+        time_unit=model.time_unit,
+        state_names=tuple(model.state_names),
         model=type(model).__name__,
         noise=None if noise is None else type(noise).__name__,
         versions=_versions(),
@@ -259,8 +266,18 @@ def simulate(
         info.update(solver=type(solver).__name__, controller=type(stepsize_controller).__name__)
         t_dtype = jnp.finfo(y0.dtype).dtype
         out = _run_adaptive(
-            model, y0, forcing, solver, stepsize_controller, jnp.asarray(t0, t_dtype),
-            jnp.asarray(t1, t_dtype), dt, n_saves, int(max_steps), bool(save_state), bool(throw),
+            model,
+            y0,
+            forcing,
+            solver,
+            stepsize_controller,
+            jnp.asarray(t0, t_dtype),
+            jnp.asarray(t1, t_dtype),
+            dt,
+            n_saves,
+            int(max_steps),
+            bool(save_state),
+            bool(throw),
         )
     else:
         solver = Heun() if solver is None else solver
@@ -269,16 +286,35 @@ def simulate(
         # reuses the compiled engine, and draws the noise of steps it has not drawn before.
         t_dtype = jnp.finfo(y0.dtype).dtype
         first_step = jnp.asarray(int(round(t0 / dt)) % 2**32, dtype=jnp.uint32)
-        out = _run_fixed(model, y0, forcing, noise, key, solver, jnp.asarray(t0, t_dtype),
-                         first_step, dt, n_saves, save_every, bool(save_state),
-                         None if checkpoint is None else bool(checkpoint))
+        out = _run_fixed(
+            model,
+            y0,
+            forcing,
+            noise,
+            key,
+            solver,
+            jnp.asarray(t0, t_dtype),
+            first_step,
+            dt,
+            n_saves,
+            save_every,
+            bool(save_state),
+            None if checkpoint is None else bool(checkpoint),
+        )
     ts, observed, ys, y_final = out
     success = jnp.all(jnp.isfinite(y_final)) & jnp.all(jnp.isfinite(observed))
     if throw:
         observed = _report_divergence(success, ts, observed, model, dt)
     return Solution(
-        ts=ts, ys=ys, observed=observed, y_final=y_final, success=success, model=model,
-        forcing=forcing, noise=noise, info=tuple(info.items()),
+        ts=ts,
+        ys=ys,
+        observed=observed,
+        y_final=y_final,
+        success=success,
+        model=model,
+        forcing=forcing,
+        noise=noise,
+        info=tuple(info.items()),
     )
 
 
@@ -370,6 +406,7 @@ def _block_size(n_saves: int, draws_per_interval: int, target: int = 2048) -> in
 
 def _align_to(noise, shape):
     """Give per-node noise parameters `(n,)` trailing axes so they broadcast over `shape`."""
+
     def align(x):
         if eqx.is_array(x) and x.ndim == 1 and len(shape) > 1 and x.shape[0] == shape[0]:
             return x.reshape(x.shape + (1,) * (len(shape) - 1))
@@ -405,8 +442,21 @@ def _stage_offsets(solver, y0, dt):
 # Counts traces (trace-time only, no run-time cost): the tests check that new parameter values
 # reuse the compiled engine.
 @eqx.debug.assert_max_traces(max_traces=None)
-def _fixed_impl(model, y0, forcing, noise, key, solver, t0, first_step, dt, n_saves, save_every,
-                save_state, checkpoint=None):
+def _fixed_impl(
+    model,
+    y0,
+    forcing,
+    noise,
+    key,
+    solver,
+    t0,
+    first_step,
+    dt,
+    n_saves,
+    save_every,
+    save_state,
+    checkpoint=None,
+):
     dtype = jnp.finfo(y0.dtype).dtype
     white = noise is not None and noise.is_white()
     coloured = noise is not None and not white
@@ -452,7 +502,8 @@ def _fixed_impl(model, y0, forcing, noise, key, solver, t0, first_step, dt, n_sa
         solver_state0 = None
     else:
         term0 = dfx.ODETerm(
-            lambda s, y, a: make_vf(t0, eta0, eta0, None, history0)((s - t0) / dt, y))
+            lambda s, y, a: make_vf(t0, eta0, eta0, None, history0)((s - t0) / dt, y)
+        )
         solver_state0 = solver.init(term0, t0, t0 + dt, y0, None)
     made_jump = noise is not None
 
@@ -525,8 +576,9 @@ _run_fixed = eqx.filter_jit(_fixed_impl)
 
 
 @eqx.filter_jit
-def _run_adaptive(model, y0, forcing, solver, controller, t0, t1, dt, n_saves, max_steps,
-                  save_state, throw):
+def _run_adaptive(
+    model, y0, forcing, solver, controller, t0, t1, dt, n_saves, max_steps, save_state, throw
+):
     def vf(t, y, args):
         return model.vector_field(t, y, None if forcing is None else forcing(t))
 
@@ -534,8 +586,16 @@ def _run_adaptive(model, y0, forcing, solver, controller, t0, t1, dt, n_saves, m
     fn = lambda t, y, args: (model.observe(y), y if save_state else None)
     saveat = dfx.SaveAt(subs=[dfx.SubSaveAt(ts=ts, fn=fn), dfx.SubSaveAt(t1=True)])
     sol = dfx.diffeqsolve(
-        dfx.ODETerm(vf), solver, t0, t1, dt, y0, saveat=saveat,
-        stepsize_controller=controller, max_steps=max_steps, throw=throw,
+        dfx.ODETerm(vf),
+        solver,
+        t0,
+        t1,
+        dt,
+        y0,
+        saveat=saveat,
+        stepsize_controller=controller,
+        max_steps=max_steps,
+        throw=throw,
     )
     (observed, ys), y_final = sol.ys
     return ts, observed, ys, y_final[0]

@@ -76,8 +76,10 @@ class Space:
         out = dict(params or {})
         out.update(kwargs)
         if not out:
-            raise ValueError("Name at least one parameter, e.g. Space.grid(G=np.linspace(0, 1, 8)) "
-                             "or Space.grid({'node.p': [...]}).")
+            raise ValueError(
+                "Name at least one parameter, e.g. Space.grid(G=np.linspace(0, 1, 8)) "
+                "or Space.grid({'node.p': [...]})."
+            )
         return out
 
     @classmethod
@@ -88,8 +90,9 @@ class Space:
         for name, v in axes_d.items():
             v = np.asarray(v, dtype=float).reshape(-1)
             if v.size == 0 or not np.all(np.isfinite(v)):
-                raise ValueError(f"Grid values of `{name}` must be a non-empty set of finite "
-                                 "numbers.")
+                raise ValueError(
+                    f"Grid values of `{name}` must be a non-empty set of finite numbers."
+                )
             if np.unique(v).size != v.size:
                 raise ValueError(f"Grid values of `{name}` repeat; give distinct values.")
             vals.append(v)
@@ -102,15 +105,17 @@ class Space:
         lo, hi = [], []
         for name, v in b.items():
             if np.shape(v) != (2,) or not np.all(np.isfinite(v)) or v[0] >= v[1]:
-                raise ValueError(f"Bounds of `{name}` must be (low, high) with low < high; got "
-                                 f"{v!r}.")
+                raise ValueError(
+                    f"Bounds of `{name}` must be (low, high) with low < high; got {v!r}."
+                )
             lo.append(float(v[0]))
             hi.append(float(v[1]))
         return tuple(b), np.array(lo), np.array(hi)
 
     @classmethod
-    def random(cls, n: int, params: Mapping[str, Any] | None = None, /, *, seed: int = 0,
-               **bounds) -> Space:
+    def random(
+        cls, n: int, params: Mapping[str, Any] | None = None, /, *, seed: int = 0, **bounds
+    ) -> Space:
         """`n` samples drawn uniformly within `(low, high)` bounds per parameter."""
         names, lo, hi = cls._bounds(params, bounds)
         _check_n(n)
@@ -118,8 +123,16 @@ class Space:
         return cls(names, lo + u * (hi - lo), "random")
 
     @classmethod
-    def sobol(cls, n: int, params: Mapping[str, Any] | None = None, /, *, seed: int = 0,
-              scramble: bool = True, **bounds) -> Space:
+    def sobol(
+        cls,
+        n: int,
+        params: Mapping[str, Any] | None = None,
+        /,
+        *,
+        seed: int = 0,
+        scramble: bool = True,
+        **bounds,
+    ) -> Space:
         """`n` quasi-random (scrambled Sobol) samples within `(low, high)` bounds; a power of two
         `n` keeps the sequence balanced."""
         from scipy.stats import qmc
@@ -156,11 +169,15 @@ def _check_params(model, names):
             leaf = _getter(name)(model)
         except AttributeError:
             fields = [f.name for f in dataclasses.fields(model)]
-            raise ValueError(f"The model has no parameter `{name}`; its fields are {fields} "
-                             "(use dotted paths such as 'node.p' for a network's node).") from None
+            raise ValueError(
+                f"The model has no parameter `{name}`; its fields are {fields} "
+                "(use dotted paths such as 'node.p' for a network's node)."
+            ) from None
         if not eqx.is_inexact_array(leaf):
-            raise ValueError(f"`{name}` is not a floating-point array leaf of the model; sweep "
-                             "numeric parameters.")
+            raise ValueError(
+                f"`{name}` is not a floating-point array leaf of the model; sweep "
+                "numeric parameters."
+            )
 
 
 def _set_params(model, names, values):
@@ -171,13 +188,19 @@ def _set_params(model, names, values):
     return model
 
 
-
-
 # ----------------------------------------------------------------------------- features
 
 
-FEATURES = ("peak_frequency", "power_<band>", "psd", "fc", "fc_sc_correlation",
-            "order_parameter", "mean", "std")
+FEATURES = (
+    "peak_frequency",
+    "power_<band>",
+    "psd",
+    "fc",
+    "fc_sc_correlation",
+    "order_parameter",
+    "mean",
+    "std",
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -214,19 +237,23 @@ class _FeatureSpec:
             elif callable(f):
                 raise TypeError("Give custom features as a dict {name: fn(x, fs)}.")
             else:
-                raise TypeError(f"A feature is a name such as 'peak_frequency' or a dict "
-                                f"{{name: fn(x, fs)}}; got {f!r}.")
+                raise TypeError(
+                    f"A feature is a name such as 'peak_frequency' or a dict "
+                    f"{{name: fn(x, fs)}}; got {f!r}."
+                )
         if not items:
             raise ValueError("`features` is empty; name at least one, e.g. ['peak_frequency'].")
         names = [f if isinstance(f, str) else f[0] for f in items]
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup or "diverged" in names or "observed" in names:
-            raise ValueError(f"Feature names must be unique and not 'diverged' or 'observed'; "
-                             f"got {names}.")
+            raise ValueError(
+                f"Feature names must be unique and not 'diverged' or 'observed'; got {names}."
+            )
         if bands is not None and not isinstance(bands, Mapping):
             raise TypeError("`bands` must be a dict {name: (low, high)}.")
-        bands = tuple(sorted((str(k), check_band(f"bands[{k!r}]", v))
-                             for k, v in dict(bands or {}).items()))
+        bands = tuple(
+            sorted((str(k), check_band(f"bands[{k!r}]", v)) for k, v in dict(bands or {}).items())
+        )
         peak = None if peak_band is None else check_band("peak_band", peak_band)
         return cls(tuple(items), bands, peak)
 
@@ -247,7 +274,8 @@ def _peak_band(model, spec: _FeatureSpec, s: _Sampling) -> tuple[float, float]:
             f"{type(model).__name__}'s rhythms lie in {model.rhythm_band} {s.unit}, which the "
             f"saved signal ({s.fs:g} samples per {'second' if s.unit == 'Hz' else 'time unit'}, "
             f"{s.nperseg}-sample segments) does not resolve; save more often (smaller "
-            "save_every) or pass peak_band=(low, high).")
+            "save_every) or pass peak_band=(low, high)."
+        )
     return lo, hi
 
 
@@ -270,33 +298,46 @@ def _feature_fns(spec: _FeatureSpec, model, s: _Sampling):
         elif feat == "psd":
             out[feat] = (lambda x: _mean_psd(x, s)[1], ("freq",), {"freq": f_grid})
         elif feat == "fc":
-            out[feat] = (functional_connectivity, ("region", "region_to"),
-                         {"region": np.arange(n_ch), "region_to": np.arange(n_ch)})
+            out[feat] = (
+                functional_connectivity,
+                ("region", "region_to"),
+                {"region": np.arange(n_ch), "region_to": np.arange(n_ch)},
+            )
         elif feat == "fc_sc_correlation":
             out[feat] = (_fc_sc(model), (), {})
         elif feat == "order_parameter":
-            out[feat] = (lambda x: jnp.mean(jnp.abs(order_parameter(
-                analytic_phase(x - x.mean(axis=0)), axis=-1))), (), {})
+            out[feat] = (
+                lambda x: jnp.mean(
+                    jnp.abs(order_parameter(analytic_phase(x - x.mean(axis=0)), axis=-1))
+                ),
+                (),
+                {},
+            )
         elif feat == "mean":
             out[feat] = (lambda x: jnp.mean(x), (), {})
         elif feat == "std":
             out[feat] = (lambda x: jnp.mean(jnp.std(x, axis=0)), (), {})
         else:
-            raise ValueError(f"Unknown feature {feat!r}; built-ins are {FEATURES} (bands: "
-                             f"{tuple(bands) or 'pass bands={name: (low, high)}'}); pass "
-                             "custom ones as a dict {name: fn(x, fs)}.")
+            raise ValueError(
+                f"Unknown feature {feat!r}; built-ins are {FEATURES} (bands: "
+                f"{tuple(bands) or 'pass bands={name: (low, high)}'}); pass "
+                "custom ones as a dict {name: fn(x, fs)}."
+            )
     return out
 
 
 def _relative_power(feat: str, bands, unit: TimeUnit, s: _Sampling):
-    name = feat[len("power_"):]
+    name = feat[len("power_") :]
     if name not in bands:
         if not bands:
             raise ValueError(
                 f"Feature `{feat}`: a dimensionless model has no default bands; pass "
-                f"bands={{'{name}': (low, high)}} in cycles per time unit.")
-        raise ValueError(f"Feature `{feat}`: unknown band {name!r}; bands are {tuple(bands)} "
-                         "(add your own with bands={name: (low, high)}).")
+                f"bands={{'{name}': (low, high)}} in cycles per time unit."
+            )
+        raise ValueError(
+            f"Feature `{feat}`: unknown band {name!r}; bands are {tuple(bands)} "
+            "(add your own with bands={name: (low, high)})."
+        )
     band = check_band(f"band of `{feat}`", bands[name], s.fs / 2, unit.frequency_unit)
     total = (float(s.freqs[1]), float(s.freqs[-1]))
 
@@ -340,10 +381,19 @@ class _Plan:
     @property
     def settings(self) -> dict[str, Any]:
         s = self.sampling
-        return {"names": list(self.names), "t0": self.t0, "t1": self.t1, "dt": self.dt,
-                "save_every": self.save_every, "n_saves": self.n_saves, "n_keep": s.n_keep,
-                "nperseg": s.nperseg, "fs": s.fs, "frequency_unit": s.unit,
-                "keep_trajectories": self.keep_trajectories}
+        return {
+            "names": list(self.names),
+            "t0": self.t0,
+            "t1": self.t1,
+            "dt": self.dt,
+            "save_every": self.save_every,
+            "n_saves": self.n_saves,
+            "n_keep": s.n_keep,
+            "nperseg": s.nperseg,
+            "fs": s.fs,
+            "frequency_unit": s.unit,
+            "keep_trajectories": self.keep_trajectories,
+        }
 
 
 def _plan(model, space, t0, t1, dt, save_every, discard, nperseg, keep) -> _Plan:
@@ -362,17 +412,27 @@ def _plan(model, space, t0, t1, dt, save_every, discard, nperseg, keep) -> _Plan
     fs = unit.hz_per_cycle_per_unit / (dt * save_every)
     n_keep = n_saves - int(discard * n_saves)
     if n_keep < 8:
-        raise ValueError(f"Only {n_keep} saved samples after `discard`: lengthen t1 or lower "
-                         "save_every.")
+        raise ValueError(
+            f"Only {n_keep} saved samples after `discard`: lengthen t1 or lower save_every."
+        )
     if nperseg is None:  # 2 s of data in Hz, half the kept run for dimensionless models
         nperseg = round(2.0 * fs) if unit.seconds else n_keep // 2
         nperseg = min(n_keep, max(16, int(nperseg)))
     if not isinstance(nperseg, (int, np.integer)) or not 8 <= nperseg <= n_keep:
-        raise ValueError(f"`nperseg` must be an integer in [8, {n_keep}] (the kept samples); "
-                         f"got {nperseg!r}.")
+        raise ValueError(
+            f"`nperseg` must be an integer in [8, {n_keep}] (the kept samples); got {nperseg!r}."
+        )
     sampling = _Sampling(float(fs), int(n_keep), int(nperseg), unit.frequency_unit)
-    return _Plan(tuple(space.names), float(t0), float(t1), float(dt), int(save_every),
-                 int(n_saves), sampling, bool(keep))
+    return _Plan(
+        tuple(space.names),
+        float(t0),
+        float(t1),
+        float(dt),
+        int(save_every),
+        int(n_saves),
+        sampling,
+        bool(keep),
+    )
 
 
 def _check_delays_in_space(model, names, values, dt) -> None:
@@ -400,10 +460,13 @@ def _check_delays_in_space(model, names, values, dt) -> None:
                     f"beyond the delay buffer sized when the Network was built "
                     f"(max_delay={model.max_delay:.6g} {unit}): it would be clipped. Build the "
                     "Network with min_speed=<the slowest speed you sweep> (or a larger "
-                    "max_delay).")
-            raise ValueError(f"At sample {i} ({at}) the shortest conduction delay is "
-                             f"{lo[i]:.6g} {unit}, below dt={dt:g}; lower dt or keep the speed "
-                             "lower.")
+                    "max_delay)."
+                )
+            raise ValueError(
+                f"At sample {i} ({at}) the shortest conduction delay is "
+                f"{lo[i]:.6g} {unit}, below dt={dt:g}; lower dt or keep the speed "
+                "lower."
+            )
 
 
 def sweep(
@@ -489,8 +552,10 @@ def sweep(
     finished. A process that is killed resumes its share when started again.
     """
     if not isinstance(space, Space):
-        raise TypeError("`space` must be a Space: Space.grid(...), Space.random(...), "
-                        "Space.sobol(...) or Space.samples(...).")
+        raise TypeError(
+            "`space` must be a Space: Space.grid(...), Space.random(...), "
+            "Space.sobol(...) or Space.samples(...)."
+        )
     if file_format not in ("netcdf", "zarr"):
         raise ValueError(f"`file_format` must be 'netcdf' or 'zarr'; got {file_format!r}.")
     _check_params(model, space.names)
@@ -506,33 +571,52 @@ def sweep(
         chunk_size = int(max(1, budget // max(_bytes_per_sample(model, plan.n_saves), 1)))
         chunk_size = min(chunk_size, -(-n // len(devices)) * len(devices))
     chunk_size = max(len(devices), (int(chunk_size) // len(devices)) * len(devices))
-    run = _ChunkRunner(model, noise, forcing, solver, key, plan, spec, devices,
-                       np.asarray(space.values))
+    run = _ChunkRunner(
+        model, noise, forcing, solver, key, plan, spec, devices, np.asarray(space.values)
+    )
     layout = _layout(fns, run.out_shapes(chunk_size), plan, space)
 
     store = None
     if path is not None:
-        store = _open_store(path, resume, chunk_size, layout, {
-            "model": model, "space": _space_record(space), "features": spec, "noise": noise,
-            "forcing": forcing, "solver": solver, "key": key, "settings": plan.settings})
+        store = _open_store(
+            path,
+            resume,
+            chunk_size,
+            layout,
+            {
+                "model": model,
+                "space": _space_record(space),
+                "features": spec,
+                "noise": noise,
+                "forcing": forcing,
+                "solver": solver,
+                "key": key,
+                "settings": plan.settings,
+            },
+        )
         chunk_size = store.meta["chunk_size"]  # the stored chunking, so that chunks line up
     pi, pc = jax.process_index(), jax.process_count()
     n_chunks = -(-n // chunk_size)
     mine = [c for c in range(n_chunks) if c % pc == pi]
     results = _execute(run, store, mine, chunk_size, n, layout, progress, on_chunk)
 
-    index = np.concatenate([_chunk_range(c, chunk_size, n) for c in mine]) if mine else \
-        np.zeros(0, int)
-    merged = {k: np.concatenate([results[c][k] for c in mine]) for k in results[mine[0]]} \
-        if mine else {}
+    index = (
+        np.concatenate([_chunk_range(c, chunk_size, n) for c in mine]) if mine else np.zeros(0, int)
+    )
+    merged = (
+        {k: np.concatenate([results[c][k] for c in mine]) for k in results[mine[0]]} if mine else {}
+    )
     ds = _dataset(space, index, merged, layout)
     if store is not None and pc == 1:
         _write_dataset(store.path, ds, file_format)
     n_div = int(np.sum(merged.get("diverged", 0)))
     if n_div:
-        warnings.warn(f"{n_div} of {len(index)} samples blew up (NaN/inf); their features are "
-                      "NaN and `diverged` is True. Lower dt or check the parameter ranges.",
-                      RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            f"{n_div} of {len(index)} samples blew up (NaN/inf); their features are "
+            "NaN and `diverged` is True. Lower dt or check the parameter ranges.",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     return ds
 
 
@@ -545,9 +629,12 @@ def load_sweep(path: str | os.PathLike):
     """
     store = Store.open(path, "sweep")
     layout = store.meta
-    space = Space(tuple(layout["names"]), np.asarray(layout["values"], dtype=float),
-                  layout["kind"], tuple(np.asarray(a) for a in layout["axes"])
-                  if layout.get("axes") else None)
+    space = Space(
+        tuple(layout["names"]),
+        np.asarray(layout["values"], dtype=float),
+        layout["kind"],
+        tuple(np.asarray(a) for a in layout["axes"]) if layout.get("axes") else None,
+    )
     n, cs = len(space), layout["chunk_size"]
     recorded = store.recorded()
     res, missing = [], []
@@ -556,8 +643,10 @@ def load_sweep(path: str | os.PathLike):
         got = store.load(name, _expected(layout, c, cs, n), recorded.get(name))
         (missing.append(c) if got is None else res.append(got))
     if missing:
-        raise ValueError(f"The sweep in {path} is incomplete: chunks {missing[:10]} are missing "
-                         "or damaged; run the same sweep call again to finish it.")
+        raise ValueError(
+            f"The sweep in {path} is incomplete: chunks {missing[:10]} are missing "
+            "or damaged; run the same sweep call again to finish it."
+        )
     merged = {k: np.concatenate([r[k] for r in res]) for k in res[0]}
     return _dataset(space, np.arange(n), merged, layout)
 
@@ -603,10 +692,21 @@ def _run_chunk(model, noise, forcing, solver, values, keys, plan: _Plan, spec: _
 
     def one(values, k):
         m = _set_params(model, plan.names, values)
-        sol = simulate(m, t0=plan.t0, t1=plan.t1, dt=plan.dt, save_every=plan.save_every,
-                       noise=noise, forcing=forcing, key=k, solver=solver,
-                       save_state=False, throw=False, checkpoint=False)
-        obs = sol.observed[plan.n_saves - n_keep:]
+        sol = simulate(
+            m,
+            t0=plan.t0,
+            t1=plan.t1,
+            dt=plan.dt,
+            save_every=plan.save_every,
+            noise=noise,
+            forcing=forcing,
+            key=k,
+            solver=solver,
+            save_state=False,
+            throw=False,
+            checkpoint=False,
+        )
+        obs = sol.observed[plan.n_saves - n_keep :]
         x = obs.reshape(obs.shape[0], -1)
         out = {name: fn(x) for name, (fn, _, _) in fns.items()}
         out["diverged"] = ~sol.success
@@ -644,16 +744,27 @@ def _execute(run, store, mine, chunk_size, n, layout, progress, on_chunk):
 
 def _open_store(path, resume, chunk_size, layout, parts) -> Store:
     if not resume and jax.process_count() > 1:
-        raise ValueError("resume=False with several processes would let one process discard "
-                         "another's chunks; empty the directory before starting instead.")
-    return Store(path, "sweep", fingerprint(parts), resume=resume,
-                 meta={**layout, "chunk_size": int(chunk_size)},
-                 what=f"The sweep in {Path(path)}")
+        raise ValueError(
+            "resume=False with several processes would let one process discard "
+            "another's chunks; empty the directory before starting instead."
+        )
+    return Store(
+        path,
+        "sweep",
+        fingerprint(parts),
+        resume=resume,
+        meta={**layout, "chunk_size": int(chunk_size)},
+        what=f"The sweep in {Path(path)}",
+    )
 
 
 def _space_record(space: Space) -> dict[str, Any]:
-    return {"names": space.names, "values": np.asarray(space.values), "kind": space.kind,
-            "axes": space.axes}
+    return {
+        "names": space.names,
+        "values": np.asarray(space.values),
+        "kind": space.kind,
+        "axes": space.axes,
+    }
 
 
 def _chunk_name(c: int) -> str:
@@ -666,15 +777,24 @@ def _chunk_range(c: int, chunk_size: int, n: int) -> np.ndarray:
 
 def _layout(fns, shapes, plan: _Plan, space: Space) -> dict[str, Any]:
     """What a reader needs to check and assemble chunks (JSON)."""
-    dims = {name: [list(d) if d is not None else None,
-                   {k: np.asarray(v).tolist() for k, v in co.items()}]
-            for name, (_, d, co) in fns.items()}
+    dims = {
+        name: [
+            list(d) if d is not None else None,
+            {k: np.asarray(v).tolist() for k, v in co.items()},
+        ]
+        for name, (_, d, co) in fns.items()
+    }
     arrays = {k: [list(v.shape[1:]), np.dtype(v.dtype).str] for k, v in shapes.items()}
-    return {"names": list(space.names), "kind": space.kind,
-            "values": np.asarray(space.values).tolist(),
-            "axes": [np.asarray(a).tolist() for a in space.axes] if space.axes else None,
-            "dims": dims, "arrays": arrays, "fs": plan.sampling.fs,
-            "settings": plan.settings}
+    return {
+        "names": list(space.names),
+        "kind": space.kind,
+        "values": np.asarray(space.values).tolist(),
+        "axes": [np.asarray(a).tolist() for a in space.axes] if space.axes else None,
+        "dims": dims,
+        "arrays": arrays,
+        "fs": plan.sampling.fs,
+        "settings": plan.settings,
+    }
 
 
 def _expected(layout, c, chunk_size, n):
@@ -687,18 +807,20 @@ def _bytes_per_sample(model, n_saves) -> int:
     state = jax.eval_shape(model.initial_state)
     obs = jax.eval_shape(lambda: model.observe(model.initial_state()))
     item = state.dtype.itemsize
-    return int((4 * n_saves * max(int(np.prod(obs.shape)), 1) + 32 * int(np.prod(state.shape)))
-               * item) + 4096
+    return (
+        int((4 * n_saves * max(int(np.prod(obs.shape)), 1) + 32 * int(np.prod(state.shape))) * item)
+        + 4096
+    )
 
 
 def _default_budget(device) -> float:
     if device.platform == "cpu":
-        return float(2 ** 30)
+        return float(2**30)
     try:
         stats = device.memory_stats()
         return 0.5 * float(stats["bytes_limit"] - stats.get("bytes_in_use", 0))
     except Exception:  # pragma: no cover - backends without memory stats
-        return float(2 ** 31)
+        return float(2**31)
 
 
 def _progress(total, enabled):
@@ -730,23 +852,35 @@ def _dataset(space, index, merged, layout):
     for name, (dims, co) in layout["dims"].items():
         if name not in merged:
             continue
-        data_vars[name] = (("sample", *dims) if dims is not None else
-                           ("sample", *[f"{name}_dim{i}" for i in range(merged[name].ndim - 1)]),
-                           merged[name])
+        data_vars[name] = (
+            ("sample", *dims)
+            if dims is not None
+            else ("sample", *[f"{name}_dim{i}" for i in range(merged[name].ndim - 1)]),
+            merged[name],
+        )
         coords.update({k: np.asarray(v) for k, v in co.items()})
-    data_vars["diverged"] = ("sample", merged.get("diverged", np.zeros(len(index), bool))
-                             .astype(bool))
+    data_vars["diverged"] = (
+        "sample",
+        merged.get("diverged", np.zeros(len(index), bool)).astype(bool),
+    )
     if "observed" in merged:
         obs = merged["observed"]
-        data_vars["observed"] = (("sample", "time",
-                                  *[f"channel_dim{i}" for i in range(obs.ndim - 2)]), obs)
+        data_vars["observed"] = (
+            ("sample", "time", *[f"channel_dim{i}" for i in range(obs.ndim - 2)]),
+            obs,
+        )
         coords["time"] = np.arange(obs.shape[1]) / layout["fs"]
     for j, pname in enumerate(space.names):
         coords[pname] = ("sample", space.values[index, j])
-    attrs = {"settings": json.dumps(layout["settings"]), "sampling_rate": float(layout["fs"]),
-             "sampling_rate_hz": float(layout["fs"]),
-             "frequency_unit": layout["settings"]["frequency_unit"],
-             "rosetta_jax": __version__, "jax": jax.__version__, "space": space.kind}
+    attrs = {
+        "settings": json.dumps(layout["settings"]),
+        "sampling_rate": float(layout["fs"]),
+        "sampling_rate_hz": float(layout["fs"]),
+        "frequency_unit": layout["settings"]["frequency_unit"],
+        "rosetta_jax": __version__,
+        "jax": jax.__version__,
+        "space": space.kind,
+    }
     ds = xr.Dataset(data_vars, coords=coords, attrs=attrs)
     if space.kind == "grid" and len(index) == len(space):
         if len(space.names) == 1:

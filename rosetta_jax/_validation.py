@@ -31,9 +31,7 @@ def check_finite(owner: str, name: str, value: Any) -> None:
     if v is None or not np.issubdtype(v.dtype, np.inexact):
         return
     if not np.all(np.isfinite(v)):
-        raise ValueError(
-            f"{owner}.{name} contains NaN or inf ({_short(v)}); pass finite values."
-        )
+        raise ValueError(f"{owner}.{name} contains NaN or inf ({_short(v)}); pass finite values.")
 
 
 def check_positive(owner: str, name: str, value: Any, what: str = "") -> None:
@@ -63,7 +61,8 @@ def python_number(name: str, value: Any, *, positive: bool = False) -> float:
     if not is_concrete(value):
         raise TypeError(
             f"`{name}` must be a Python number, not a traced value: it fixes the number of steps, "
-            "which must be known at compile time. Pass it as a constant (e.g. via functools.partial)."
+            "which must be known at compile time. Pass it as a constant (e.g. via "
+            "functools.partial)."
         )
     try:
         v = float(np.asarray(value))

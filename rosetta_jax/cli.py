@@ -7,26 +7,34 @@ import sys
 
 
 COMMANDS = {
-    "simulate": ("simulate a model or a network from a TOML config",
-                 "Simulate the [model] (a network when [network] is given) with the "
-                 "[simulation] settings and optional [forcing]; writes simulation.npz (times, "
-                 "observable, final state), simulation.json (settings, versions) and "
-                 "simulation.png into [output] dir."),
-    "fit": ("fit a model to spectra or FC from a TOML config",
-            "Fit parameters with the [fit] task: regional_spectra (a node per DK region to the "
-            "bundled MEG spectra), connectome_fc (a Hopf network to the bundled HCP FC), "
-            "network_spectra (a JR network jointly to the MEG spectra) or spectrum (the "
-            "[model]'s params to one spectrum in an .npz or .fif file); writes fit.json, fit.npz "
-            "and fit.png."),
-    "sweep": ("run a parameter sweep from a TOML config",
-              "Sweep [sweep.params] (a grid of values, or [low, high] bounds for random/Sobol "
-              "samples) of the [model] or network, computing the [sweep] features inside; "
-              "writes sweep/sweep.nc (netCDF), sweep.json and sweep.png. An interrupted sweep "
-              "resumes from its finished chunks."),
-    "bifurcation": ("continue equilibria and find folds and Hopf points from a TOML config",
-                    "Continue the equilibria of the [model] in [bifurcation] param from start "
-                    "to stop; writes bifurcation.json (folds, Hopf points with frequencies), "
-                    "branch.npz and bifurcation.png."),
+    "simulate": (
+        "simulate a model or a network from a TOML config",
+        "Simulate the [model] (a network when [network] is given) with the "
+        "[simulation] settings and optional [forcing]; writes simulation.npz (times, "
+        "observable, final state), simulation.json (settings, versions) and "
+        "simulation.png into [output] dir.",
+    ),
+    "fit": (
+        "fit a model to spectra or FC from a TOML config",
+        "Fit parameters with the [fit] task: regional_spectra (a node per DK region to the "
+        "bundled MEG spectra), connectome_fc (a Hopf network to the bundled HCP FC), "
+        "network_spectra (a JR network jointly to the MEG spectra) or spectrum (the "
+        "[model]'s params to one spectrum in an .npz or .fif file); writes fit.json, fit.npz "
+        "and fit.png.",
+    ),
+    "sweep": (
+        "run a parameter sweep from a TOML config",
+        "Sweep [sweep.params] (a grid of values, or [low, high] bounds for random/Sobol "
+        "samples) of the [model] or network, computing the [sweep] features inside; "
+        "writes sweep/sweep.nc (netCDF), sweep.json and sweep.png. An interrupted sweep "
+        "resumes from its finished chunks.",
+    ),
+    "bifurcation": (
+        "continue equilibria and find folds and Hopf points from a TOML config",
+        "Continue the equilibria of the [model] in [bifurcation] param from start "
+        "to stop; writes bifurcation.json (folds, Hopf points with frequencies), "
+        "branch.npz and bifurcation.png.",
+    ),
 }
 
 
@@ -77,8 +85,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--quiet", action="store_true", help="print nothing")
     demo.set_defaults(func=_demo)
     for name, (short, long) in COMMANDS.items():
-        p = sub.add_parser(name, help=short, description=long,
-                           epilog=f"Example: rosetta-jax {name} examples/{name}_*.toml")
+        p = sub.add_parser(
+            name,
+            help=short,
+            description=long,
+            epilog=f"Example: rosetta-jax {name} examples/{name}_*.toml",
+        )
         p.add_argument("config", metavar="CONFIG.toml", help="the configuration file")
         p.add_argument("--quiet", action="store_true", help="print nothing but errors")
         p.set_defaults(func=_run_config)

@@ -8,11 +8,13 @@ the input that enters node $i$'s input channel, scaled by the global gain $G$:
 * `Additive`: $u_i = G a_i$. Wilson-Cowan (E activity inside the E sigmoid), NMM1 (a firing
   rate through the excitatory synapse, or a PSP into the sigmoid), NMM2 (a synaptic activation
   into $\\dot v$).
-* `Diffusive`: $u_i = G (a_i - e_i(t) \\sum_j C_{ij})$, i.e. $G\\sum_j C_{ij}[z_j(t-\\tau_{ij}) - z_i(t)]$
-  for the harmonic, damped and Stuart-Landau oscillators ($x \\to x$, $y \\to y$).
-* `Sine`: $u_i = G\\,\\mathrm{Im}(e^{-i\\theta_i} \\sum_j C_{ij} e^{-i\\varphi_{ij}} e^{i\\theta_j(t-\\tau_{ij})})
-  = G\\sum_j C_{ij}\\sin(\\theta_j(t-\\tau_{ij}) - \\theta_i - \\varphi_{ij})$ for Kuramoto, with an
-  optional Sakaguchi lag $\\varphi$ (a scalar or an `(n, n)` array, rad).
+* `Diffusive`: $u_i = G (a_i - e_i(t) \\sum_j C_{ij})$, i.e.
+  $G\\sum_j C_{ij}[z_j(t-\\tau_{ij}) - z_i(t)]$, for the harmonic, damped and Stuart-Landau
+  oscillators ($x \\to x$, $y \\to y$).
+* `Sine`: $u_i = G\\,\\mathrm{Im}(e^{-i\\theta_i} \\sum_j C_{ij} e^{-i\\varphi_{ij}}
+  e^{i\\theta_j(t-\\tau_{ij})})$ $= G\\sum_j C_{ij}\\sin(\\theta_j(t-\\tau_{ij}) - \\theta_i
+  - \\varphi_{ij})$ for Kuramoto, with an optional Sakaguchi lag $\\varphi$ (a scalar or an
+  `(n, n)` array, rad).
 
 Every coupling accepts `signal=f(node, y)` to couple another quantity than `node.efferent`
 (e.g. `signal=lambda m, y: y[1] - y[2]` couples Jansen-Rit PSPs instead of rates).

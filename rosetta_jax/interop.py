@@ -19,8 +19,9 @@ def _mne():
     try:
         import mne
     except ImportError as e:  # pragma: no cover - depends on the environment
-        raise ImportError("This needs MNE-Python: pip install 'rosetta-jax[mne]' "
-                          "(or pip install mne).") from e
+        raise ImportError(
+            "This needs MNE-Python: pip install 'rosetta-jax[mne]' (or pip install mne)."
+        ) from e
     return mne
 
 
@@ -55,15 +56,18 @@ def spectrum_target(
         if not np.any(keep):
             raise ValueError(f"No frequency of `freqs` lies in [{fmin}, {fmax}] Hz.")
         if psd.shape[0] != freqs.shape[0]:
-            raise ValueError(f"`psd` must have its frequencies on the first axis "
-                             f"({freqs.shape[0]}); got shape {psd.shape}.")
+            raise ValueError(
+                f"`psd` must have its frequencies on the first axis "
+                f"({freqs.shape[0]}); got shape {psd.shape}."
+            )
         return SpectrumTarget(freqs[keep], psd[keep], labels)
     mne = _mne()
     if isinstance(source, str):
         source = mne.io.read_raw_fif(source, preload=True, verbose="error")
     if isinstance(source, mne.io.BaseRaw):
-        source = source.compute_psd(fmin=fmin, fmax=fmax, picks=picks, verbose="error",
-                                    **psd_kwargs)
+        source = source.compute_psd(
+            fmin=fmin, fmax=fmax, picks=picks, verbose="error", **psd_kwargs
+        )
         picks = None
     if not hasattr(source, "get_data") or not hasattr(source, "freqs"):
         raise TypeError("`source` must be an MNE Spectrum or Raw, a .fif path, or (freqs, psd).")

@@ -1,7 +1,8 @@
 """Whole-brain networks: any model of the ladder as node, coupled through a connectome.
 
 $$\\dot y_i = f(y_i;\\ \\theta_i,\\ u_i(t)),\\qquad
-u_i(t) = \\mathrm{coupling}\\Big(\\sum_j C_{ij}\\, e_j(t - \\tau_{ij})\\Big) + F_i(t) + \\eta_i(t),$$
+u_i(t) = \\mathrm{coupling}\\Big(\\sum_j C_{ij}\\, e_j(t - \\tau_{ij})\\Big) + F_i(t) +
+\\eta_i(t),$$
 
 where $e_j$ is node $j$'s efferent signal, $C$ the (normalised) connectome, $\\tau_{ij}$ the
 conduction delays (fibre length / speed), $F$ the forcing and $\\eta$ the noise, all entering the
@@ -70,9 +71,7 @@ def normalize_weights(W: Array, how: str | None) -> Array:
     if how == "row":
         s = jnp.sum(W, axis=1, keepdims=True)
         return jnp.where(s > 0, W / jnp.where(s > 0, s, 1.0), 0.0)
-    raise ValueError(
-        f"`normalize` must be one of {NORMALIZATIONS}; got {how!r}."
-    )
+    raise ValueError(f"`normalize` must be one of {NORMALIZATIONS}; got {how!r}.")
 
 
 class DelayHistory(eqx.Module):
@@ -89,29 +88,29 @@ class DelayHistory(eqx.Module):
     of size (n, K) is carried from step to step.
     """
 
-    buffer: Array   # (2, n_buf n): the signals of the last n_buf steps, row-major (n_buf, n),
-                    # stored twice (one write per step updates both copies), so that every
-                    # read is one gather from the flat (2 n_buf n,) view without wrap-around
-    head: Array     # int scalar: rows head and head + n_buf hold the newest signals
+    buffer: Array  # (2, n_buf n): the signals of the last n_buf steps, row-major (n_buf, n),
+    # stored twice (one write per step updates both copies), so that every
+    # read is one gather from the flat (2 n_buf n,) view without wrap-around
+    head: Array  # int scalar: rows head and head + n_buf hold the newest signals
     weights: Array  # (n, K): edge weights (times the coupling's edge factor), 0 on padding
-    frac: Array     # (n, K): fractional part f of the delays in steps (differentiable)
-    offset: Array   # (n, K): flat buffer index of each edge's sample at lag - 1 steps, less
-                    # head * n (from the integer part `lag` of the delays, clipped to
-                    # [1, n_buf - 2], so that lags lag - 1 .. lag + 1 are all in bounds)
+    frac: Array  # (n, K): fractional part f of the delays in steps (differentiable)
+    offset: Array  # (n, K): flat buffer index of each edge's sample at lag - 1 steps, less
+    # head * n (from the integer part `lag` of the delays, clipped to
+    # [1, n_buf - 2], so that lags lag - 1 .. lag + 1 are all in bounds)
     sum_weights: Array  # (R, n, K): edge weights of the sums taken of each new sample:
-                        # w (1 - f), w f (step end), then w a, w (1 - a - b), w b per offset
-                        # in `offsets`
+    # w (1 - f), w f (step end), then w a, w (1 - a - b), w b per offset
+    # in `offsets`
     afferent: Array  # (2, n): delayed afferent sums at the step's end (slot head % 2) and at
-                     # its start (the other slot: the previous step's end), updated in place
-    partial: Array   # (n,): the w f sum of the newest samples, the next end sum's older share
-                     # (long rows only, see `Network.history_update`)
-    stage: Array | None       # (C, n): afferent sums at the `offsets` of the coming step
+    # its start (the other slot: the previous step's end), updated in place
+    partial: Array  # (n,): the w f sum of the newest samples, the next end sum's older share
+    # (long rows only, see `Network.history_update`)
+    stage: Array | None  # (C, n): afferent sums at the `offsets` of the coming step
     stage_sums: Array | None  # (2, 2, C, n): by head parity, the (1 - a - b) and b sums of
-                              # the last two updates, the mid and old shares of `stage`
+    # the last two updates, the mid and old shares of `stage`
     recent: Array | None  # (2, n, K): without known offsets, the samples at lag - 1 (slot
-                          # head % 2) and at lag (other slot), for any stage offset
+    # head % 2) and at lag (other slot), for any stage offset
     offsets: tuple[float, ...] | None = eqx.field(static=True)  # stage offsets in (0, 1)
-                     # with precomputed sums; None: unknown (traced), per-edge samples kept
+    # with precomputed sums; None: unknown (traced), per-edge samples kept
 
     @property
     def afferent_start(self) -> Array:
@@ -135,10 +134,13 @@ def _gather(flat: Array, index: Array) -> Array:
     """`flat[index[:, 0]]` for indices promised in bounds: no clamping or negative-index
     handling per element and step."""
     return jax.lax.gather(
-        flat, index,
-        jax.lax.GatherDimensionNumbers(offset_dims=(), collapsed_slice_dims=(0,),
-                                       start_index_map=(0,)),
-        slice_sizes=(1,), mode=jax.lax.GatherScatterMode.PROMISE_IN_BOUNDS,
+        flat,
+        index,
+        jax.lax.GatherDimensionNumbers(
+            offset_dims=(), collapsed_slice_dims=(0,), start_index_map=(0,)
+        ),
+        slice_sizes=(1,),
+        mode=jax.lax.GatherScatterMode.PROMISE_IN_BOUNDS,
     )
 
 
@@ -220,7 +222,8 @@ class Network(AbstractModel):
     ):
         if not isinstance(node, AbstractModel) or isinstance(node, Network):
             raise TypeError(
-                f"`node` must be a single-node model of rosetta_jax.models; got {type(node).__name__}."
+                "`node` must be a single-node model of rosetta_jax.models; got "
+                f"{type(node).__name__}."
             )
         W = jnp.asarray(weights)
         if W.ndim != 2 or W.shape[0] != W.shape[1] or W.shape[0] < 1:
@@ -233,8 +236,10 @@ class Network(AbstractModel):
             raise ValueError(f"`normalize` must be one of {NORMALIZATIONS}; got {normalize!r}.")
         wv = concrete_values(W)
         if wv is not None and normalize is not None and not np.any(wv > 0):
-            raise ValueError("`weights` has no positive entry; nothing to normalise. Use "
-                             "normalize=None for an uncoupled network.")
+            raise ValueError(
+                "`weights` has no positive entry; nothing to normalise. Use "
+                "normalize=None for an uncoupled network."
+            )
         self.weights = normalize_weights(W, normalize)
         self.normalize = normalize
         self.G = jnp.asarray(G)
@@ -245,8 +250,10 @@ class Network(AbstractModel):
         _check_regional(node, n)
         self.coupling = default_coupling(node) if coupling is None else coupling
         if not isinstance(self.coupling, AbstractCoupling):
-            raise TypeError("`coupling` must be a rosetta_jax.coupling object (Additive(), "
-                            f"Diffusive(), Sine()); got {type(self.coupling).__name__}.")
+            raise TypeError(
+                "`coupling` must be a rosetta_jax.coupling object (Additive(), "
+                f"Diffusive(), Sine()); got {type(self.coupling).__name__}."
+            )
 
         # Delays: lengths / speed, or explicit.
         self.lengths = self.speed = self.delays = None
@@ -273,8 +280,10 @@ class Network(AbstractModel):
         elif speed is not None:
             raise ValueError("`speed` was given without `lengths`.")
         elif min_speed is not None:
-            raise ValueError("`min_speed` sizes the buffer for `lengths` [mm]; pass lengths and "
-                             "speed, or `max_delay` with `delays`.")
+            raise ValueError(
+                "`min_speed` sizes the buffer for `lengths` [mm]; pass lengths and "
+                "speed, or `max_delay` with `delays`."
+            )
         if delays is not None:
             self.delays = _square_matrix("delays", delays, n, self.weights.dtype)
 
@@ -287,10 +296,15 @@ class Network(AbstractModel):
             tv, wv = concrete_values(tau), concrete_values(self.weights)
             if max_delay is None:
                 if tv is None:
-                    raise ValueError("Inside a transformation the delays are not known: pass "
-                                     "`max_delay` (the delay buffer's capacity).")
-                max_delay = float(np.max(np.where(wv != 0, tv, 0.0))) if wv is not None else \
-                    float(np.max(tv))
+                    raise ValueError(
+                        "Inside a transformation the delays are not known: pass "
+                        "`max_delay` (the delay buffer's capacity)."
+                    )
+                max_delay = (
+                    float(np.max(np.where(wv != 0, tv, 0.0)))
+                    if wv is not None
+                    else float(np.max(tv))
+                )
             self.max_delay = float(max_delay)
             if wv is None:
                 raise ValueError("`weights` must be concrete (not traced) to lay out the edges.")
@@ -303,8 +317,9 @@ class Network(AbstractModel):
             raise ValueError("Pass either `max_delay` or `min_speed`, not both.")
         v = python_number("min_speed", min_speed, positive=True)
         if speed is not None and float(speed) < v * (1 - 1e-12):
-            raise ValueError(f"`speed` ({float(speed):g} m/s) is below `min_speed` ({v:g} m/s); "
-                             "lower min_speed.")
+            raise ValueError(
+                f"`speed` ({float(speed):g} m/s) is below `min_speed` ({v:g} m/s); lower min_speed."
+            )
         L, W = concrete_values(self.lengths), concrete_values(self.weights)
         if L is None or W is None:
             raise ValueError("`min_speed` needs concrete (not traced) `lengths` and `weights`.")
@@ -421,10 +436,14 @@ class Network(AbstractModel):
         return DelayHistory(
             buffer=jnp.broadcast_to(e0, (2, n_buf, *e0.shape)).reshape(2, -1),
             head=jnp.asarray(0, jnp.int32),
-            weights=weights, frac=frac,
+            weights=weights,
+            frac=frac,
             offset=(n_buf + 1 - lag.astype(jnp.int32)) * self.n_nodes + self.sources,
-            sum_weights=sum_weights, afferent=jnp.stack([a0, a0]), partial=sums0[1],
-            stage=stage, stage_sums=stage_sums,
+            sum_weights=sum_weights,
+            afferent=jnp.stack([a0, a0]),
+            partial=sums0[1],
+            stage=stage,
+            stage_sums=stage_sums,
             recent=None if offsets is not None else jnp.broadcast_to(samples, (2, *samples.shape)),
             offsets=extra,
         )
@@ -446,8 +465,9 @@ class Network(AbstractModel):
         head = jnp.where(h.head + 1 == n_buf, 0, h.head + 1)
         slot = head % 2
         e = self.efferent(y).astype(h.buffer.dtype)
-        buffer = jax.lax.dynamic_update_slice(h.buffer, jnp.stack([e, e]),
-                                              (jnp.zeros_like(head), head * n))
+        buffer = jax.lax.dynamic_update_slice(
+            h.buffer, jnp.stack([e, e]), (jnp.zeros_like(head), head * n)
+        )
         # Row head + n_buf + 1 - lag holds the sample at lag - 1 steps (in bounds, see offset).
         index = (head * n + h.offset).reshape(-1, 1)
         newest = _gather(buffer.reshape(-1), index).reshape(n, K)
@@ -469,11 +489,16 @@ class Network(AbstractModel):
             old = jax.lax.dynamic_index_in_dim(h.stage_sums, slot, keepdims=False)[1]
             new["stage"] = extra[0::3] + mid + old
             new["stage_sums"] = jax.lax.dynamic_update_index_in_dim(
-                h.stage_sums, jnp.stack([extra[1::3], extra[2::3]]), slot, 0)
+                h.stage_sums, jnp.stack([extra[1::3], extra[2::3]]), slot, 0
+            )
         if h.recent is not None:
             new["recent"] = jax.lax.dynamic_update_index_in_dim(h.recent, newest, slot, 0)
-        return eqx.tree_at(lambda h: tuple(getattr(h, k) for k in new), h, tuple(new.values()),
-                           is_leaf=lambda x: x is None)
+        return eqx.tree_at(
+            lambda h: tuple(getattr(h, k) for k in new),
+            h,
+            tuple(new.values()),
+            is_leaf=lambda x: x is None,
+        )
 
     def _checked_steps(self, steps, n_buf, dt):
         """Delays in steps, checked at run time (they may be traced, e.g. a swept speed): each
@@ -482,13 +507,17 @@ class Network(AbstractModel):
         used = (self.source_mask > 0) & (steps > 0)
         unit = self.time_unit or "time units"
         steps = eqx.error_if(
-            steps, jnp.any(used & (steps >= n_buf - 1)),
+            steps,
+            jnp.any(used & (steps >= n_buf - 1)),
             f"A conduction delay exceeds the delay buffer sized when the Network was built "
             f"(max_delay={self.max_delay:.6g} {unit}); it would be clipped. Build the Network "
-            "with min_speed=<the slowest speed you will use> or a larger max_delay.")
+            "with min_speed=<the slowest speed you will use> or a larger max_delay.",
+        )
         return eqx.error_if(
-            steps, jnp.any(used & (steps < 1 - 1e-6)),
-            f"A conduction delay is shorter than dt={dt:g} {unit}; lower dt or raise the delay.")
+            steps,
+            jnp.any(used & (steps < 1 - 1e-6)),
+            f"A conduction delay is shorter than dt={dt:g} {unit}; lower dt or raise the delay.",
+        )
 
     def check_delays(self, dt: float) -> None:
         """Raise ValueError when `dt` exceeds the smallest non-zero delay or the buffer."""
@@ -562,9 +591,12 @@ class Network(AbstractModel):
         shape = (self.n_nodes, *self._node_input_shape())
         u = jnp.broadcast_to(_per_node_array(u, self.n_nodes, len(shape)), shape)
         if xi is None:
-            return self._per_node(lambda m, yi, ui: m.vector_field(t, yi, ui), 0, 0)(self.node, y, u)
+            return self._per_node(lambda m, yi, ui: m.vector_field(t, yi, ui), 0, 0)(
+                self.node, y, u
+            )
         return self._per_node(lambda m, yi, ui, xii: m.noisy_vector_field(t, yi, ui, xii), 0, 0, 0)(
-            self.node, y, u, xi)
+            self.node, y, u, xi
+        )
 
 
 def _per_node_array(u, n, ndim=None):
@@ -615,7 +647,7 @@ def _edge_table(W: np.ndarray):
     mask = np.zeros((n, K), dtype=W.dtype)
     for i, r in enumerate(rows):
         src[i, : len(r)] = r
-        src[i, len(r):] = i
+        src[i, len(r) :] = i
         mask[i, : len(r)] = 1.0
     return jnp.asarray(src), jnp.asarray(mask)
 

@@ -38,8 +38,9 @@ class LeadField(eqx.Module):
 
     def __check_init__(self):
         if jnp.ndim(self.gain) != 2:
-            raise ValueError(f"LeadField.gain must be (n_sensors, n_regions); got shape "
-                             f"{jnp.shape(self.gain)}.")
+            raise ValueError(
+                f"LeadField.gain must be (n_sensors, n_regions); got shape {jnp.shape(self.gain)}."
+            )
         check_finite("LeadField", "gain", self.gain)
         if self.sensor_names is not None and len(self.sensor_names) != self.gain.shape[0]:
             raise ValueError("LeadField.sensor_names must name every sensor (row of gain).")
@@ -51,8 +52,10 @@ class LeadField(eqx.Module):
     def __call__(self, regions: ArrayLike) -> Array:
         regions = jnp.asarray(regions)
         if regions.shape[-1] != self.gain.shape[1]:
-            raise ValueError(f"LeadField expects {self.gain.shape[1]} regions on the last axis; "
-                             f"got shape {regions.shape}.")
+            raise ValueError(
+                f"LeadField expects {self.gain.shape[1]} regions on the last axis; "
+                f"got shape {regions.shape}."
+            )
         return regions @ self.gain.T
 
 
@@ -106,13 +109,15 @@ def sphere_gain(
     else:
         q = np.asarray(orientations, dtype=float)
         q = q / np.linalg.norm(q, axis=1, keepdims=True)
-    d = rs[:, None, :] - rq[None, :, :]                      # (sensors, regions, 3)
+    d = rs[:, None, :] - rq[None, :, :]  # (sensors, regions, 3)
     dn = np.linalg.norm(d, axis=-1)
     r = rs[:, None, :]
     rn = np.linalg.norm(rs, axis=-1)[:, None]
     rd = np.sum(r * d, axis=-1)
-    term = 2 * d / dn[..., None] ** 3 + (dn[..., None] * r + rn[..., None] * d) / (
-        (rn * dn * (rn * dn + rd))[..., None])
+    term = (
+        2 * d / dn[..., None] ** 3
+        + (dn[..., None] * r + rn[..., None] * d) / ((rn * dn * (rn * dn + rd))[..., None])
+    )
     gain = np.sum(term * q[None], axis=-1) / (4 * math.pi * conductivity)
     if average_reference:
         gain = gain - gain.mean(axis=0, keepdims=True)
@@ -121,10 +126,26 @@ def sphere_gain(
 
 # 10-20 electrodes: (name, polar angle from the vertex [deg], azimuth [deg], 0 = nose, + = left).
 _TEN_TWENTY = (
-    ("Fp1", 72, 18), ("Fpz", 72, 0), ("Fp2", 72, -18), ("F7", 72, 54), ("F3", 48, 40),
-    ("Fz", 36, 0), ("F4", 48, -40), ("F8", 72, -54), ("T7", 72, 90), ("C3", 36, 90),
-    ("Cz", 0, 0), ("C4", 36, -90), ("T8", 72, -90), ("P7", 72, 126), ("P3", 48, 140),
-    ("Pz", 36, 180), ("P4", 48, -140), ("P8", 72, -126), ("O1", 72, 162), ("Oz", 72, 180),
+    ("Fp1", 72, 18),
+    ("Fpz", 72, 0),
+    ("Fp2", 72, -18),
+    ("F7", 72, 54),
+    ("F3", 48, 40),
+    ("Fz", 36, 0),
+    ("F4", 48, -40),
+    ("F8", 72, -54),
+    ("T7", 72, 90),
+    ("C3", 36, 90),
+    ("Cz", 0, 0),
+    ("C4", 36, -90),
+    ("T8", 72, -90),
+    ("P7", 72, 126),
+    ("P3", 48, 140),
+    ("Pz", 36, 180),
+    ("P4", 48, -140),
+    ("P8", 72, -126),
+    ("O1", 72, 162),
+    ("Oz", 72, 180),
     ("O2", 72, -162),
 )
 
@@ -145,7 +166,9 @@ def standard_1020_positions(radius_mm: float = 95.0, use_mne: bool | None = None
             import mne  # noqa: F401
         except ImportError:
             if use_mne:
-                raise ImportError("use_mne=True needs MNE: pip install 'rosetta-jax[mne]'") from None
+                raise ImportError(
+                    "use_mne=True needs MNE: pip install 'rosetta-jax[mne]'"
+                ) from None
         else:
             montage = mne.channels.make_standard_montage("standard_1020")
             pos = montage.get_positions()["ch_pos"]
@@ -196,12 +219,14 @@ class BalloonWindkessel(eqx.Module):
         s, f, v, q = x[0], x[1], x[2], x[3]
         E = 1.0 - (1.0 - self.rho) ** (1.0 / f)
         vout = v ** (1.0 / self.alpha)
-        return jnp.stack([
-            z - self.kappa * s - self.gamma * (f - 1.0),
-            s,
-            (f - vout) / self.tau,
-            (f * E / self.rho - vout * q / v) / self.tau,
-        ])
+        return jnp.stack(
+            [
+                z - self.kappa * s - self.gamma * (f - 1.0),
+                s,
+                (f - vout) / self.tau,
+                (f * E / self.rho - vout * q / v) / self.tau,
+            ]
+        )
 
     def initial_state(self, shape=()):
         one = jnp.ones(shape)
@@ -215,7 +240,7 @@ class BalloonWindkessel(eqx.Module):
     def steady_state(self, z):
         """State and BOLD value reached under a constant input `z`."""
         f = 1.0 + z / self.gamma
-        v = f ** self.alpha
+        v = f**self.alpha
         q = v * (1.0 - (1.0 - self.rho) ** (1.0 / f)) / self.rho
         x = jnp.stack([jnp.zeros_like(f), f, v, q])
         return x, self.signal(x)

@@ -37,7 +37,7 @@ def periodogram(x, fs: float, discard: float = 0.0):
     `rosetta_jax.analysis.welch` for that).
     """
     x = np.asarray(x, dtype=float)
-    x = x[..., int(discard * x.shape[-1]):]
+    x = x[..., int(discard * x.shape[-1]) :]
     x = x - x.mean(axis=-1, keepdims=True)
     w = np.hanning(x.shape[-1])
     spec = np.abs(np.fft.rfft(x * w, axis=-1)) ** 2 / (fs * np.sum(w**2))
@@ -75,13 +75,15 @@ def plot_phase_portrait(sol: Solution, x: str, y: str, ax=None, discard: float =
     return ax
 
 
-def plot_spectrum(sol: Solution, ax=None, discard: float = 0.2, fmax: float | None = None,
-                  **kwargs):
+def plot_spectrum(
+    sol: Solution, ax=None, discard: float = 0.2, fmax: float | None = None, **kwargs
+):
     """Plot the periodogram of the observable (log power)."""
     plt = _plt()
     ax = ax if ax is not None else plt.subplots(figsize=(3.5, 3.5))[1]
-    f, p = periodogram(np.asarray(sol.observed).reshape(len(sol.ts), -1).T, sol.sampling_rate,
-                       discard)
+    f, p = periodogram(
+        np.asarray(sol.observed).reshape(len(sol.ts), -1).T, sol.sampling_rate, discard
+    )
     keep = f > 0 if fmax is None else (f > 0) & (f <= fmax)
     ax.semilogy(f[keep], p[..., keep].T + 1e-300, lw=0.8, **kwargs)
     ax.set_xlabel(_freq_label(sol))
@@ -89,13 +91,22 @@ def plot_spectrum(sol: Solution, ax=None, discard: float = 0.2, fmax: float | No
     return ax
 
 
-def plot_solution(sol: Solution, pair: tuple[str, str] | None = None, title: str | None = None,
-                  fmax: float | None = None, discard: float = 0.2):
+def plot_solution(
+    sol: Solution,
+    pair: tuple[str, str] | None = None,
+    title: str | None = None,
+    fmax: float | None = None,
+    discard: float = 0.2,
+):
     """A one-row summary figure: time series, phase portrait (if `pair`) and spectrum."""
     plt = _plt()
     ncols = 3 if pair else 2
-    fig, axes = plt.subplots(1, ncols, figsize=(4.2 * ncols + 2, 3.2),
-                             gridspec_kw={"width_ratios": [2] + [1] * (ncols - 1)})
+    fig, axes = plt.subplots(
+        1,
+        ncols,
+        figsize=(4.2 * ncols + 2, 3.2),
+        gridspec_kw={"width_ratios": [2] + [1] * (ncols - 1)},
+    )
     plot_timeseries(sol, axes[0])
     if pair:
         plot_phase_portrait(sol, *pair, ax=axes[1], discard=discard)

@@ -81,10 +81,17 @@ def _array_record(x) -> str:
 
 
 def _code_record(code: types.CodeType) -> str:
-    consts = [(_code_record(c) if isinstance(c, types.CodeType) else f"{type(c).__name__}:{c!r}")
-              for c in code.co_consts]
-    return _digest(code.co_code, repr(consts), repr(code.co_names), repr(code.co_varnames),
-                   repr(code.co_freevars))
+    consts = [
+        (_code_record(c) if isinstance(c, types.CodeType) else f"{type(c).__name__}:{c!r}")
+        for c in code.co_consts
+    ]
+    return _digest(
+        code.co_code,
+        repr(consts),
+        repr(code.co_names),
+        repr(code.co_varnames),
+        repr(code.co_freevars),
+    )
 
 
 def _qualname(obj) -> str:
@@ -171,8 +178,10 @@ class _Walker:
         else:
             text = repr(obj)
             if " at 0x" in text:
-                raise TypeError(f"{path}: cannot fingerprint a {type(obj).__name__} (its repr "
-                                "holds a memory address).")
+                raise TypeError(
+                    f"{path}: cannot fingerprint a {type(obj).__name__} (its repr "
+                    "holds a memory address)."
+                )
             self.out[path] = f"repr:{_qualname(type(obj))}:{text}"
 
     def _function(self, fn, path, d):
@@ -199,13 +208,29 @@ class _Walker:
                     self.walk(value, f"{path}.<global {name}>", d)
 
 
-_LIBRARIES = ("builtins", "jax", "jaxlib", "numpy", "scipy", "equinox", "diffrax", "optax",
-              "lineax", "optimistix", "xarray", "rosetta_jax", "functools", "math", "typing")
+_LIBRARIES = (
+    "builtins",
+    "jax",
+    "jaxlib",
+    "numpy",
+    "scipy",
+    "equinox",
+    "diffrax",
+    "optax",
+    "lineax",
+    "optimistix",
+    "xarray",
+    "rosetta_jax",
+    "functools",
+    "math",
+    "typing",
+)
 
 
 def _is_library(obj) -> bool:
     if isinstance(obj, (types.FunctionType, types.BuiltinFunctionType, type, np.ufunc)) or (
-            callable(obj) and hasattr(obj, "__wrapped__")):
+        callable(obj) and hasattr(obj, "__wrapped__")
+    ):
         module = getattr(obj, "__module__", None) or ""
         return module.split(".")[0] in _LIBRARIES
     return False
@@ -238,8 +263,9 @@ class Fingerprint:
     def digest(self) -> str:
         return _digest(json.dumps(self.parts, sort_keys=True))
 
-    def differences(self, other_parts: Mapping[str, str],
-                    other_leaves: Mapping[str, Mapping[str, str]]) -> list[str]:
+    def differences(
+        self, other_parts: Mapping[str, str], other_leaves: Mapping[str, Mapping[str, str]]
+    ) -> list[str]:
         """Human-readable list of what differs from a stored fingerprint."""
         out = []
         for part in sorted(set(self.parts) | set(other_parts)):
@@ -254,8 +280,10 @@ class Fingerprint:
 
 def fingerprint(parts: Mapping[str, Any]) -> Fingerprint:
     """Fingerprint the inputs of a job, part by part (e.g. `{"model": m, "noise": n, ...}`)."""
-    leaves = {name: {p: _digest(r)[:16] for p, r in leaf_records(obj, name).items()}
-              for name, obj in parts.items()}
+    leaves = {
+        name: {p: _digest(r)[:16] for p, r in leaf_records(obj, name).items()}
+        for name, obj in parts.items()
+    }
     digests = {name: _digest(json.dumps(rec, sort_keys=True)) for name, rec in leaves.items()}
     return Fingerprint(digests, leaves)
 
@@ -312,12 +340,22 @@ class Store:
             differs.
     """
 
-    def __init__(self, path, kind: str, fp: Fingerprint, *, resume: bool = True,
-                 meta: Mapping[str, Any] | None = None, what: str | None = None):
+    def __init__(
+        self,
+        path,
+        kind: str,
+        fp: Fingerprint,
+        *,
+        resume: bool = True,
+        meta: Mapping[str, Any] | None = None,
+        what: str | None = None,
+    ):
         self.path = Path(path)
         if self.path.exists() and not self.path.is_dir():
-            raise ValueError(f"{self.path} is a file, not a store directory; choose a directory "
-                             "path (it is created if needed) or delete the file.")
+            raise ValueError(
+                f"{self.path} is a file, not a store directory; choose a directory "
+                "path (it is created if needed) or delete the file."
+            )
         self.path.mkdir(parents=True, exist_ok=True)
         self.kind, self.fp = kind, fp
         self.what = what or f"The {kind} in {self.path}"
@@ -328,10 +366,18 @@ class Store:
             else:
                 if man is not None:
                     self._discard(man)
-                man = {"format": FORMAT, "format_version": FORMAT_VERSION, "kind": kind,
-                       "rosetta_jax": __version__, "jax": jax.__version__,
-                       "fingerprint": fp.digest, "parts": fp.parts, "leaves": fp.leaves,
-                       "meta": dict(meta or {}), "files": {}}
+                man = {
+                    "format": FORMAT,
+                    "format_version": FORMAT_VERSION,
+                    "kind": kind,
+                    "rosetta_jax": __version__,
+                    "jax": jax.__version__,
+                    "fingerprint": fp.digest,
+                    "parts": fp.parts,
+                    "leaves": fp.leaves,
+                    "meta": dict(meta or {}),
+                    "files": {},
+                }
                 self._write_manifest(man)
         self.meta: dict[str, Any] = man["meta"]
 
@@ -348,17 +394,23 @@ class Store:
         man = self._read_manifest() if path.is_dir() else None
         if man is None:
             raise ValueError(f"{path} holds no {kind} (no {MANIFEST}); check the path.")
-        if man.get("format") != FORMAT or man.get("format_version") != FORMAT_VERSION or \
-                man.get("kind") != kind:
+        if (
+            man.get("format") != FORMAT
+            or man.get("format_version") != FORMAT_VERSION
+            or man.get("kind") != kind
+        ):
             raise StoreMismatchError(
                 f"{self.what}: {MANIFEST} is not a {kind} store of format {FORMAT!r} version "
                 f"{FORMAT_VERSION} (it says {man.get('format')!r} version "
-                f"{man.get('format_version')!r}, kind {man.get('kind')!r}).")
+                f"{man.get('format_version')!r}, kind {man.get('kind')!r})."
+            )
         self.fp = Fingerprint(man.get("parts", {}), man.get("leaves", {}))
         self.meta = man.get("meta", {})
         if self.fp.digest != man.get("fingerprint"):
-            raise StoreMismatchError(f"{self.what}: {MANIFEST} is inconsistent (its fingerprint "
-                                     "does not match its parts); it was edited or damaged.")
+            raise StoreMismatchError(
+                f"{self.what}: {MANIFEST} is inconsistent (its fingerprint "
+                "does not match its parts); it was edited or damaged."
+            )
         return self
 
     # -------------------------------------------------------------- manifest
@@ -372,10 +424,12 @@ class Store:
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
             raise StoreMismatchError(
                 f"{self.what}: {f} is not a readable manifest ({e}); delete the directory or "
-                "pass resume=False to start over.") from None
+                "pass resume=False to start over."
+            ) from None
         if not isinstance(man, dict):
-            raise StoreMismatchError(f"{self.what}: {f} is not a rosetta-jax manifest; delete "
-                                     "it or pass resume=False.")
+            raise StoreMismatchError(
+                f"{self.what}: {f} is not a rosetta-jax manifest; delete it or pass resume=False."
+            )
         return man
 
     def _write_manifest(self, man: dict) -> None:
@@ -387,20 +441,24 @@ class Store:
             raise StoreMismatchError(
                 f"{self.what} was written in another format ({man.get('format')!r} version "
                 f"{man.get('format_version')!r}; this rosetta-jax writes {FORMAT!r} version "
-                f"{FORMAT_VERSION}); {fix}.")
+                f"{FORMAT_VERSION}); {fix}."
+            )
         if man.get("kind") != self.kind:
-            raise StoreMismatchError(f"{self.what} holds a {man.get('kind')!r} job, not a "
-                                     f"{self.kind!r}; {fix}.")
+            raise StoreMismatchError(
+                f"{self.what} holds a {man.get('kind')!r} job, not a {self.kind!r}; {fix}."
+            )
         if man.get("rosetta_jax") != __version__ or man.get("jax") != jax.__version__:
             raise StoreMismatchError(
                 f"{self.what} was made by rosetta-jax {man.get('rosetta_jax')} with jax "
                 f"{man.get('jax')}; this is rosetta-jax {__version__} with jax {jax.__version__}, "
-                f"whose results may differ; {fix} (or finish it with the version that made it).")
+                f"whose results may differ; {fix} (or finish it with the version that made it)."
+            )
         if man.get("fingerprint") != self.fp.digest:
             diff = self.fp.differences(man.get("parts", {}), man.get("leaves", {}))
             raise StoreMismatchError(
                 f"{self.what} was made with other inputs: {'; '.join(diff) or 'unknown parts'} "
-                f"differ{'s' if len(diff) == 1 else ''}. Its results would be stale; {fix}.")
+                f"differ{'s' if len(diff) == 1 else ''}. Its results would be stale; {fix}."
+            )
 
     def _discard(self, man: dict) -> None:
         for name in man.get("files", {}):
@@ -413,8 +471,10 @@ class Store:
         with _locked(self.path):
             man = self._read_manifest()
             if man is None or man.get("fingerprint") != self.fp.digest:
-                raise StoreMismatchError(f"{self.what} was replaced by another job while this "
-                                         "one ran; run each job in its own directory.")
+                raise StoreMismatchError(
+                    f"{self.what} was replaced by another job while this "
+                    "one ran; run each job in its own directory."
+                )
             fn(man)
             self._write_manifest(man)
 
@@ -439,8 +499,12 @@ class Store:
         with contextlib.suppress(FileNotFoundError):
             (self.path / name).unlink()
 
-    def load(self, name: str, expect: Mapping[str, tuple[tuple[int, ...], Any]] | None = None,
-             entry: Mapping[str, Any] | None = None) -> dict[str, np.ndarray] | None:
+    def load(
+        self,
+        name: str,
+        expect: Mapping[str, tuple[tuple[int, ...], Any]] | None = None,
+        entry: Mapping[str, Any] | None = None,
+    ) -> dict[str, np.ndarray] | None:
         """Read a recorded file, or None (with a `RuntimeWarning`) when it is damaged.
 
         Args:
@@ -460,9 +524,9 @@ class Store:
             self._damaged(name, "it is recorded in the manifest but missing")
             return None
         if len(data) != entry.get("bytes") or hashlib.sha256(data).hexdigest() != entry.get(
-                "sha256"):
-            self._damaged(name, "its checksum does not match the manifest (truncated or "
-                                "corrupted)")
+            "sha256"
+        ):
+            self._damaged(name, "its checksum does not match the manifest (truncated or corrupted)")
             return None
         try:
             with np.load(io.BytesIO(data), allow_pickle=False) as z:
@@ -475,14 +539,18 @@ class Store:
             want = {k: (tuple(s), np.dtype(d)) for k, (s, d) in expect.items()}
             if got != want:
                 bad = sorted(k for k in set(got) | set(want) if got.get(k) != want.get(k))
-                self._damaged(name, f"its arrays {bad} do not have the expected names, shapes "
-                                    "or dtypes")
+                self._damaged(
+                    name, f"its arrays {bad} do not have the expected names, shapes or dtypes"
+                )
                 return None
         return out
 
     def _damaged(self, name: str, why: str) -> None:
-        warnings.warn(f"{self.what}: {name} is damaged: {why}; it is recomputed.",
-                      RuntimeWarning, stacklevel=3)
+        warnings.warn(
+            f"{self.what}: {name} is damaged: {why}; it is recomputed.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
         with contextlib.suppress(StoreMismatchError):
             self._update(lambda man: man["files"].pop(name, None))
 

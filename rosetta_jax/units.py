@@ -44,8 +44,11 @@ class TimeUnit:
     @classmethod
     def of(cls, model_or_name) -> TimeUnit:
         """The time unit of a model (or of a unit name)."""
-        name = model_or_name if isinstance(model_or_name, (str, type(None))) else \
-            model_or_name.time_unit
+        name = (
+            model_or_name
+            if isinstance(model_or_name, (str, type(None)))
+            else model_or_name.time_unit
+        )
         if name is not None and name not in _SECONDS:
             raise ValueError(f"Unknown time unit {name!r}; models use 's', 'ms' or None.")
         return cls(name, _SECONDS.get(name))
@@ -65,8 +68,9 @@ class TimeUnit:
         """This unit in milliseconds (a delay of L mm at v m/s is L / v ms)."""
         return None if self.seconds is None else 1e3 * self.seconds
 
-    def bands(self, extra: Mapping[str, tuple[float, float]] | None = None
-              ) -> dict[str, tuple[float, float]]:
+    def bands(
+        self, extra: Mapping[str, tuple[float, float]] | None = None
+    ) -> dict[str, tuple[float, float]]:
         """The named bands in the reported frequency unit: the defaults for models in s or ms
         (none for dimensionless time), updated with `extra`."""
         out = dict(BANDS) if self.seconds is not None else {}
@@ -75,19 +79,22 @@ class TimeUnit:
         return out
 
 
-def check_band(name: str, band, nyquist: float | None = None, unit: str = "Hz"
-               ) -> tuple[float, float]:
+def check_band(
+    name: str, band, nyquist: float | None = None, unit: str = "Hz"
+) -> tuple[float, float]:
     """A frequency band `(low, high)` with 0 <= low < high (<= Nyquist), or a clear error."""
     try:
         lo, hi = (float(b) for b in band)
     except (TypeError, ValueError):
-        raise ValueError(f"`{name}` must be a pair (low, high) of frequencies; got {band!r}."
-                         ) from None
+        raise ValueError(
+            f"`{name}` must be a pair (low, high) of frequencies; got {band!r}."
+        ) from None
     if not (np.isfinite(lo) and np.isfinite(hi) and 0 <= lo < hi):
         raise ValueError(f"`{name}` must satisfy 0 <= low < high; got ({lo:g}, {hi:g}).")
     if nyquist is not None and hi > nyquist * (1 + 1e-12):
         raise ValueError(
             f"`{name}` = ({lo:g}, {hi:g}) {unit} reaches beyond the Nyquist frequency "
             f"({nyquist:g} {unit}) of the saved signal; save more often (a smaller save_every "
-            "or dt) or choose a lower band.")
+            "or dt) or choose a lower band."
+        )
     return lo, hi

@@ -13,8 +13,9 @@ import signal
 import sys
 
 
-SWEEP_SPACE = {"p": [60.0, 90.0, 120.0, 150.0, 180.0, 210.0, 240.0, 270.0, 300.0, 330.0,
-                     80.0, 110.0]}
+SWEEP_SPACE = {
+    "p": [60.0, 90.0, 120.0, 150.0, 180.0, 210.0, 240.0, 270.0, 300.0, 330.0, 80.0, 110.0]
+}
 
 
 def sweep_job(path, chunk_size=1, on_chunk=None):
@@ -22,9 +23,18 @@ def sweep_job(path, chunk_size=1, on_chunk=None):
     from rosetta_jax import models, noise
 
     space = rj.Space.samples(SWEEP_SPACE)
-    return rj.sweep(models.JansenRit(), space, features=["mean", "std", "peak_frequency"],
-                    t1=0.5, dt=1e-4, noise=noise.Additive(30.0), path=path,
-                    chunk_size=chunk_size, progress=False, on_chunk=on_chunk)
+    return rj.sweep(
+        models.JansenRit(),
+        space,
+        features=["mean", "std", "peak_frequency"],
+        t1=0.5,
+        dt=1e-4,
+        noise=noise.Additive(30.0),
+        path=path,
+        chunk_size=chunk_size,
+        progress=False,
+        on_chunk=on_chunk,
+    )
 
 
 def fit_job(path):
@@ -34,14 +44,24 @@ def fit_job(path):
     from rosetta_jax import fit, models, noise
 
     f = jnp.linspace(2.0, 40.0, 40)
-    target = fit.SpectrumTarget(f, 1.0 / (1.0 + (f / 8.0) ** 2) + 0.3 * jnp.exp(
-        -((f - 10.0) ** 2) / 4.0))
+    target = fit.SpectrumTarget(
+        f, 1.0 / (1.0 + (f / 8.0) ** 2) + 0.3 * jnp.exp(-((f - 10.0) ** 2) / 4.0)
+    )
     y0 = jnp.array([0.0935, 19.08, 12.54, 0.0, 0.0, 0.0])  # near JR's focus at p = 60
     obj = fit.SpectrumObjective(target, noise.Additive(1.0), y_guess=y0)
-    return fit.fit(models.JansenRit(p=60.0), obj, params=lambda m: (m.p, m.a),
-                   names=["p", "a"], transforms=[fit.Positive(100.0), fit.Positive(100.0)],
-                   optimizer=optax.adam(0.03), steps=40, n_starts=2, checkpoint=path,
-                   checkpoint_every=2, progress=False)
+    return fit.fit(
+        models.JansenRit(p=60.0),
+        obj,
+        params=lambda m: (m.p, m.a),
+        names=["p", "a"],
+        transforms=[fit.Positive(100.0), fit.Positive(100.0)],
+        optimizer=optax.adam(0.03),
+        steps=40,
+        n_starts=2,
+        checkpoint=path,
+        checkpoint_every=2,
+        progress=False,
+    )
 
 
 def main(argv):
@@ -51,9 +71,14 @@ def main(argv):
     if kind == "distributed":
         pid, port = int(argv[3]), int(argv[4])
         kill_after = int(argv[5]) if len(argv) > 5 else -1
-        jax.distributed.initialize(f"localhost:{port}", num_processes=2, process_id=pid,
-                                   initialization_timeout=120, heartbeat_timeout_seconds=10,
-                                   shutdown_timeout_seconds=10)
+        jax.distributed.initialize(
+            f"localhost:{port}",
+            num_processes=2,
+            process_id=pid,
+            initialization_timeout=120,
+            heartbeat_timeout_seconds=10,
+            shutdown_timeout_seconds=10,
+        )
     jax.config.update("jax_enable_x64", True)
     import numpy as np
 
@@ -65,8 +90,13 @@ def main(argv):
         np.savez(out, **{k: ds[k].values for k in ("mean", "std", "peak_frequency")})
     elif kind == "fit":
         res = fit_job(path)
-        np.savez(out, history=res.loss_history, p=res.params["p"], a=res.params["a"],
-                 starts_p=res.starts["p"])
+        np.savez(
+            out,
+            history=res.loss_history,
+            p=res.params["p"],
+            a=res.params["a"],
+            starts_p=res.starts["p"],
+        )
     elif kind == "distributed":
         done = []
 

@@ -70,7 +70,8 @@ def stuart_landau(y, p, u=0.0):
 
 
 def kuramoto(y, p, u=0.0):
-    """All-to-all Kuramoto, spec 2.4: theta_i' = omega_i + (K/N) sum_j sin(theta_j - theta_i) + u."""
+    """All-to-all Kuramoto, spec 2.4: theta_i' = omega_i + (K/N) sum_j sin(theta_j - theta_i) +
+    u."""
     theta = np.atleast_1d(np.asarray(y, dtype=np.float64))
     n = theta.shape[0]
     omega = np.broadcast_to(np.asarray(p["omega"], dtype=np.float64), (n,))
@@ -317,11 +318,7 @@ def ping(y, p, u=0.0):
     dze = (re - 2.0 * ze - se) / ta
     dri = (p["Delta_i"] / (math.pi * ti) + 2.0 * ri * vi) / ti
     dvi = (
-        p["eta_i"]
-        - (math.pi * ri * ti) ** 2
-        + vi**2
-        + ti * (p["J_ie"] * se - p["J_ii"] * si)
-        + I
+        p["eta_i"] - (math.pi * ri * ti) ** 2 + vi**2 + ti * (p["J_ie"] * se - p["J_ii"] * si) + I
     ) / ti
     dsi = zi / tg
     dzi = (ri - 2.0 * zi - si) / tg

@@ -40,8 +40,9 @@ def test_no_command_prints_help_and_exits_2(capsys):
 
 
 def test_console_script_help():
-    res = subprocess.run([sys.executable, "-m", "rosetta_jax.cli", "demo", "--help"],
-                         capture_output=True, text=True)
+    res = subprocess.run(
+        [sys.executable, "-m", "rosetta_jax.cli", "demo", "--help"], capture_output=True, text=True
+    )
     assert res.returncode == 0 and "rosetta-out" in res.stdout
 
 
@@ -52,7 +53,10 @@ def write(tmp_path, name, text):
 
 
 def test_simulate_command_writes_npz_json_png(tmp_path):
-    cfg = write(tmp_path, "sim.toml", f"""
+    cfg = write(
+        tmp_path,
+        "sim.toml",
+        f"""
         [model]
         name = "JansenRit"
         params = {{ p = 220.0 }}
@@ -71,8 +75,9 @@ def test_simulate_command_writes_npz_json_png(tmp_path):
         save_every = 10
         noise = 2.0
         [output]
-        dir = "{tmp_path / 'sim'}"
-    """)
+        dir = "{tmp_path / "sim"}"
+    """,
+    )
     assert main(["simulate", str(cfg), "--quiet"]) == 0
     z = np.load(tmp_path / "sim" / "simulation.npz")
     assert z["observed"].shape == (300, 68) and np.all(np.isfinite(z["observed"]))
@@ -83,7 +88,10 @@ def test_simulate_command_writes_npz_json_png(tmp_path):
 
 
 def test_sweep_command_writes_netcdf(tmp_path):
-    cfg = write(tmp_path, "sweep.toml", f"""
+    cfg = write(
+        tmp_path,
+        "sweep.toml",
+        f"""
         [model]
         name = "JansenRit"
         [simulation]
@@ -96,8 +104,9 @@ def test_sweep_command_writes_netcdf(tmp_path):
         p = [60.0, 250.0]
         a = [90.0, 110.0]
         [output]
-        dir = "{tmp_path / 'sw'}"
-    """)
+        dir = "{tmp_path / "sw"}"
+    """,
+    )
     assert main(["sweep", str(cfg), "--quiet"]) == 0
     with xr.open_dataset(tmp_path / "sw" / "sweep" / "sweep.nc", engine="scipy") as ds:
         assert ds["std"].dims == ("p", "a") and ds["std"].shape == (2, 2)
@@ -106,7 +115,10 @@ def test_sweep_command_writes_netcdf(tmp_path):
 
 
 def test_bifurcation_command_finds_the_jansen_rit_fold(tmp_path):
-    cfg = write(tmp_path, "bif.toml", f"""
+    cfg = write(
+        tmp_path,
+        "bif.toml",
+        f"""
         [model]
         name = "JansenRit"
         [bifurcation]
@@ -115,8 +127,9 @@ def test_bifurcation_command_finds_the_jansen_rit_fold(tmp_path):
         stop = 120.0
         simulate = false
         [output]
-        dir = "{tmp_path / 'bif'}"
-    """)
+        dir = "{tmp_path / "bif"}"
+    """,
+    )
     assert main(["bifurcation", str(cfg), "--quiet"]) == 0
     out = json.loads((tmp_path / "bif" / "bifurcation.json").read_text())
     assert abs(out["folds"][0]["param"] - 113.5862732) < 1e-5
@@ -124,8 +137,11 @@ def test_bifurcation_command_finds_the_jansen_rit_fold(tmp_path):
 
 def test_fit_command_on_a_spectrum_file(tmp_path):
     f = np.linspace(2, 45, 87)
-    np.savez(tmp_path / "spec.npz", freqs=f, psd=1 / f + 0.5 * np.exp(-(f - 9.5) ** 2 / 4.5))
-    cfg = write(tmp_path, "fit.toml", f"""
+    np.savez(tmp_path / "spec.npz", freqs=f, psd=1 / f + 0.5 * np.exp(-((f - 9.5) ** 2) / 4.5))
+    cfg = write(
+        tmp_path,
+        "fit.toml",
+        f"""
         [model]
         name = "JansenRit"
         params = {{ p = 20.0 }}
@@ -137,8 +153,9 @@ def test_fit_command_on_a_spectrum_file(tmp_path):
         [fit.bounds]
         p = [-20.0, 110.0]
         [output]
-        dir = "{tmp_path / 'fit'}"
-    """)
+        dir = "{tmp_path / "fit"}"
+    """,
+    )
     assert main(["fit", str(cfg), "--quiet"]) == 0
     out = json.loads((tmp_path / "fit" / "fit.json").read_text())
     hist = np.load(tmp_path / "fit" / "fit.npz")["loss_history"][:, 0]
@@ -147,25 +164,47 @@ def test_fit_command_on_a_spectrum_file(tmp_path):
 
 
 BAD = [
-    ("simulate", "[model]\nname = 'JansenRit'\ncolour = 1\n[simulation]\nt1 = 1.0\ndt = 1e-4\n",
-     "unknown key 'colour' in [model]"),
-    ("simulate", "[model]\nname = 'JansenRit'\n[simulation]\nt1 = 'long'\ndt = 1e-4\n",
-     "[simulation] t1 must be a number"),
-    ("simulate", "[model]\nname = 'JansenRit'\n[simulation]\ndt = 1e-4\n",
-     "missing required key 't1' in [simulation]"),
-    ("simulate", "[model]\nname = 'Jansen'\n[simulation]\nt1 = 1.0\ndt = 1e-4\n",
-     "is not a model"),
-    ("simulate", "[model]\nname = 'JansenRit'\nparams = { q = 1.0 }\n[simulation]\nt1 = 1.0\n"
-     "dt = 1e-4\n", "has no parameter 'q'"),
-    ("simulate", "[model]\nname = 'JansenRit'\n[network]\nconnectome = 'nope.npz'\n"
-     "[simulation]\nt1 = 1.0\ndt = 1e-4\n", "file 'nope.npz' does not exist"),
+    (
+        "simulate",
+        "[model]\nname = 'JansenRit'\ncolour = 1\n[simulation]\nt1 = 1.0\ndt = 1e-4\n",
+        "unknown key 'colour' in [model]",
+    ),
+    (
+        "simulate",
+        "[model]\nname = 'JansenRit'\n[simulation]\nt1 = 'long'\ndt = 1e-4\n",
+        "[simulation] t1 must be a number",
+    ),
+    (
+        "simulate",
+        "[model]\nname = 'JansenRit'\n[simulation]\ndt = 1e-4\n",
+        "missing required key 't1' in [simulation]",
+    ),
+    ("simulate", "[model]\nname = 'Jansen'\n[simulation]\nt1 = 1.0\ndt = 1e-4\n", "is not a model"),
+    (
+        "simulate",
+        "[model]\nname = 'JansenRit'\nparams = { q = 1.0 }\n[simulation]\nt1 = 1.0\ndt = 1e-4\n",
+        "has no parameter 'q'",
+    ),
+    (
+        "simulate",
+        "[model]\nname = 'JansenRit'\n[network]\nconnectome = 'nope.npz'\n"
+        "[simulation]\nt1 = 1.0\ndt = 1e-4\n",
+        "file 'nope.npz' does not exist",
+    ),
     ("simulate", "[modle]\nname = 'JansenRit'\n", "unknown section [modle]"),
     ("simulate", "[model\nname = 1", "not valid TOML"),
-    ("sweep", "[model]\nname = 'JansenRit'\n[simulation]\nt1 = 1.0\ndt = 1e-4\n"
-     "[sweep]\nfeatures = ['peak']\n[sweep.params]\np = [1.0, 2.0]\n", "Unknown feature 'peak'"),
+    (
+        "sweep",
+        "[model]\nname = 'JansenRit'\n[simulation]\nt1 = 1.0\ndt = 1e-4\n"
+        "[sweep]\nfeatures = ['peak']\n[sweep.params]\np = [1.0, 2.0]\n",
+        "Unknown feature 'peak'",
+    ),
     ("fit", "[fit]\ntask = 'everything'\n", "task must be one of"),
-    ("bifurcation", "[model]\nname = 'JansenRit'\n[bifurcation]\nparam = 'zz'\nstart = 0.0\n"
-     "stop = 1.0\n", "has no parameter 'zz'"),
+    (
+        "bifurcation",
+        "[model]\nname = 'JansenRit'\n[bifurcation]\nparam = 'zz'\nstart = 0.0\nstop = 1.0\n",
+        "has no parameter 'zz'",
+    ),
 ]
 
 
@@ -185,8 +224,9 @@ def test_missing_config_file_exits_2(tmp_path, capsys):
 
 @pytest.mark.parametrize("command", ["simulate", "fit", "sweep", "bifurcation"])
 def test_each_command_has_help(command):
-    res = subprocess.run([sys.executable, "-m", "rosetta_jax.cli", command, "--help"],
-                         capture_output=True, text=True)
+    res = subprocess.run(
+        [sys.executable, "-m", "rosetta_jax.cli", command, "--help"], capture_output=True, text=True
+    )
     assert res.returncode == 0 and "CONFIG.toml" in res.stdout
 
 

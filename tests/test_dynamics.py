@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from helpers import jansen_rit_branch, mean_frequency, peak_to_peak, unwrapped_phase_rate
 from scipy import signal
-from scipy.optimize import brentq, minimize_scalar
+from scipy.optimize import brentq
 
 import rosetta_jax as rj
 from rosetta_jax import models, noise, solvers
@@ -74,8 +74,11 @@ def test_jansen_rit_skeleton_folds_and_hopf_points(jr_branch):  # item 27
     re = lambda v: lead_complex(np_jac(models.JansenRit(p=_jr_p_of_v(v)), _jr_state_of_v(v))).real
     vs = np.linspace(2.0, 9.0, 701)
     vals = np.array([re(v) for v in vs])
-    roots = [brentq(re, vs[k], vs[k + 1], xtol=1e-13) for k in range(len(vs) - 1)
-             if np.sign(vals[k]) != np.sign(vals[k + 1])]
+    roots = [
+        brentq(re, vs[k], vs[k + 1], xtol=1e-13)
+        for k in range(len(vs) - 1)
+        if np.sign(vals[k]) != np.sign(vals[k + 1])
+    ]
     # A sign change where another complex pair takes the lead is a jump, not a crossing.
     roots = [v for v in roots if abs(re(v)) < 1e-6]
     p_hopf = sorted(_jr_p_of_v(v) for v in roots)
@@ -90,8 +93,9 @@ def test_jansen_rit_hopf_points_by_simulation(jr_branch):
             m = models.JansenRit(p=h.param + side)
             y = jnp.asarray(_nearest_equilibrium(m, h.state))
             stable = bool(np.all(np.linalg.eigvals(np_jac(m, y)).real < 0))
-            sol = rj.simulate(m, t1=30.0, dt=1e-4, save_every=10, y0=y * (1 + 1e-3),
-                              save_state=False)
+            sol = rj.simulate(
+                m, t1=30.0, dt=1e-4, save_every=10, y0=y * (1 + 1e-3), save_state=False
+            )
             o = np.asarray(sol.observed)
             early, late = o[1000:3000], o[-3000:]
             v_star = float(y[1] - y[2])
@@ -128,6 +132,7 @@ def test_wilson_cowan_panel_a(jr_branch):  # item 23
     folds = sorted(f.param for f in b.fold_points)
     assert folds[0] < folds[1] < 0 and folds[1] - folds[0] < 1.0  # close together
     assert b.hopf_points[0].param > 0
+
     # Independent: parametrise the equilibria by x; P_x(x) from the E equation, y(x) from the
     # I equation (monotone in y); folds are extrema of P_x(x), the Hopf a zero of tr J with
     # det J > 0.
@@ -145,12 +150,18 @@ def test_wilson_cowan_panel_a(jr_branch):  # item 23
     dP = lambda x: (P_of(x + 1e-7) - P_of(x - 1e-7)) / 2e-7
     xs = np.linspace(1e-4, 1 - 1e-4, 801)
     vals = np.array([dP(x) for x in xs])
-    x_folds = [brentq(dP, xs[k], xs[k + 1], xtol=1e-14) for k in range(len(xs) - 1)
-               if np.sign(vals[k]) != np.sign(vals[k + 1])]
+    x_folds = [
+        brentq(dP, xs[k], xs[k + 1], xtol=1e-14)
+        for k in range(len(xs) - 1)
+        if np.sign(vals[k]) != np.sign(vals[k + 1])
+    ]
     np.testing.assert_allclose(folds, sorted(P_of(x) for x in x_folds), atol=1e-6)
     tr = np.array([trdet(x)[0] for x in xs])
-    crossings = [brentq(lambda x: trdet(x)[0], xs[k], xs[k + 1], xtol=1e-14)
-                 for k in range(len(xs) - 1) if np.sign(tr[k]) != np.sign(tr[k + 1])]
+    crossings = [
+        brentq(lambda x: trdet(x)[0], xs[k], xs[k + 1], xtol=1e-14)
+        for k in range(len(xs) - 1)
+        if np.sign(tr[k]) != np.sign(tr[k + 1])
+    ]
     hopfs = [P_of(x) for x in crossings if trdet(x)[1] > 0]
     neutral_saddles = [P_of(x) for x in crossings if trdet(x)[1] < 0]
     np.testing.assert_allclose([h.param for h in b.hopf_points], hopfs, atol=1e-6)
@@ -174,8 +185,11 @@ def test_wilson_cowan_panel_b():  # item 24
 
     xs = np.linspace(0.02, 0.98, 401)
     vals = np.array([tr(x) for x in xs])
-    roots = [brentq(tr, xs[k], xs[k + 1], xtol=1e-14) for k in range(len(xs) - 1)
-             if np.sign(vals[k]) != np.sign(vals[k + 1])]
+    roots = [
+        brentq(tr, xs[k], xs[k + 1], xtol=1e-14)
+        for k in range(len(xs) - 1)
+        if np.sign(vals[k]) != np.sign(vals[k + 1])
+    ]
     np.testing.assert_allclose([p1, p2], sorted(x_state(x)[1] for x in roots), atol=1e-6)
     for h in b.hopf_points:
         _check_hopf_sides(models.WilsonCowan(P_x=0.0), "P_y", h, t1=3000.0, dt=0.05)
@@ -189,8 +203,15 @@ def _check_hopf_sides(base, name, h, t1, dt, delta=0.05):
         m = eqx.tree_at(lambda m: getattr(m, name), base, jnp.asarray(h.param + side))
         y = _nearest_equilibrium(m, h.state)
         stable = bool(np.all(np.linalg.eigvals(np_jac(m, y)).real < 0))
-        sol = rj.simulate(m, t1=t1, dt=dt, y0=jnp.asarray(y) + 1e-3, save_every=4,
-                          solver=solvers.RK4(), save_state=False)
+        sol = rj.simulate(
+            m,
+            t1=t1,
+            dt=dt,
+            y0=jnp.asarray(y) + 1e-3,
+            save_every=4,
+            solver=solvers.RK4(),
+            save_state=False,
+        )
         late = np.asarray(sol.observed)[-2000:]
         if stable:
             assert peak_to_peak(late) < 1e-4
@@ -215,13 +236,18 @@ def test_ing_hopf_window():  # item 21
 
     rs = np.exp(np.linspace(np.log(1e-3), np.log(1.0), 401))
     vals = np.array([re(r)[0] for r in rs])
-    roots = [brentq(lambda r: re(r)[0], rs[k], rs[k + 1], xtol=1e-15)
-             for k in range(len(rs) - 1) if np.sign(vals[k]) != np.sign(vals[k + 1])]
-    np.testing.assert_allclose([low.param, high.param], sorted(re(r)[1] for r in roots),
-                               atol=1e-6)
+    roots = [
+        brentq(lambda r: re(r)[0], rs[k], rs[k + 1], xtol=1e-15)
+        for k in range(len(rs) - 1)
+        if np.sign(vals[k]) != np.sign(vals[k + 1])
+    ]
+    np.testing.assert_allclose([low.param, high.param], sorted(re(r)[1] for r in roots), atol=1e-6)
     # Oscillation between the Hopf points, rest outside.
-    for I, oscillates in ((low.param - 2, False), (0.5 * (low.param + high.param), True),
-                          (high.param + 40, False)):
+    for I, oscillates in (
+        (low.param - 2, False),
+        (0.5 * (low.param + high.param), True),
+        (high.param + 40, False),
+    ):
         sol = rj.simulate(models.ING(I=I), t1=3000.0, dt=0.005, save_every=20, save_state=False)
         assert (peak_to_peak(np.asarray(sol.observed)[-2000:]) > 1e-3) == oscillates
 
@@ -235,8 +261,9 @@ def test_mpr_bistability_folds():  # item 20
     eta = lambda r: np.pi**2 * r**2 - 15.0 * r - 1.0 / (4 * np.pi**2 * r**2)
     r1 = brentq(deta, 0.01, 0.5, xtol=1e-15)
     r2 = brentq(deta, 0.5, 2.0, xtol=1e-15)
-    np.testing.assert_allclose(sorted(f.param for f in b.fold_points), sorted([eta(r1), eta(r2)]),
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        sorted(f.param for f in b.fold_points), sorted([eta(r1), eta(r2)]), atol=1e-6
+    )
     # Inside the window: three equilibria (stable node, saddle, stable focus).
     fps = fixed_points(models.MontbrioPazoRoxin(tau=1.0, Delta=1.0, J=15.0, eta=-5.0))
     assert [fp.kind for fp in fps] == ["stable node", "saddle", "stable focus"]
@@ -265,9 +292,11 @@ def test_fixed_points_of_wilson_cowan_in_the_bistable_window():
 def test_normal_form_of_stuart_landau_is_itself():
     sl = models.StuartLandau(alpha=0.02, omega=2.0, gamma=1.3, beta=0.7)
     nf = normal_form(sl, y_star=jnp.zeros(2))
-    np.testing.assert_allclose([float(nf.model.alpha), float(nf.model.omega),
-                                float(nf.model.gamma), float(nf.model.beta)],
-                               [0.02, 2.0, 1.3, 0.7], rtol=1e-9)
+    np.testing.assert_allclose(
+        [float(nf.model.alpha), float(nf.model.omega), float(nf.model.gamma), float(nf.model.beta)],
+        [0.02, 2.0, 1.3, 0.7],
+        rtol=1e-9,
+    )
     np.testing.assert_allclose(nf.observable_amplitude(sl), np.sqrt(0.02 / 1.3), rtol=1e-9)
     assert translate(sl, to="kuramoto").omega == pytest.approx(2.0 - 0.7 * 0.02 / 1.3)
 
@@ -302,8 +331,9 @@ def test_damped_modes_are_the_jacobian_eigenvalues():
     fp = [f for f in fixed_points(m) if f.stable][0]
     ev = fp.eigenvalues
     lead = ev[np.argmax(ev.real * (ev.imag > 0) - 1e9 * (ev.imag <= 0))]
-    np.testing.assert_allclose([float(modes[0].alpha), float(modes[0].omega)],
-                               [lead.real, lead.imag], rtol=1e-8)
+    np.testing.assert_allclose(
+        [float(modes[0].alpha), float(modes[0].omega)], [lead.real, lead.imag], rtol=1e-8
+    )
     dho = models.DampedOscillator(alpha=-0.3, omega=1.7)
     (only,) = translate(dho, to="damped", y_star=jnp.zeros(2))
     np.testing.assert_allclose([float(only.alpha), float(only.omega)], [-0.3, 1.7])
@@ -313,10 +343,20 @@ def test_stuart_landau_network_reduces_to_kuramoto_sakaguchi():  # item 17
     alpha, gamma, beta, c, G = 1.0, 1.0, 0.5, 1.0, 0.02
     omegas = jnp.array([2.0, 2.0 + 0.025])
     W = np.array([[0.0, c], [c, 0.0]])
-    net = rj.Network(models.StuartLandau(alpha=alpha, gamma=gamma, beta=beta, omega=omegas), W,
-                     G=G, normalize=None)
-    sol = rj.simulate(net, t1=3000.0, dt=0.02, save_every=10, solver=solvers.RK4(),
-                      y0=jnp.array([[1.0, 0.0], [0.0, 1.0]]))
+    net = rj.Network(
+        models.StuartLandau(alpha=alpha, gamma=gamma, beta=beta, omega=omegas),
+        W,
+        G=G,
+        normalize=None,
+    )
+    sol = rj.simulate(
+        net,
+        t1=3000.0,
+        dt=0.02,
+        save_every=10,
+        solver=solvers.RK4(),
+        y0=jnp.array([[1.0, 0.0], [0.0, 1.0]]),
+    )
     ts = np.asarray(sol.ts)
     late = ts > 1500
     phases = [np.unwrap(np.arctan2(sol.ys[:, i, 1], sol.ys[:, i, 0])) for i in range(2)]
@@ -335,8 +375,14 @@ def test_stuart_landau_network_reduces_to_kuramoto_sakaguchi():  # item 17
     assert abs(freq - freq_pred) < 2e-4 * G
     # The translated Kuramoto network locks the same way.
     km = phase_reduction(net)
-    ksol = rj.simulate(km, t1=3000.0, dt=0.02, save_every=10, solver=solvers.RK4(),
-                       y0=jnp.array([[0.0], [np.pi / 2]]))
+    ksol = rj.simulate(
+        km,
+        t1=3000.0,
+        dt=0.02,
+        save_every=10,
+        solver=solvers.RK4(),
+        y0=jnp.array([[0.0], [np.pi / 2]]),
+    )
     kpsi = np.asarray(ksol.ys[late, 1, 0] - ksol.ys[late, 0, 0])
     np.testing.assert_allclose(kpsi.mean(), psi_pred, rtol=1e-3)
     kfreq = unwrapped_phase_rate(ts[late], np.cos(ksol.ys[late, 0, 0]), np.sin(ksol.ys[late, 0, 0]))
@@ -354,8 +400,18 @@ def test_linear_spectrum_of_a_noisy_jansen_rit_node_matches_welch():
     sigma = 1.0
     freqs = np.linspace(8.0, 13.0, 11)  # the alpha band
     ls = linear_spectrum(m, freqs, noise.Additive(sigma), y_star=low.state)
-    run = lambda k: rj.simulate(m, t1=400.0, dt=1e-4, save_every=10, key=k, y0=ls.state,
-                                noise=noise.Additive(sigma), save_state=False).observed
+    run = lambda k: (
+        rj.simulate(
+            m,
+            t1=400.0,
+            dt=1e-4,
+            save_every=10,
+            key=k,
+            y0=ls.state,
+            noise=noise.Additive(sigma),
+            save_state=False,
+        ).observed
+    )
     x = np.asarray(jax.vmap(run)(jr.split(jr.key(0), 4)))
     f, P = signal.welch(x, fs=1000.0, nperseg=4000, axis=1)
     P = np.interp(freqs, f, P.mean(axis=0))
@@ -365,12 +421,26 @@ def test_linear_spectrum_of_a_noisy_jansen_rit_node_matches_welch():
 def test_linear_spectrum_with_delays_matches_simulation():
     # Two damped oscillators with a delayed diffusive link: exp(-i w tau) in J(w).
     W = np.array([[0.0, 1.0], [1.0, 0.0]])
-    net = rj.Network(models.DampedOscillator(alpha=-0.4, omega=2 * np.pi * 1.0), W, G=0.3,
-                     delays=np.full((2, 2), 0.35), normalize=None)
+    net = rj.Network(
+        models.DampedOscillator(alpha=-0.4, omega=2 * np.pi * 1.0),
+        W,
+        G=0.3,
+        delays=np.full((2, 2), 0.35),
+        normalize=None,
+    )
     freqs = np.linspace(0.5, 1.5, 21)
     ls = linear_spectrum(net, freqs, noise.Additive(0.5), y_star=jnp.zeros((2, 2)))
-    run = lambda k: rj.simulate(net, t1=3000.0, dt=0.005, save_every=10, key=k,
-                                y0=jnp.zeros((2, 2)), noise=noise.Additive(0.5)).observed
+    run = lambda k: (
+        rj.simulate(
+            net,
+            t1=3000.0,
+            dt=0.005,
+            save_every=10,
+            key=k,
+            y0=jnp.zeros((2, 2)),
+            noise=noise.Additive(0.5),
+        ).observed
+    )
     x = np.asarray(jax.vmap(run)(jr.split(jr.key(1), 4)))
     f, P = signal.welch(x, fs=20.0, nperseg=2048, axis=1)
     P = P.mean(axis=0)
@@ -421,8 +491,9 @@ def test_bifurcation_diagram_draws_the_branch_and_cycles():
     import matplotlib
 
     matplotlib.use("Agg")
-    fig, ax, b = bifurcation_diagram(models.StuartLandau(), "alpha", -1.0, 1.0, n_sim=9,
-                                     t1=100.0, dt=0.02)
+    fig, ax, b = bifurcation_diagram(
+        models.StuartLandau(), "alpha", -1.0, 1.0, n_sim=9, t1=100.0, dt=0.02
+    )
     assert len(b.hopf_points) == 1 and abs(b.hopf_points[0].param) < 1e-6
     np.testing.assert_allclose(b.hopf_points[0].frequency_hz, 1 / (2 * np.pi), rtol=1e-9)
     assert len(ax.lines) >= 5

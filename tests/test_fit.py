@@ -14,8 +14,18 @@ from rosetta_jax.analysis import equilibrium, welch
 
 
 def _welch_target(model, y0, keys, t1=200.0, sigma=1.0, band=(2.0, 40.0)):
-    run = lambda k: rj.simulate(model, t1=t1, dt=1e-4, save_every=10, key=k, y0=y0,
-                                noise=noise.Additive(sigma), save_state=False).observed
+    run = lambda k: (
+        rj.simulate(
+            model,
+            t1=t1,
+            dt=1e-4,
+            save_every=10,
+            key=k,
+            y0=y0,
+            noise=noise.Additive(sigma),
+            save_state=False,
+        ).observed
+    )
     x = jax.vmap(run)(keys)
     f, P = welch(x, 1000.0, nperseg=2000, axis=1)
     P = np.asarray(P).mean(axis=0)
@@ -34,8 +44,16 @@ def jr_target():
 def test_recover_jansen_rit_input_rate_from_a_spectrum(jr_target):
     target, y0 = jr_target  # simulated with p = 80 and its own noise keys
     obj = fit.SpectrumObjective(target, noise.Additive(1.0), y_guess=y0)
-    res = fit.fit(models.JansenRit(p=60.0), obj, params=lambda m: m.p, names=["p"],
-                  transforms=[fit.Positive(100.0)], steps=150, n_starts=2, progress=False)
+    res = fit.fit(
+        models.JansenRit(p=60.0),
+        obj,
+        params=lambda m: m.p,
+        names=["p"],
+        transforms=[fit.Positive(100.0)],
+        steps=150,
+        n_starts=2,
+        progress=False,
+    )
     assert abs(float(res.params["p"]) - 80.0) < 0.05 * 80.0
     assert res.goodness["r2_log_psd_mean"] > 0.99
     assert res.loss_history.shape == (150, 2)
@@ -51,8 +69,15 @@ def test_recover_network_coupling_from_spectra():
     # one set of keys to another (18.7 to 21.3 over four sets), too much for a 5 % check.
     target = _welch_target(truth, y0, jr.split(jr.key(7), 16))
     obj = fit.SpectrumObjective(target, noise.Additive(1.0), y_guess=y0)
-    res = fit.fit(rj.Network(node, W, G=10.0), obj, params=lambda m: m.G, names=["G"],
-                  transforms=[fit.Positive(10.0)], steps=150, progress=False)
+    res = fit.fit(
+        rj.Network(node, W, G=10.0),
+        obj,
+        params=lambda m: m.G,
+        names=["G"],
+        transforms=[fit.Positive(10.0)],
+        steps=150,
+        progress=False,
+    )
     assert abs(float(res.params["G"]) - 20.0) < 0.05 * 20.0
 
 
@@ -60,18 +85,39 @@ def test_recover_stuart_landau_network_coupling_from_fc():
     W = np.random.default_rng(0).uniform(0, 1, (5, 5))
     W = (W + W.T) / 2
     np.fill_diagonal(W, 0)
-    mk = lambda G: rj.Network(models.StuartLandau(alpha=-0.2, omega=jnp.linspace(1, 1.5, 5)), W,
-                              G=G)
-    run = lambda k: rj.simulate(mk(0.3), t1=2000.0, dt=0.01, save_every=10, key=k,
-                                noise=noise.Additive(0.02), y0=jnp.zeros((5, 2)),
-                                save_state=False).observed
+    mk = lambda G: rj.Network(
+        models.StuartLandau(alpha=-0.2, omega=jnp.linspace(1, 1.5, 5)), W, G=G
+    )
+    run = lambda k: (
+        rj.simulate(
+            mk(0.3),
+            t1=2000.0,
+            dt=0.01,
+            save_every=10,
+            key=k,
+            noise=noise.Additive(0.02),
+            y0=jnp.zeros((5, 2)),
+            save_state=False,
+        ).observed
+    )
     # 16 realisations: the target FC's sampling error is what limits the correlation of the
     # linear FC at the true G with it (0.979-0.980 with 4 realisations, 0.987-0.994 with 16).
     x = np.asarray(jax.vmap(run)(jr.split(jr.key(3), 16)))[:, 500:].reshape(-1, 5)
-    obj = fit.FCObjective(fit.FCTarget(np.corrcoef(x.T)), noise.Additive(0.02), mse_weight=10.0,
-                          y_guess=jnp.zeros((5, 2)))
-    res = fit.fit(mk(0.1), obj, params=lambda m: m.G, names=["G"], transforms=[fit.Positive(0.3)],
-                  steps=200, progress=False)
+    obj = fit.FCObjective(
+        fit.FCTarget(np.corrcoef(x.T)),
+        noise.Additive(0.02),
+        mse_weight=10.0,
+        y_guess=jnp.zeros((5, 2)),
+    )
+    res = fit.fit(
+        mk(0.1),
+        obj,
+        params=lambda m: m.G,
+        names=["G"],
+        transforms=[fit.Positive(0.3)],
+        steps=200,
+        progress=False,
+    )
     assert abs(float(res.params["G"]) - 0.3) < 0.05 * 0.3
     assert res.goodness["fc_correlation"] > 0.98
 
@@ -80,32 +126,52 @@ def test_objective_gradients_equal_central_differences(jr_target):
     target, y0 = jr_target
     key = jr.key(1)
     for method in ("linear", "simulation"):
-        obj = fit.SpectrumObjective(target, noise.Additive(1.0), method=method, y_guess=y0,
-                                    t1=4.0, n_keys=1, peak_weight=0.1)
-        loss = lambda p: obj(models.JansenRit(p=p), key)[0]
+        obj = fit.SpectrumObjective(
+            target,
+            noise.Additive(1.0),
+            method=method,
+            y_guess=y0,
+            t1=4.0,
+            n_keys=1,
+            peak_weight=0.1,
+        )
+        loss = lambda p, obj=obj: obj(models.JansenRit(p=p), key)[0]
         g = jax.grad(loss)(75.0)
         fd = (loss(75.0 + 1e-3) - loss(75.0 - 1e-3)) / 2e-3
         np.testing.assert_allclose(g, fd, rtol=1e-5)
     W = np.array([[0.0, 1.0], [1.0, 0.0]])
-    fc_obj = fit.FCObjective(fit.FCTarget(np.array([[1.0, 0.4], [0.4, 1.0]])),
-                             noise.Additive(0.1), mse_weight=1.0, y_guess=jnp.zeros((2, 2)))
+    fc_obj = fit.FCObjective(
+        fit.FCTarget(np.array([[1.0, 0.4], [0.4, 1.0]])),
+        noise.Additive(0.1),
+        mse_weight=1.0,
+        y_guess=jnp.zeros((2, 2)),
+    )
     loss = lambda G: fc_obj(rj.Network(models.DampedOscillator(), W, G=G, normalize=None))[0]
-    np.testing.assert_allclose(jax.grad(loss)(0.2), (loss(0.2 + 1e-6) - loss(0.2 - 1e-6)) / 2e-6,
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        jax.grad(loss)(0.2), (loss(0.2 + 1e-6) - loss(0.2 - 1e-6)) / 2e-6, rtol=1e-6
+    )
 
 
 def test_interrupted_fit_resumes_to_the_same_result(tmp_path, jr_target):
     target, y0 = jr_target
     obj = fit.SpectrumObjective(target, noise.Additive(1.0), y_guess=y0)
-    kw = dict(params=lambda m: m.p, names=["p"], transforms=[fit.Positive(100.0)], n_starts=2,
-              progress=False, optimizer=optax.adam(0.05))
+    kw = dict(
+        params=lambda m: m.p,
+        names=["p"],
+        transforms=[fit.Positive(100.0)],
+        n_starts=2,
+        progress=False,
+        optimizer=optax.adam(0.05),
+    )
     full = fit.fit(models.JansenRit(p=60.0), obj, steps=20, **kw)
     path = tmp_path / "fit.eqx"
-    part = fit.fit(models.JansenRit(p=60.0), obj, steps=8, checkpoint=path, checkpoint_every=4,
-                   **kw)
+    part = fit.fit(
+        models.JansenRit(p=60.0), obj, steps=8, checkpoint=path, checkpoint_every=4, **kw
+    )
     assert part.loss_history.shape == (8, 2)
-    resumed = fit.fit(models.JansenRit(p=60.0), obj, steps=20, checkpoint=path,
-                      checkpoint_every=4, **kw)
+    resumed = fit.fit(
+        models.JansenRit(p=60.0), obj, steps=20, checkpoint=path, checkpoint_every=4, **kw
+    )
     np.testing.assert_allclose(resumed.loss_history, full.loss_history, rtol=1e-12)
     np.testing.assert_allclose(resumed.params["p"], full.params["p"], rtol=1e-12)
     with pytest.raises(ValueError, match=r"made with other inputs: model \(model.p\)"):
@@ -117,8 +183,16 @@ def test_nan_steps_are_rejected_not_applied():
         p = model.p
         return jnp.where(p > 1.5, jnp.nan, (p - 3.0) ** 2), {}
 
-    res = fit.fit(models.JansenRit(p=1.0), objective, params=lambda m: m.p, names=["p"],
-                  steps=30, optimizer=optax.sgd(0.4), clip_norm=None, progress=False)
+    res = fit.fit(
+        models.JansenRit(p=1.0),
+        objective,
+        params=lambda m: m.p,
+        names=["p"],
+        steps=30,
+        optimizer=optax.sgd(0.4),
+        clip_norm=None,
+        progress=False,
+    )
     # Every step towards 3 crosses p = 1.5, where the loss is NaN: those steps are skipped.
     assert np.isfinite(res.params["p"]) and float(res.params["p"]) <= 1.5
     assert np.all(np.isfinite(res.loss_history[np.isfinite(res.loss_history)]))
@@ -126,28 +200,56 @@ def test_nan_steps_are_rejected_not_applied():
 
 def test_transforms_priors_and_multistart():
     target = lambda m, key: ((m.p - 500.0) ** 2 / 1e4, {})
-    res = fit.fit(models.JansenRit(p=100.0), target, params=lambda m: m.p,
-                  transforms=[fit.Bounded(0.0, 300.0)], steps=200, progress=False,
-                  optimizer=optax.adam(0.2))
+    res = fit.fit(
+        models.JansenRit(p=100.0),
+        target,
+        params=lambda m: m.p,
+        transforms=[fit.Bounded(0.0, 300.0)],
+        steps=200,
+        progress=False,
+        optimizer=optax.adam(0.2),
+    )
     assert 290.0 < float(res.params["param_0"]) < 300.0  # pushed to, but kept inside, the bound
     # A single leaf may take a bare transform and a name string.
-    res1 = fit.fit(models.JansenRit(p=100.0), target, params=lambda m: m.p, names="p",
-                   transforms=fit.Bounded(0.0, 300.0), steps=200, progress=False,
-                   optimizer=optax.adam(0.2))
+    res1 = fit.fit(
+        models.JansenRit(p=100.0),
+        target,
+        params=lambda m: m.p,
+        names="p",
+        transforms=fit.Bounded(0.0, 300.0),
+        steps=200,
+        progress=False,
+        optimizer=optax.adam(0.2),
+    )
     np.testing.assert_allclose(res1.params["p"], res.params["param_0"])
-    res = fit.fit(models.JansenRit(p=100.0), target, params=lambda m: m.p, steps=300,
-                  priors=[fit.GaussianPrior(200.0, 10.0)], progress=False,
-                  optimizer=optax.adam(1.0), n_starts=3)
+    res = fit.fit(
+        models.JansenRit(p=100.0),
+        target,
+        params=lambda m: m.p,
+        steps=300,
+        priors=[fit.GaussianPrior(200.0, 10.0)],
+        progress=False,
+        optimizer=optax.adam(1.0),
+        n_starts=3,
+    )
     # Posterior mode of a quadratic likelihood and a Gaussian prior.
     expected = (500.0 / 1e4 * 2 + 200.0 / 100.0) / (2 / 1e4 + 1 / 100.0)
     np.testing.assert_allclose(float(res.params["param_0"]), expected, rtol=1e-3)
     assert res.starts["param_0"].shape == (3,)
-    for bad, match in ((dict(transforms=[fit.Positive()]), "must be > 0"),
-                       (dict(transforms=[fit.Bounded(0.0, 1.0)]), "strictly inside"),
-                       (dict(transforms=[fit.Positive(), fit.Positive()]), "one transform")):
+    for bad, match in (
+        (dict(transforms=[fit.Positive()]), "must be > 0"),
+        (dict(transforms=[fit.Bounded(0.0, 1.0)]), "strictly inside"),
+        (dict(transforms=[fit.Positive(), fit.Positive()]), "one transform"),
+    ):
         with pytest.raises(ValueError, match=match):
-            fit.fit(models.JansenRit(p=-5.0), target, params=lambda m: m.p, steps=1,
-                    progress=False, **bad)
+            fit.fit(
+                models.JansenRit(p=-5.0),
+                target,
+                params=lambda m: m.p,
+                steps=1,
+                progress=False,
+                **bad,
+            )
 
 
 @pytest.mark.parametrize(
@@ -160,10 +262,22 @@ def test_transforms_priors_and_multistart():
         (lambda: fit.SpectrumTarget(np.ones((2, 2)), np.ones(2)), "must be 1-D"),
         (lambda: fit.FCTarget(np.ones((2, 3))), "square"),
         (lambda: fit.FCTarget(np.array([[1.0, 0.2], [0.3, 1.0]])), "symmetric"),
-        (lambda: fit.SpectrumObjective(fit.SpectrumTarget(np.arange(1.0, 5.0), np.ones(4)),
-                                       noise.Additive(1.0), band=(50.0, 60.0)), "does not overlap"),
-        (lambda: fit.SpectrumObjective(fit.SpectrumTarget(np.arange(1.0, 5.0), np.ones(4)),
-                                       noise.Additive(1.0), method="fft"), "`method` must be"),
+        (
+            lambda: fit.SpectrumObjective(
+                fit.SpectrumTarget(np.arange(1.0, 5.0), np.ones(4)),
+                noise.Additive(1.0),
+                band=(50.0, 60.0),
+            ),
+            "does not overlap",
+        ),
+        (
+            lambda: fit.SpectrumObjective(
+                fit.SpectrumTarget(np.arange(1.0, 5.0), np.ones(4)),
+                noise.Additive(1.0),
+                method="fft",
+            ),
+            "`method` must be",
+        ),
     ],
 )
 def test_bad_targets_raise_clear_errors(make, match):
@@ -186,12 +300,21 @@ def test_sensitivity_elasticities_and_gradient_check():
     # elasticity of the peak frequency with respect to omega is 1 and to alpha ~0. The
     # damping (-0.5/s, half-width 0.08 Hz = 16 grid bins) keeps the sub-bin parabolic
     # peak estimate within 0.2 % of the true slope; a peak only ~2 bins wide would not.
-    feats = fit.spectral_features(noise.Additive(0.3), method="linear",
-                                  freqs=jnp.linspace(0.5, 3.0, 501), peak_band=(0.5, 3.0),
-                                  bands={"low": (0.5, 1.0), "high": (2.0, 3.0)},
-                                  y_guess=jnp.zeros(2))
-    r = fit.sensitivity(models.DampedOscillator(alpha=-0.5, omega=2 * np.pi * 1.5), feats,
-                        lambda m: (m.alpha, m.omega), names=["alpha", "omega"], check=True)
+    feats = fit.spectral_features(
+        noise.Additive(0.3),
+        method="linear",
+        freqs=jnp.linspace(0.5, 3.0, 501),
+        peak_band=(0.5, 3.0),
+        bands={"low": (0.5, 1.0), "high": (2.0, 3.0)},
+        y_guess=jnp.zeros(2),
+    )
+    r = fit.sensitivity(
+        models.DampedOscillator(alpha=-0.5, omega=2 * np.pi * 1.5),
+        feats,
+        lambda m: (m.alpha, m.omega),
+        names=["alpha", "omega"],
+        check=True,
+    )
     i = r.feature_names.index("peak_frequency")
     np.testing.assert_allclose(r.features[i], 1.5, rtol=1e-4)
     np.testing.assert_allclose(r.elasticity[i, 1], 1.0, rtol=5e-3)
@@ -203,10 +326,12 @@ def test_sensitivity_elasticities_and_gradient_check():
 
 def test_sensitivity_noise_spread_diagnostic():
     feats = fit.spectral_features(noise.Additive(2.0), t1=3.0, nperseg=1024)
-    r = fit.sensitivity(models.JansenRit(p=220.0), feats, lambda m: (m.p,), names=["p"],
-                        key=jr.key(0), n_keys=3)
+    r = fit.sensitivity(
+        models.JansenRit(p=220.0), feats, lambda m: (m.p,), names=["p"], key=jr.key(0), n_keys=3
+    )
     assert r.jacobian_std.shape == r.jacobian.shape and np.all(r.jacobian_std >= 0)
     assert np.all(np.isfinite(r.health))
     with pytest.raises(ValueError, match="scalar parameters"):
-        fit.sensitivity(rj.Network(models.JansenRit(p=jnp.ones(2)), np.ones((2, 2))), feats,
-                        lambda m: m.node.p)
+        fit.sensitivity(
+            rj.Network(models.JansenRit(p=jnp.ones(2)), np.ones((2, 2))), feats, lambda m: m.node.p
+        )

@@ -36,8 +36,9 @@ def test_closed_form_damped_oscillator(f32):
     # eps = 6e-8 per step, at most ~6e-5 over 1000 steps, so float32 stays within 1e-4 of
     # float64, and both within Heun's error of the closed form.
     alpha, omega = -0.2, 3.0
-    run = lambda: rj.simulate(models.DampedOscillator(alpha=alpha, omega=omega), t1=10.0,
-                              dt=0.01).observed
+    run = lambda: (
+        rj.simulate(models.DampedOscillator(alpha=alpha, omega=omega), t1=10.0, dt=0.01).observed
+    )
     x32, x64 = np.asarray(run()), f64(run)
     assert x32.dtype == np.float32
     np.testing.assert_allclose(x32, x64, atol=1e-4)
@@ -62,8 +63,11 @@ def test_white_noise_intensity_in_float32(f32):
     # E|z|^2 = sigma^2 / (2 |alpha|) = 1. 512 keys x 400 decorrelated samples: the estimate's
     # standard error is about 1 %, so 5 % is a safe bound; float32 rounding is far below it.
     m = models.DampedOscillator(alpha=-0.5, omega=2.0)
-    run = lambda k: rj.simulate(m, t1=50.0, dt=0.01, save_every=100, noise=noise.Additive(1.0),
-                                key=k, y0=jnp.zeros(2)).ys
+    run = lambda k: (
+        rj.simulate(
+            m, t1=50.0, dt=0.01, save_every=100, noise=noise.Additive(1.0), key=k, y0=jnp.zeros(2)
+        ).ys
+    )
     ys = jax.vmap(run)(jr.split(jr.key(0), 512))
     assert ys.dtype == jnp.float32
     power = float(jnp.mean(jnp.sum(ys[:, 10:] ** 2, axis=-1)))
@@ -76,9 +80,20 @@ def test_delayed_network_matches_float64(f32):
     # few steps' worth over 0.5 s (< 2 % of the oscillation's range).
     W = np.array([[0, 1, 0.5, 0], [1, 0, 0.3, 0.2], [0.5, 0.3, 0, 1], [0, 0.2, 1, 0]])
     L = np.array([[0, 20, 40, 80], [20, 0, 30, 60], [40, 30, 0, 25], [80, 60, 25, 0.0]])
-    run = lambda: rj.simulate(rj.Network(models.JansenRit(p=jnp.array([150., 200, 250, 300])),
-                                         W, lengths=L, speed=5.0, G=5.0),
-                              t1=0.5, dt=1e-4, save_every=10).observed
+    run = lambda: (
+        rj.simulate(
+            rj.Network(
+                models.JansenRit(p=jnp.array([150.0, 200, 250, 300])),
+                W,
+                lengths=L,
+                speed=5.0,
+                G=5.0,
+            ),
+            t1=0.5,
+            dt=1e-4,
+            save_every=10,
+        ).observed
+    )
     x32, x64 = np.asarray(run()), f64(run)
     assert x32.dtype == np.float32
     assert np.max(np.abs(x32 - x64)) < 0.02 * np.ptp(x64)
@@ -92,8 +107,14 @@ def test_sweep_in_float32(f32, tmp_path):
     # Each sample equals its own float32 run with the sample's key: the vmapped batch and a
     # single run differ only by the order of float32 operations XLA picks (a few ulp).
     for i, p in enumerate(space.values[:, 0]):
-        sol = rj.simulate(models.JansenRit(p=p), t1=1.0, dt=1e-4, save_every=10,
-                          noise=noise.Additive(20.0), key=jr.fold_in(jr.key(0), i))
+        sol = rj.simulate(
+            models.JansenRit(p=p),
+            t1=1.0,
+            dt=1e-4,
+            save_every=10,
+            noise=noise.Additive(20.0),
+            key=jr.fold_in(jr.key(0), i),
+        )
         x = np.asarray(sol.observed)[100:]
         np.testing.assert_allclose(float(ds["std"][i]), x.std(dtype=np.float64), rtol=1e-4)
     # Resumed from its store: identical. Deterministic runs: float32 within 1e-4 of float64
@@ -121,9 +142,16 @@ def test_fit_in_float32_recovers_a_parameter(f32):
     # No stability penalty: the truth sits close to JR's Hopf point (damping ratio 0.002),
     # which the default penalty (a prior against peaks sharper than recordings show) resists.
     obj = fit.SpectrumObjective(target, noise.Additive(1.0), y_guess=y0, stability_weight=0.0)
-    res = fit.fit(models.JansenRit(p=60.0), obj, params=lambda m: m.p, names=["p"],
-                  transforms=[fit.Positive(100.0)], optimizer=optax.adam(0.05), steps=150,
-                  progress=False)
+    res = fit.fit(
+        models.JansenRit(p=60.0),
+        obj,
+        params=lambda m: m.p,
+        names=["p"],
+        transforms=[fit.Positive(100.0)],
+        optimizer=optax.adam(0.05),
+        steps=150,
+        progress=False,
+    )
     assert res.params["p"].dtype == np.float32
     np.testing.assert_allclose(res.params["p"], 80.0, rtol=0.01)
     assert res.meta["rejected_steps"] == 0

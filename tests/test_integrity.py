@@ -25,8 +25,16 @@ def jr_sweep(path, sigma=1.0, **kw):
     kw.setdefault("features", ["mean", "std"])
     kw.setdefault("space", rj.Space.grid(p=[60.0, 120.0, 200.0, 250.0]))
     kw.setdefault("model", models.JansenRit())
-    return rj.sweep(kw.pop("model"), kw.pop("space"), t1=kw.pop("t1", 0.5), dt=1e-4,
-                    noise=noise.Additive(sigma), path=path, progress=False, **kw)
+    return rj.sweep(
+        kw.pop("model"),
+        kw.pop("space"),
+        t1=kw.pop("t1", 0.5),
+        dt=1e-4,
+        noise=noise.Additive(sigma),
+        path=path,
+        progress=False,
+        **kw,
+    )
 
 
 # ----------------------------------------------------------------------------- fingerprints
@@ -52,20 +60,23 @@ def _feature(x, fs):
     return jnp.mean(x)
 
 
-@pytest.mark.parametrize("change, part", [
-    (dict(model=models.JansenRit(A=3.3)), r"model \(model.A\)"),
-    (dict(model=models.JansenRit(A=jnp.asarray(3.25, jnp.float32))), r"model \(model.A\)"),
-    (dict(space=rj.Space.grid(p=[60.0, 120.0, 200.0, 251.0])), r"space \(space\["),
-    (dict(space=rj.Space.samples(p=[60.0, 120.0, 200.0, 250.0])), r"space \(space\["),
-    (dict(features=["mean", "std", "peak_frequency"]), "features"),
-    (dict(features={"m": _edited_feature}), "features"),
-    (dict(key=jr.key(1)), "key"),
-    (dict(t1=0.6), r"settings \(settings\[.n_keep.\]"),
-    (dict(solver=solvers.RK4()), "solver"),
-    (dict(forcing=forcing.Sinusoid(1.0, 10.0)), "forcing"),
-    (dict(discard=0.2), "settings"),
-    (dict(bands={"mu": (9.0, 11.0)}), "features"),
-])
+@pytest.mark.parametrize(
+    "change, part",
+    [
+        (dict(model=models.JansenRit(A=3.3)), r"model \(model.A\)"),
+        (dict(model=models.JansenRit(A=jnp.asarray(3.25, jnp.float32))), r"model \(model.A\)"),
+        (dict(space=rj.Space.grid(p=[60.0, 120.0, 200.0, 251.0])), r"space \(space\["),
+        (dict(space=rj.Space.samples(p=[60.0, 120.0, 200.0, 250.0])), r"space \(space\["),
+        (dict(features=["mean", "std", "peak_frequency"]), "features"),
+        (dict(features={"m": _edited_feature}), "features"),
+        (dict(key=jr.key(1)), "key"),
+        (dict(t1=0.6), r"settings \(settings\[.n_keep.\]"),
+        (dict(solver=solvers.RK4()), "solver"),
+        (dict(forcing=forcing.Sinusoid(1.0, 10.0)), "forcing"),
+        (dict(discard=0.2), "settings"),
+        (dict(bands={"mu": (9.0, 11.0)}), "features"),
+    ],
+)
 def test_every_input_of_a_sweep_is_in_its_fingerprint(tmp_path, change, part):
     base = dict(features={"m": _feature})
     jr_sweep(tmp_path, **base)
@@ -79,15 +90,15 @@ def test_fingerprints_see_values_dtypes_shapes_code_and_closures():
     digest = lambda x: fingerprint({"x": x}).digest
     a = jnp.ones(3)
     assert digest(a) == digest(jnp.ones(3))
-    assert digest(a) != digest(jnp.ones(3, jnp.float32))           # dtype
-    assert digest(a) != digest(jnp.ones((3, 1)))                    # shape
-    assert digest(a) != digest(a.at[1].set(1.0 + 1e-15))           # one ulp
+    assert digest(a) != digest(jnp.ones(3, jnp.float32))  # dtype
+    assert digest(a) != digest(jnp.ones((3, 1)))  # shape
+    assert digest(a) != digest(a.at[1].set(1.0 + 1e-15))  # one ulp
     # equinox's repr abbreviates arrays (what the old fingerprint hashed): not the digest.
     assert repr(noise.Additive(1.0)) == repr(noise.Additive(100.0))
     assert digest(noise.Additive(1.0)) != digest(noise.Additive(100.0))
     # Functions: code, closure and defaults.
     assert digest(lambda m: m.p) != digest(lambda m: m.a)
-    make = lambda c: (lambda x: x + c)
+    make = lambda c: lambda x: x + c
     assert digest(make(1.0)) != digest(make(2.0)) and digest(make(1.0)) == digest(make(1.0))
     assert digest(optax.adam(0.05)) != digest(optax.adam(0.01))
     assert digest(optax.adam(0.05)) == digest(optax.adam(0.05))
@@ -111,8 +122,11 @@ def test_fingerprints_are_the_same_in_a_fresh_process():
     """)
     ns = {"__name__": "__main__"}  # as in `python -c`
     exec(code.replace("\nprint(", "\nresult = ("), ns)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.strip().splitlines()[-1]
+    out = (
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     assert out == ns["result"]
 
 
@@ -123,20 +137,31 @@ class _Quadratic(eqx.Module):
         return jnp.sum((model.p - self.target) ** 2), {}
 
 
-@pytest.mark.parametrize("change, part", [
-    (dict(objective=_Quadratic(jnp.asarray(81.0))), r"objective \(objective.target\)"),
-    (dict(optimizer=optax.adam(0.2)), "optimizer"),
-    (dict(model=models.JansenRit(p=61.0)), r"model \(model.p\)"),
-    (dict(params=lambda m: m.a, transforms=[fit.Positive(100.0)]), "params"),
-    (dict(priors=[fit.GaussianPrior(80.0, 5.0)]), "priors"),
-    (dict(transforms=[fit.Positive(50.0)]), "transforms"),
-    (dict(key=jr.key(1)), "key"),
-    (dict(n_starts=3), "settings"),
-])
+@pytest.mark.parametrize(
+    "change, part",
+    [
+        (dict(objective=_Quadratic(jnp.asarray(81.0))), r"objective \(objective.target\)"),
+        (dict(optimizer=optax.adam(0.2)), "optimizer"),
+        (dict(model=models.JansenRit(p=61.0)), r"model \(model.p\)"),
+        (dict(params=lambda m: m.a, transforms=[fit.Positive(100.0)]), "params"),
+        (dict(priors=[fit.GaussianPrior(80.0, 5.0)]), "priors"),
+        (dict(transforms=[fit.Positive(50.0)]), "transforms"),
+        (dict(key=jr.key(1)), "key"),
+        (dict(n_starts=3), "settings"),
+    ],
+)
 def test_every_input_of_a_fit_is_in_its_checkpoint_fingerprint(tmp_path, change, part):
-    base = dict(model=models.JansenRit(p=60.0), objective=_Quadratic(jnp.asarray(80.0)),
-                params=lambda m: m.p, transforms=[fit.Positive(100.0)], steps=3,
-                optimizer=optax.adam(0.1), n_starts=2, progress=False, checkpoint=tmp_path)
+    base = dict(
+        model=models.JansenRit(p=60.0),
+        objective=_Quadratic(jnp.asarray(80.0)),
+        params=lambda m: m.p,
+        transforms=[fit.Positive(100.0)],
+        steps=3,
+        optimizer=optax.adam(0.1),
+        n_starts=2,
+        progress=False,
+        checkpoint=tmp_path,
+    )
     first = fit.fit(**base)
     with pytest.raises(StoreMismatchError, match=part):
         fit.fit(**{**base, **change})
@@ -147,11 +172,18 @@ def test_every_input_of_a_fit_is_in_its_checkpoint_fingerprint(tmp_path, change,
 def test_a_real_objective_fingerprints_its_target_data(tmp_path):
     f = np.linspace(2.0, 40.0, 20)
     psd = 1.0 / (1.0 + f) + np.exp(-((f - 10.0) ** 2))
-    make = lambda p: fit.SpectrumObjective(fit.SpectrumTarget(f, p), noise.Additive(1.0),
-                                           y_guess=analysis.stable_equilibrium(
-                                               models.JansenRit(p=60.0)))
-    kw = dict(params=lambda m: m.p, transforms=[fit.Positive(100.0)], steps=1,
-              progress=False, checkpoint=tmp_path)
+    make = lambda p: fit.SpectrumObjective(
+        fit.SpectrumTarget(f, p),
+        noise.Additive(1.0),
+        y_guess=analysis.stable_equilibrium(models.JansenRit(p=60.0)),
+    )
+    kw = dict(
+        params=lambda m: m.p,
+        transforms=[fit.Positive(100.0)],
+        steps=1,
+        progress=False,
+        checkpoint=tmp_path,
+    )
     fit.fit(models.JansenRit(p=60.0), make(psd), **kw)
     edited = psd.copy()
     edited[7] *= 1.001
@@ -184,19 +216,43 @@ def _npz(**arrays):
     return buf.getvalue()
 
 
-@pytest.mark.parametrize("damage, why", [
-    (lambda p, n: (p / n).write_bytes((p / n).read_bytes()[:100]), "checksum"),   # truncated
-    (lambda p, n: (p / n).write_bytes(b""), "checksum"),                          # empty
-    (lambda p, n: (p / n).unlink(), "missing"),
-    (lambda p, n: _rewrite_entry(p, n, _npz(mean=np.zeros(5), std=np.zeros(5),
-                                            diverged=np.zeros(5, bool))), "shapes"),
-    (lambda p, n: _rewrite_entry(p, n, _npz(mean=np.array([{"a": 1}, None], dtype=object),
-                                            std=np.zeros(2), diverged=np.zeros(2, bool))),
-     "without pickle"),
-    (lambda p, n: (p / "manifest.json").write_text(json.dumps(
-        {**_manifest(p), "files": {k: v for k, v in _manifest(p)["files"].items() if k != n}})),
-     "not recorded"),
-])
+@pytest.mark.parametrize(
+    "damage, why",
+    [
+        (lambda p, n: (p / n).write_bytes((p / n).read_bytes()[:100]), "checksum"),  # truncated
+        (lambda p, n: (p / n).write_bytes(b""), "checksum"),  # empty
+        (lambda p, n: (p / n).unlink(), "missing"),
+        (
+            lambda p, n: _rewrite_entry(
+                p, n, _npz(mean=np.zeros(5), std=np.zeros(5), diverged=np.zeros(5, bool))
+            ),
+            "shapes",
+        ),
+        (
+            lambda p, n: _rewrite_entry(
+                p,
+                n,
+                _npz(
+                    mean=np.array([{"a": 1}, None], dtype=object),
+                    std=np.zeros(2),
+                    diverged=np.zeros(2, bool),
+                ),
+            ),
+            "without pickle",
+        ),
+        (
+            lambda p, n: (p / "manifest.json").write_text(
+                json.dumps(
+                    {
+                        **_manifest(p),
+                        "files": {k: v for k, v in _manifest(p)["files"].items() if k != n},
+                    }
+                )
+            ),
+            "not recorded",
+        ),
+    ],
+)
 def test_a_damaged_chunk_is_detected_and_recomputed(tmp_path, damage, why):
     whole = jr_sweep(tmp_path, chunk_size=2)
     damage(tmp_path, "chunks/chunk_000001.npz")
@@ -209,16 +265,21 @@ def test_a_damaged_chunk_is_detected_and_recomputed(tmp_path, damage, why):
 def test_load_sweep_refuses_an_incomplete_or_damaged_sweep(tmp_path):
     jr_sweep(tmp_path, chunk_size=2)
     (tmp_path / "chunks/chunk_000000.npz").write_bytes(b"x")
-    with pytest.warns(RuntimeWarning, match="damaged"), pytest.raises(
-            ValueError, match=r"incomplete: chunks \[0\]"):
+    with (
+        pytest.warns(RuntimeWarning, match="damaged"),
+        pytest.raises(ValueError, match=r"incomplete: chunks \[0\]"),
+    ):
         rj.load_sweep(tmp_path)
 
 
-@pytest.mark.parametrize("edit, match", [
-    (lambda m: {**m, "rosetta_jax": "0.0.1"}, "made by rosetta-jax 0.0.1"),
-    (lambda m: {**m, "format_version": 99}, "another format"),
-    (lambda m: {**m, "kind": "fit"}, "holds a 'fit' job"),
-])
+@pytest.mark.parametrize(
+    "edit, match",
+    [
+        (lambda m: {**m, "rosetta_jax": "0.0.1"}, "made by rosetta-jax 0.0.1"),
+        (lambda m: {**m, "format_version": 99}, "another format"),
+        (lambda m: {**m, "kind": "fit"}, "holds a 'fit' job"),
+    ],
+)
 def test_a_manifest_from_another_version_is_refused(tmp_path, edit, match):
     jr_sweep(tmp_path)
     (tmp_path / "manifest.json").write_text(json.dumps(edit(_manifest(tmp_path))))
@@ -227,8 +288,13 @@ def test_a_manifest_from_another_version_is_refused(tmp_path, edit, match):
 
 
 def test_a_damaged_fit_checkpoint_falls_back_to_the_previous_one(tmp_path):
-    kw = dict(params=lambda m: m.p, transforms=[fit.Positive(100.0)], progress=False,
-              optimizer=optax.adam(0.1), n_starts=2)
+    kw = dict(
+        params=lambda m: m.p,
+        transforms=[fit.Positive(100.0)],
+        progress=False,
+        optimizer=optax.adam(0.1),
+        n_starts=2,
+    )
     obj = _Quadratic(jnp.asarray(80.0))
     full = fit.fit(models.JansenRit(p=60.0), obj, steps=12, **kw)
     fit.fit(models.JansenRit(p=60.0), obj, steps=8, checkpoint=tmp_path, checkpoint_every=4, **kw)
@@ -236,8 +302,9 @@ def test_a_damaged_fit_checkpoint_falls_back_to_the_previous_one(tmp_path):
     newest = tmp_path / "state_00000008.npz"
     newest.write_bytes(newest.read_bytes()[:-10])
     with pytest.warns(RuntimeWarning, match="state_00000008.npz is damaged"):
-        resumed = fit.fit(models.JansenRit(p=60.0), obj, steps=12, checkpoint=tmp_path,
-                          checkpoint_every=4, **kw)
+        resumed = fit.fit(
+            models.JansenRit(p=60.0), obj, steps=12, checkpoint=tmp_path, checkpoint_every=4, **kw
+        )
     np.testing.assert_array_equal(resumed.loss_history, full.loss_history)
     np.testing.assert_array_equal(resumed.params["param_0"], full.params["param_0"])
 
@@ -258,8 +325,9 @@ L2 = np.array([[0.0, 0.0], [12.0, 0.0]])  # mm
 
 
 def _speed_run(net, dt=1e-4, t1=0.05):
-    return lambda v: rj.simulate(eqx.tree_at(lambda n: n.speed, net, v), t1=t1, dt=dt,
-                                 save_every=10).observed
+    return lambda v: (
+        rj.simulate(eqx.tree_at(lambda n: n.speed, net, v), t1=t1, dt=dt, save_every=10).observed
+    )
 
 
 def test_a_traced_speed_beyond_the_buffer_is_an_error_not_a_clip():
@@ -269,8 +337,9 @@ def test_a_traced_speed_beyond_the_buffer_is_an_error_not_a_clip():
         with pytest.raises(Exception, match="exceeds the delay buffer"):
             jax.block_until_ready(transform(run)(jnp.array([6.0, 2.0])))
     with pytest.raises(ValueError, match="min_speed"):
-        rj.sweep(net, rj.Space.grid(speed=[6.0, 2.0]), features=["std"], t1=0.2, dt=1e-4,
-                 progress=False)
+        rj.sweep(
+            net, rj.Space.grid(speed=[6.0, 2.0]), features=["std"], t1=0.2, dt=1e-4, progress=False
+        )
 
 
 def test_min_speed_sizes_the_buffer_for_slower_speeds():
@@ -278,15 +347,26 @@ def test_min_speed_sizes_the_buffer_for_slower_speeds():
     assert net.max_delay == pytest.approx(12.0 / 2.0 * 1e-3)  # mm / (m/s) = ms, in s
     batched = jax.vmap(_speed_run(net))(jnp.array([6.0, 2.0]))
     for i, v in enumerate([6.0, 2.0]):
-        alone = rj.simulate(rj.Network(models.JansenRit(), W2 + W2.T, lengths=L2 + L2.T,
-                                       speed=v), t1=0.05, dt=1e-4, save_every=10).observed
+        alone = rj.simulate(
+            rj.Network(models.JansenRit(), W2 + W2.T, lengths=L2 + L2.T, speed=v),
+            t1=0.05,
+            dt=1e-4,
+            save_every=10,
+        ).observed
         np.testing.assert_allclose(batched[i], alone, rtol=1e-10)
     with pytest.raises(ValueError, match="below `min_speed`"):
         rj.Network(models.JansenRit(), W2, lengths=L2, speed=1.0, min_speed=2.0)
 
 
-@pytest.mark.parametrize("node, dt", [(models.MontbrioPazoRoxin(), 0.01), (models.ING(), 0.01),
-                                      (models.PING(), 0.01), (models.JansenRit(), 1e-5)])
+@pytest.mark.parametrize(
+    "node, dt",
+    [
+        (models.MontbrioPazoRoxin(), 0.01),
+        (models.ING(), 0.01),
+        (models.PING(), 0.01),
+        (models.JansenRit(), 1e-5),
+    ],
+)
 def test_delays_of_millisecond_models_are_mm_over_m_per_s(node, dt):
     # Independent conversion: L [mm] / v [m/s] = L / v [ms] (the node's unit for MPR, ING,
     # PING; divided by 1000 for JR in s).
@@ -319,8 +399,14 @@ def test_delays_of_millisecond_models_are_mm_over_m_per_s(node, dt):
 
 @pytest.mark.parametrize("Model", [models.ING, models.PING])
 def test_sweep_finds_the_gamma_peak_of_millisecond_models(Model):
-    ds = rj.sweep(Model(), rj.Space.samples(I=[float(Model().I)]), features=["peak_frequency",
-                  "power_gamma"], t1=1000.0, dt=0.01, progress=False)
+    ds = rj.sweep(
+        Model(),
+        rj.Space.samples(I=[float(Model().I)]),
+        features=["peak_frequency", "power_gamma"],
+        t1=1000.0,
+        dt=0.01,
+        progress=False,
+    )
     sol = rj.simulate(Model(), t1=1000.0, dt=0.01)
     ref = 1000.0 * mean_frequency(np.asarray(sol.ts)[20000:], np.asarray(sol.observed)[20000:])
     assert 45.0 < ref < 90.0  # a gamma rhythm (zero crossings, ms -> Hz)
@@ -339,33 +425,61 @@ def test_sensitivity_features_follow_the_time_unit():
 
 def test_dimensionless_rungs_report_cycles_per_unit():
     omega = 2.0
-    ds = rj.sweep(models.StuartLandau(omega=omega), rj.Space.grid(alpha=[0.5, 1.0]),
-                  features=["peak_frequency"], t1=500.0, dt=0.01, progress=False)
+    ds = rj.sweep(
+        models.StuartLandau(omega=omega),
+        rj.Space.grid(alpha=[0.5, 1.0]),
+        features=["peak_frequency"],
+        t1=500.0,
+        dt=0.01,
+        progress=False,
+    )
     np.testing.assert_allclose(ds["peak_frequency"].values, omega / (2 * np.pi), rtol=5e-3)
     assert ds.attrs["frequency_unit"] == "cycles per time unit"
     with pytest.raises(ValueError, match="dimensionless model has no default bands"):
-        rj.sweep(models.StuartLandau(), rj.Space.grid(alpha=[0.5]), features=["power_alpha"],
-                 t1=50.0, dt=0.01, progress=False)
+        rj.sweep(
+            models.StuartLandau(),
+            rj.Space.grid(alpha=[0.5]),
+            features=["power_alpha"],
+            t1=50.0,
+            dt=0.01,
+            progress=False,
+        )
 
 
 def test_a_band_beyond_nyquist_is_an_error():
     with pytest.raises(ValueError, match="beyond the Nyquist frequency"):
-        rj.sweep(models.JansenRit(), rj.Space.grid(p=[100.0]), features=["power_gamma"],
-                 t1=1.0, dt=1e-4, save_every=100, progress=False)  # 100 Hz: Nyquist 50 Hz
+        rj.sweep(
+            models.JansenRit(),
+            rj.Space.grid(p=[100.0]),
+            features=["power_gamma"],
+            t1=1.0,
+            dt=1e-4,
+            save_every=100,
+            progress=False,
+        )  # 100 Hz: Nyquist 50 Hz
     with pytest.raises(ValueError, match="beyond the Nyquist"):
-        rj.sweep(models.JansenRit(), rj.Space.grid(p=[100.0]), features=["power_hi"],
-                 bands={"hi": (400.0, 600.0)}, t1=1.0, dt=1e-4, progress=False)
+        rj.sweep(
+            models.JansenRit(),
+            rj.Space.grid(p=[100.0]),
+            features=["power_hi"],
+            bands={"hi": (400.0, 600.0)},
+            t1=1.0,
+            dt=1e-4,
+            progress=False,
+        )
     with pytest.raises(ValueError, match="beyond the Nyquist"):
-        fit.spectral_features(noise.Additive(1.0), t1=1.0, save_every=100,
-                              bands={"hi": (40.0, 60.0)})(models.JansenRit(), jr.key(0))
+        fit.spectral_features(
+            noise.Additive(1.0), t1=1.0, save_every=100, bands={"hi": (40.0, 60.0)}
+        )(models.JansenRit(), jr.key(0))
     assert rj.units.BANDS["gamma"] == (30.0, 80.0)
 
 
 # ----------------------------------------------------------------------------- continuing
 
 
-@pytest.mark.parametrize("make_noise", [lambda: noise.Additive(1.0),
-                                        lambda: noise.OrnsteinUhlenbeck(1.0, 0.1)])
+@pytest.mark.parametrize(
+    "make_noise", [lambda: noise.Additive(1.0), lambda: noise.OrnsteinUhlenbeck(1.0, 0.1)]
+)
 def test_a_continued_run_draws_new_noise_without_recompiling(make_noise):
     # z' = input (alpha = omega = 0): the increments of the output are the noise itself.
     m, k, nz = models.DampedOscillator(alpha=0.0, omega=0.0), jr.key(3), make_noise()
@@ -388,8 +502,11 @@ def test_a_run_continued_in_pieces_equals_one_run():
     whole = rj.simulate(m, t1=0.3, dt=1e-4, save_every=10, noise=nz, key=k).observed
     a = rj.simulate(m, t1=0.1, dt=1e-4, save_every=10, noise=nz, key=k)
     b = rj.simulate(m, t0=0.1, t1=0.3, dt=1e-4, save_every=20, noise=nz, key=k, y0=a.y_final)
-    np.testing.assert_allclose(np.concatenate([a.observed, b.observed]),
-                               np.concatenate([whole[:100], whole[101::2]]), rtol=1e-12)
+    np.testing.assert_allclose(
+        np.concatenate([a.observed, b.observed]),
+        np.concatenate([whole[:100], whole[101::2]]),
+        rtol=1e-12,
+    )
 
 
 # ----------------------------------------------------------------------------- numerics
@@ -398,8 +515,9 @@ def test_a_run_continued_in_pieces_equals_one_run():
 def test_equilibrium_reports_a_failed_newton_solve():
     m = models.JansenRit(p=60.0)
     y = analysis.stable_equilibrium(m)
-    np.testing.assert_allclose(m.vector_field(0.0, analysis.equilibrium(m, y), None), 0.0,
-                               atol=1e-9)
+    np.testing.assert_allclose(
+        m.vector_field(0.0, analysis.equilibrium(m, y), None), 0.0, atol=1e-9
+    )
     far = jnp.full(6, 1e6)
     with pytest.raises(ValueError, match="Newton did not converge"):
         analysis.equilibrium(m, far, iterations=2)
@@ -409,30 +527,57 @@ def test_equilibrium_reports_a_failed_newton_solve():
 def test_a_fit_rejects_steps_at_points_that_are_not_equilibria():
     f = np.linspace(2.0, 40.0, 20)
     target = fit.SpectrumTarget(f, 1.0 / (1.0 + f))
-    obj = fit.SpectrumObjective(target, noise.Additive(1.0), y_guess=jnp.full(6, 1e6),
-                                newton_iterations=2)
+    obj = fit.SpectrumObjective(
+        target, noise.Additive(1.0), y_guess=jnp.full(6, 1e6), newton_iterations=2
+    )
     with pytest.warns(RuntimeWarning, match="No step of any start gave a finite loss"):
-        res = fit.fit(models.JansenRit(p=60.0), obj, params=lambda m: m.p,
-                      transforms=[fit.Positive(100.0)], steps=3, progress=False)
+        res = fit.fit(
+            models.JansenRit(p=60.0),
+            obj,
+            params=lambda m: m.p,
+            transforms=[fit.Positive(100.0)],
+            steps=3,
+            progress=False,
+        )
     assert res.meta["rejected_steps"] == 3 and np.all(np.isnan(res.loss_history))
     assert float(res.model.p) == 60.0  # never moved to a point that is not an equilibrium
 
 
-@pytest.mark.parametrize("call, match", [
-    (lambda: fit.spectral_features(noise.Additive(1.0), method="linaer"),
-     r"`method` must be one of \('simulation', 'linear'\); got 'linaer'"),
-    (lambda: fit.fc_features(noise.Additive(1.0), method="sim"), r"must be one of \("),
-    (lambda: fit.SpectrumObjective(fit.SpectrumTarget([1.0, 2.0], [1.0, 1.0]),
-                                   noise.Additive(1.0), method="Linear"), "must be one of"),
-    (lambda: rj.Network(models.JansenRit(), np.ones((2, 2)), normalize="rows"),
-     "`normalize` must be one of"),
-    (lambda: rj.sweep(models.JansenRit(), rj.Space.grid(p=[1.0]), t1=1.0, dt=1e-4,
-                      file_format="hdf5"), "`file_format` must be 'netcdf' or 'zarr'"),
-    (lambda: analysis.peak_frequency(np.arange(5.0), np.ones(5), method="max"),
-     "`method` must be 'parabolic' or 'softmax'"),
-    (lambda: analysis.welch(np.ones(64), 1.0, nperseg=32, scaling="power"), "`scaling` must be"),
-    (lambda: analysis.translate(models.JansenRit(), to="wc"), "`to` must be"),
-])
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (
+            lambda: fit.spectral_features(noise.Additive(1.0), method="linaer"),
+            r"`method` must be one of \('simulation', 'linear'\); got 'linaer'",
+        ),
+        (lambda: fit.fc_features(noise.Additive(1.0), method="sim"), r"must be one of \("),
+        (
+            lambda: fit.SpectrumObjective(
+                fit.SpectrumTarget([1.0, 2.0], [1.0, 1.0]), noise.Additive(1.0), method="Linear"
+            ),
+            "must be one of",
+        ),
+        (
+            lambda: rj.Network(models.JansenRit(), np.ones((2, 2)), normalize="rows"),
+            "`normalize` must be one of",
+        ),
+        (
+            lambda: rj.sweep(
+                models.JansenRit(), rj.Space.grid(p=[1.0]), t1=1.0, dt=1e-4, file_format="hdf5"
+            ),
+            "`file_format` must be 'netcdf' or 'zarr'",
+        ),
+        (
+            lambda: analysis.peak_frequency(np.arange(5.0), np.ones(5), method="max"),
+            "`method` must be 'parabolic' or 'softmax'",
+        ),
+        (
+            lambda: analysis.welch(np.ones(64), 1.0, nperseg=32, scaling="power"),
+            "`scaling` must be",
+        ),
+        (lambda: analysis.translate(models.JansenRit(), to="wc"), "`to` must be"),
+    ],
+)
 def test_every_string_option_is_validated(call, match):
     with pytest.raises(ValueError, match=match):
         call()
@@ -444,8 +589,9 @@ def test_sensitivity_refuses_nan_features():
     feats = fit.spectral_features(noise.Additive(1.0), t1=2000.0)
     with pytest.raises(ValueError, match="NaN or inf"):
         fit.sensitivity(models.DampedOscillator(alpha=1.0), feats, lambda m: (m.omega,))
-    feats = fit.spectral_features(noise.Additive(1.0), method="linear",
-                                  y_guess=jnp.full(6, jnp.nan))
+    feats = fit.spectral_features(
+        noise.Additive(1.0), method="linear", y_guess=jnp.full(6, jnp.nan)
+    )
     with pytest.raises(ValueError, match="Newton did not converge"):
         fit.sensitivity(models.JansenRit(p=60.0), feats, lambda m: (m.p,))
 

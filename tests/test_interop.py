@@ -9,6 +9,7 @@ import rosetta_jax as rj
 from rosetta_jax import models, noise
 from rosetta_jax.analysis import peak_frequency
 
+
 mne = pytest.importorskip("mne")
 from rosetta_jax.interop import spectrum_target, to_mne_raw  # noqa: E402
 
@@ -31,8 +32,9 @@ def test_target_from_raw_is_its_welch_spectrum(raw):
     f = np.asarray(target.freqs)
     assert f[0] >= 2.0 and f[-1] <= 45.0
     # MNE's Welch: Hamming segments (n_fft points, passed through), no overlap, mean removed.
-    fs_, P = signal.welch(raw.get_data(), 250.0, window="hamming", nperseg=512, noverlap=0,
-                          detrend="constant")
+    fs_, P = signal.welch(
+        raw.get_data(), 250.0, window="hamming", nperseg=512, noverlap=0, detrend="constant"
+    )
     keep = (fs_ >= 2.0) & (fs_ <= 45.0)
     np.testing.assert_allclose(f, fs_[keep])
     np.testing.assert_allclose(np.asarray(target.psd), P[:, keep].T, rtol=1e-6)
@@ -58,13 +60,18 @@ def test_target_from_spectrum_and_from_arrays(raw):
 
 
 def test_simulation_as_raw_array():
-    sol = rj.simulate(models.JansenRit(), t1=2.0, dt=1e-4, save_every=10,
-                      noise=noise.Additive(2.0), key=jr.key(0))
+    sol = rj.simulate(
+        models.JansenRit(), t1=2.0, dt=1e-4, save_every=10, noise=noise.Additive(2.0), key=jr.key(0)
+    )
     raw = to_mne_raw(sol, ch_names=["Oz"], scale=1e-3)
     assert raw.info["sfreq"] == pytest.approx(1000.0)
     np.testing.assert_allclose(raw.get_data()[0], np.asarray(sol.observed) * 1e-3)
-    raw2 = to_mne_raw(np.asarray(sol.observed)[:, None].repeat(2, 1), sfreq=1000.0,
-                      ch_names=["O1", "O2"], montage="standard_1020")
+    raw2 = to_mne_raw(
+        np.asarray(sol.observed)[:, None].repeat(2, 1),
+        sfreq=1000.0,
+        ch_names=["O1", "O2"],
+        montage="standard_1020",
+    )
     assert raw2.get_montage() is not None and raw2.n_times == 2000
     with pytest.raises(ValueError, match="2 names for 1 channels"):
         to_mne_raw(sol, ch_names=["a", "b"])

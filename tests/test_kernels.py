@@ -40,8 +40,11 @@ def test_biexponential_kernel_peak_time_and_integral(tau_r, tau_d):  # item 18
 
 
 def test_exponential_and_alpha_kernels_have_unit_dc_gain():
-    for k in (lambda t: models.exponential_kernel(t, 4.0, 2.0), lambda t: models.alpha_kernel(t, 4.0, 2.0)):
-        integral, _ = integrate.quad(lambda t: float(k(t)), 0, 400, limit=400)
+    for k in (
+        lambda t: models.exponential_kernel(t, 4.0, 2.0),
+        lambda t: models.alpha_kernel(t, 4.0, 2.0),
+    ):
+        integral, _ = integrate.quad(lambda t, k=k: float(k(t)), 0, 400, limit=400)
         np.testing.assert_allclose(integral, 2.0, rtol=1e-8)
     assert float(models.alpha_kernel(-1.0, 4.0)) == 0.0
 
@@ -63,8 +66,9 @@ def test_synapse_frequency_response_is_the_fourier_transform(omega):
 def test_sigmoid_and_logistic():
     v = np.linspace(-20, 30, 11)
     np.testing.assert_allclose(models.sigmoid(v), 5.0 / (1 + np.exp(0.56 * (6.0 - v))), rtol=1e-14)
-    np.testing.assert_allclose(models.logistic(v, 1.3, 2.0), special.expit(1.3 * (v - 2.0)),
-                               rtol=1e-13)
+    np.testing.assert_allclose(
+        models.logistic(v, 1.3, 2.0), special.expit(1.3 * (v - 2.0)), rtol=1e-13
+    )
 
 
 @pytest.mark.parametrize("I", [-5.0, 0.0, 5.0, 20.0])
@@ -79,8 +83,9 @@ def test_lif_siegert_rate_against_scipy(I):
     f = lambda x: np.exp(x**2) * (1 + special.erf(x))
     integral, _ = integrate.quad(f, (V_r - I) / sigma, (V_th - I) / sigma, epsabs=0, epsrel=1e-12)
     expected = 1.0 / (tau_m * np.sqrt(np.pi) * integral)
-    np.testing.assert_allclose(float(models.lif_rate(I, tau_m, sigma, V_th, V_r)), expected,
-                               rtol=1e-9)
+    np.testing.assert_allclose(
+        float(models.lif_rate(I, tau_m, sigma, V_th, V_r)), expected, rtol=1e-9
+    )
 
 
 @pytest.mark.parametrize("I, sigma", [(-1.0, 1.0), (0.0, 0.7), (2.0, 1.0), (4.0, 0.3)])
@@ -89,14 +94,16 @@ def test_qif_gaussian_rate_against_scipy(I, sigma):
     f = lambda x: np.exp(-(sigma**4) * x**6 / 48 - I * x**2)
     integral, _ = integrate.quad(f, -np.inf, np.inf, epsabs=0, epsrel=1e-12)
     expected = 1.0 / (tau_m * np.sqrt(np.pi) * integral)
-    np.testing.assert_allclose(float(models.qif_gaussian_rate(I, tau_m, sigma)), expected,
-                               rtol=1e-9)
+    np.testing.assert_allclose(
+        float(models.qif_gaussian_rate(I, tau_m, sigma)), expected, rtol=1e-9
+    )
 
 
 def test_qif_gaussian_rate_tends_to_the_deterministic_rate():
     # Small noise, I > 0: the QIF fires at sqrt(I)/pi per unit time.
-    np.testing.assert_allclose(float(models.qif_gaussian_rate(4.0, 1.0, 0.05)), 2.0 / np.pi,
-                               rtol=1e-4)
+    np.testing.assert_allclose(
+        float(models.qif_gaussian_rate(4.0, 1.0, 0.05)), 2.0 / np.pi, rtol=1e-4
+    )
 
 
 @pytest.mark.parametrize("I", [-1.0, 0.5, 2.0])
@@ -104,10 +111,17 @@ def test_eif_rate_against_scipy_double_integral(I):
     p = dict(tau_m=1.0, sigma=1.0, V_th=5.0, V_r=0.0, V_T=2.0, Delta_T=0.5, V_low=-20.0)
     s2 = p["sigma"] ** 2
     F = lambda v: -0.5 * v**2 + I * v + p["Delta_T"] ** 2 * np.exp((v - p["V_T"]) / p["Delta_T"])
-    inner = lambda v: integrate.quad(lambda u: np.exp(2 / s2 * (F(v) - F(u))),
-                                     max(v, p["V_r"]), p["V_th"], epsabs=0, epsrel=1e-11)[0]
-    outer = integrate.quad(inner, p["V_low"], p["V_r"], epsabs=0, epsrel=1e-10)[0] + \
-        integrate.quad(inner, p["V_r"], p["V_th"], epsabs=0, epsrel=1e-10)[0]
+    inner = lambda v: integrate.quad(
+        lambda u: np.exp(2 / s2 * (F(v) - F(u))),
+        max(v, p["V_r"]),
+        p["V_th"],
+        epsabs=0,
+        epsrel=1e-11,
+    )[0]
+    outer = (
+        integrate.quad(inner, p["V_low"], p["V_r"], epsabs=0, epsrel=1e-10)[0]
+        + integrate.quad(inner, p["V_r"], p["V_th"], epsabs=0, epsrel=1e-10)[0]
+    )
     expected = 1.0 / (2 * p["tau_m"] / s2 * outer)
     np.testing.assert_allclose(float(models.eif_rate(I, **p)), expected, rtol=1e-6)
 
@@ -124,10 +138,17 @@ def test_transfer_functions_are_differentiable_and_vectorised():
 
 def test_keyword_parameters_are_honoured():
     # jnp.vectorize silently drops keyword arguments; the public functions must not.
-    np.testing.assert_allclose(float(models.lif_rate(15.0, sigma=2.0)),
-                               float(models.lif_rate(15.0, 20.0, 2.0)), rtol=1e-14)
+    np.testing.assert_allclose(
+        float(models.lif_rate(15.0, sigma=2.0)), float(models.lif_rate(15.0, 20.0, 2.0)), rtol=1e-14
+    )
     assert float(models.lif_rate(15.0, sigma=2.0)) != float(models.lif_rate(15.0))
-    np.testing.assert_allclose(float(models.eif_rate(0.5, V_th=5.0)),
-                               float(models.eif_rate(0.5, 1.0, 1.0, 5.0)), rtol=1e-14)
-    np.testing.assert_allclose(float(models.qif_gaussian_rate(1.0, sigma=0.5)),
-                               float(models.qif_gaussian_rate(1.0, 1.0, 0.5)), rtol=1e-14)
+    np.testing.assert_allclose(
+        float(models.eif_rate(0.5, V_th=5.0)),
+        float(models.eif_rate(0.5, 1.0, 1.0, 5.0)),
+        rtol=1e-14,
+    )
+    np.testing.assert_allclose(
+        float(models.qif_gaussian_rate(1.0, sigma=0.5)),
+        float(models.qif_gaussian_rate(1.0, 1.0, 0.5)),
+        rtol=1e-14,
+    )

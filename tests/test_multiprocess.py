@@ -33,8 +33,14 @@ def _run_pair(path, tmp_path, kill_after=(None, None), timeout=300):
         if kill_after[pid] is not None:
             args.append(str(kill_after[pid]))
         with open(log, "w") as f:
-            procs.append(subprocess.Popen(args, stdout=f, stderr=subprocess.STDOUT,
-                                          env={**os.environ, "JAX_PLATFORMS": "cpu"}))
+            procs.append(
+                subprocess.Popen(
+                    args,
+                    stdout=f,
+                    stderr=subprocess.STDOUT,
+                    env={**os.environ, "JAX_PLATFORMS": "cpu"},
+                )
+            )
         outs.append(out)
         logs.append(log)
     codes = [p.wait(timeout=timeout) for p in procs]

@@ -8,7 +8,6 @@ import jax.random as jr
 import numpy as np
 import pytest
 import scipy.linalg as sla
-from helpers import unwrapped_phase_rate
 from scipy import signal
 from scipy.optimize import brentq
 
@@ -27,7 +26,7 @@ def real_jacobian(alpha, omegas, G, C):
     n = len(omegas)
     J = np.zeros((2 * n, 2 * n))
     for i, w in enumerate(omegas):
-        J[2 * i:2 * i + 2, 2 * i:2 * i + 2] = [[alpha, -w], [w, alpha]]
+        J[2 * i : 2 * i + 2, 2 * i : 2 * i + 2] = [[alpha, -w], [w, alpha]]
     L = np.asarray(C) - np.diag(np.asarray(C).sum(axis=1))
     return J + G * np.kron(L, np.eye(2))
 
@@ -58,8 +57,17 @@ def test_linear_network_covariance_is_the_lyapunov_solution():  # item 6
     Sigma = sla.solve_continuous_lyapunov(J, -D)
     np.testing.assert_allclose(lyapunov_covariance(J, D), Sigma, rtol=1e-8, atol=1e-12)
 
-    run = lambda k: rj.simulate(net, t1=1500.0, dt=0.01, save_every=10, key=k,
-                                noise=noise.Additive(sigma), y0=jnp.zeros((n, 2))).ys
+    run = lambda k: (
+        rj.simulate(
+            net,
+            t1=1500.0,
+            dt=0.01,
+            save_every=10,
+            key=k,
+            noise=noise.Additive(sigma),
+            y0=jnp.zeros((n, 2)),
+        ).ys
+    )
     ys = np.asarray(jax.vmap(run)(jr.split(jr.key(0), 8)))[:, 200:].reshape(-1, 2 * n)
     sample = np.cov(ys.T)
     assert np.linalg.norm(sample - Sigma) / np.linalg.norm(Sigma) < 0.05
@@ -68,8 +76,15 @@ def test_linear_network_covariance_is_the_lyapunov_solution():  # item 6
 def test_two_node_fc_closed_form():  # item 8
     alpha, c, G, omega = -0.5, 0.8, 1.0, 2.0
     net = dho_network(2, alpha, [omega, omega], G, np.array([[0.0, c], [c, 0.0]]))
-    run = lambda k: rj.simulate(net, t1=2000.0, dt=0.01, save_every=10, key=k,
-                                noise=noise.Additive(0.3), y0=jnp.zeros((2, 2))).ys[100:, :, 0]
+    run = lambda k: rj.simulate(
+        net,
+        t1=2000.0,
+        dt=0.01,
+        save_every=10,
+        key=k,
+        noise=noise.Additive(0.3),
+        y0=jnp.zeros((2, 2)),
+    ).ys[100:, :, 0]
     x = np.asarray(jax.vmap(run)(jr.split(jr.key(1), 8))).reshape(-1, 2)
     corr = np.corrcoef(x.T)[0, 1]
     assert abs(corr - G * c / (abs(alpha) + G * c)) < 0.02
@@ -81,8 +96,17 @@ def test_simulated_spectrum_matches_the_linear_cross_spectrum():  # item 9
     C = random_weights(n, 2)
     net = dho_network(n, alpha, omegas, G, C)
     fs = 20.0
-    run = lambda k: rj.simulate(net, t1=2000.0, dt=0.005, save_every=10, key=k,
-                                noise=noise.Additive(sigma), y0=jnp.zeros((n, 2))).observed
+    run = lambda k: (
+        rj.simulate(
+            net,
+            t1=2000.0,
+            dt=0.005,
+            save_every=10,
+            key=k,
+            noise=noise.Additive(sigma),
+            y0=jnp.zeros((n, 2)),
+        ).observed
+    )
     x = np.asarray(jax.vmap(run)(jr.split(jr.key(2), 8)))  # (keys, time, nodes)
     f, P = signal.welch(x, fs=fs, nperseg=2048, axis=1)
     P = P.mean(axis=0)  # (freqs, nodes), one-sided density per unit frequency
@@ -99,8 +123,15 @@ def test_simulated_spectrum_matches_the_linear_cross_spectrum():  # item 9
         assert abs(ratio - 1) < 0.10, (i, ratio)
     # A single node's spectral peak sits at its frequency.
     single = dho_network(1, alpha, [omegas[0]], 0.0, np.zeros((1, 1)))
-    xs = rj.simulate(single, t1=2000.0, dt=0.005, save_every=10, key=jr.key(3),
-                     noise=noise.Additive(sigma), y0=jnp.zeros((1, 2))).observed[:, 0]
+    xs = rj.simulate(
+        single,
+        t1=2000.0,
+        dt=0.005,
+        save_every=10,
+        key=jr.key(3),
+        noise=noise.Additive(sigma),
+        y0=jnp.zeros((1, 2)),
+    ).observed[:, 0]
     f, P1 = signal.welch(np.asarray(xs), fs=fs, nperseg=4096)
     assert abs(f[np.argmax(P1)] - 1.0) < 0.02
 
@@ -112,14 +143,25 @@ def test_tacs_linear_response_of_the_network():  # item 10
     net = dho_network(n, alpha, omegas, G, C)
     pattern = jnp.array([0.3, 0.0, 0.1 - 0.2j])  # tACS on regions 0 and 2 only
     omega_s = 1.2
-    drive = forcing.Sinusoid(amplitude=1.0, frequency=omega_s / (2 * np.pi), analytic=True) * pattern
+    drive = (
+        forcing.Sinusoid(amplitude=1.0, frequency=omega_s / (2 * np.pi), analytic=True) * pattern
+    )
     import diffrax as dfx
-    sol = rj.simulate(net, t1=60.0, dt=0.01, forcing=drive, y0=jnp.zeros((n, 2)),
-                      solver=dfx.Tsit5(), stepsize_controller=dfx.PIDController(rtol=1e-10, atol=1e-12))
+
+    sol = rj.simulate(
+        net,
+        t1=60.0,
+        dt=0.01,
+        forcing=drive,
+        y0=jnp.zeros((n, 2)),
+        solver=dfx.Tsit5(),
+        stepsize_controller=dfx.PIDController(rtol=1e-10, atol=1e-12),
+    )
     z = np.asarray(sol.y_final[:, 0] + 1j * sol.y_final[:, 1])
     Jc = complex_jacobian(alpha, omegas, G, C)
     expected = np.linalg.solve(1j * omega_s * np.eye(n) - Jc, np.asarray(pattern)) * np.exp(
-        1j * omega_s * float(sol.ts[-1]))
+        1j * omega_s * float(sol.ts[-1])
+    )
     np.testing.assert_allclose(z, expected, rtol=1e-4)
 
 
@@ -147,10 +189,15 @@ def test_lyapunov_perturbation_matches_finite_difference():  # item 11
 def test_two_node_kuramoto_network_locking(inside):
     c, G = 0.5, 0.8
     dw = (0.98 if inside else 1.02) * 2 * G * c
-    net = rj.Network(models.Kuramoto(omega=jnp.array([1.0, 1.0 + dw])),
-                     np.array([[0.0, c], [c, 0.0]]), G=G, normalize=None)
-    sol = rj.simulate(net, t1=3000.0, dt=0.01, save_every=10, solver=solvers.RK4(),
-                      y0=jnp.array([[0.0], [0.1]]))
+    net = rj.Network(
+        models.Kuramoto(omega=jnp.array([1.0, 1.0 + dw])),
+        np.array([[0.0, c], [c, 0.0]]),
+        G=G,
+        normalize=None,
+    )
+    sol = rj.simulate(
+        net, t1=3000.0, dt=0.01, save_every=10, solver=solvers.RK4(), y0=jnp.array([[0.0], [0.1]])
+    )
     diff = np.asarray(sol.ys[:, 1, 0] - sol.ys[:, 0, 0])
     ts = np.asarray(sol.ts)
     late = ts > 1500
@@ -165,10 +212,16 @@ def test_two_node_kuramoto_network_locking(inside):
 
 def test_delay_coupled_phase_oscillators_lock_at_the_delayed_frequency():
     omega, K, tau = 1.0, 0.3, 1.0
-    net = rj.Network(models.Kuramoto(omega=omega), np.array([[0.0, 1.0], [1.0, 0.0]]), G=K,
-                     delays=np.full((2, 2), tau), normalize=None)
-    sol = rj.simulate(net, t1=400.0, dt=0.01, save_every=10, solver=solvers.RK4(),
-                      y0=jnp.array([[0.0], [0.3]]))
+    net = rj.Network(
+        models.Kuramoto(omega=omega),
+        np.array([[0.0, 1.0], [1.0, 0.0]]),
+        G=K,
+        delays=np.full((2, 2), tau),
+        normalize=None,
+    )
+    sol = rj.simulate(
+        net, t1=400.0, dt=0.01, save_every=10, solver=solvers.RK4(), y0=jnp.array([[0.0], [0.3]])
+    )
     ts = np.asarray(sol.ts)
     late = ts > 200
     theta = np.asarray(sol.ys[:, :, 0])
@@ -181,14 +234,23 @@ def test_delay_coupled_phase_oscillators_lock_at_the_delayed_frequency():
 def test_history_buffer_reproduces_the_method_of_steps():
     # x'(t) = -x(t - 1), x = 1 on [-1, 0]: a one-node network with a unit self-delay.
     node = models.DampedOscillator(alpha=0.0, omega=0.0)
-    net = rj.Network(node, np.ones((1, 1)), delays=np.ones((1, 1)), G=-1.0,
-                     coupling=coupling.Additive(), normalize=None)
+    net = rj.Network(
+        node,
+        np.ones((1, 1)),
+        delays=np.ones((1, 1)),
+        G=-1.0,
+        coupling=coupling.Additive(),
+        normalize=None,
+    )
     sol = rj.simulate(net, t1=3.0, dt=1e-3, y0=jnp.array([[1.0, 0.0]]))
     t = np.asarray(sol.ts)
     x = np.asarray(sol.ys[:, 0, 0])
     u = t - 1
-    exact = np.where(t <= 1, 1 - t, np.where(
-        t <= 2, t**2 / 2 - 2 * t + 1.5, -0.5 - u**3 / 6 + u**2 - 1.5 * u + 2 / 3))
+    exact = np.where(
+        t <= 1,
+        1 - t,
+        np.where(t <= 2, t**2 / 2 - 2 * t + 1.5, -0.5 - u**3 / 6 + u**2 - 1.5 * u + 2 / 3),
+    )
     np.testing.assert_allclose(x, exact, atol=1e-6)
     assert abs(x[-1] - (-1 / 6)) < 1e-6  # x(3) = -1/6
 
@@ -210,30 +272,41 @@ def _loop_vector_field(net, y, delayed=None):
             a = sum(W[i, j] * delayed[i][j] for j in range(n))
         if isinstance(net.coupling, coupling.Sine):
             a = a * np.exp(-1j * float(net.coupling.lag))
-        u = net.coupling(jnp.asarray([a]), jnp.asarray([e[i]]), jnp.asarray(W[i:i + 1]), net.G)[0]
+        u = net.coupling(jnp.asarray([a]), jnp.asarray([e[i]]), jnp.asarray(W[i : i + 1]), net.G)[0]
         if not net.node.complex_input:
             u = jnp.real(u)
         out.append(np.asarray(node_i(i).vector_field(0.0, y[i], u)))
     return np.stack(out)
 
 
-@pytest.mark.parametrize("make", [
-    lambda W: rj.Network(models.JansenRit(p=jnp.linspace(80.0, 300.0, 5), A=3.0), W, G=7.0),
-    lambda W: rj.Network(models.StuartLandau(alpha=-0.1, omega=jnp.linspace(1, 2, 5)), W, G=0.4),
-    lambda W: rj.Network(models.Kuramoto(omega=jnp.linspace(1, 2, 5)), W, G=0.4,
-                         coupling=coupling.Sine(lag=0.3)),
-    lambda W: rj.Network(models.WilsonCowan(P_x=jnp.linspace(-1, 1, 5)), W, G=1.5,
-                         normalize="row"),
-    lambda W: rj.Network(models.MontbrioPazoRoxin(eta=jnp.linspace(-6, -4, 5)), W, G=2.0,
-                         normalize="max"),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda W: rj.Network(models.JansenRit(p=jnp.linspace(80.0, 300.0, 5), A=3.0), W, G=7.0),
+        lambda W: rj.Network(
+            models.StuartLandau(alpha=-0.1, omega=jnp.linspace(1, 2, 5)), W, G=0.4
+        ),
+        lambda W: rj.Network(
+            models.Kuramoto(omega=jnp.linspace(1, 2, 5)), W, G=0.4, coupling=coupling.Sine(lag=0.3)
+        ),
+        lambda W: rj.Network(
+            models.WilsonCowan(P_x=jnp.linspace(-1, 1, 5)), W, G=1.5, normalize="row"
+        ),
+        lambda W: rj.Network(
+            models.MontbrioPazoRoxin(eta=jnp.linspace(-6, -4, 5)), W, G=2.0, normalize="max"
+        ),
+    ],
+)
 def test_vmapped_network_equals_a_loop_over_nodes(make):
     W = random_weights(5, 5, density=0.7)
     net = make(W)
     rng = np.random.default_rng(6)
-    y = jnp.asarray(np.asarray(net.initial_state()) + rng.normal(scale=0.1, size=net.initial_state().shape))
-    np.testing.assert_allclose(net.vector_field(0.0, y, None), _loop_vector_field(net, y),
-                               rtol=1e-12, atol=1e-12)
+    y = jnp.asarray(
+        np.asarray(net.initial_state()) + rng.normal(scale=0.1, size=net.initial_state().shape)
+    )
+    np.testing.assert_allclose(
+        net.vector_field(0.0, y, None), _loop_vector_field(net, y), rtol=1e-12, atol=1e-12
+    )
 
 
 @pytest.mark.parametrize("long_rows", [True, False])
@@ -303,8 +376,17 @@ def test_precomputed_stage_sums_equal_per_edge_interpolation_in_a_run(solver, mo
     W = random_weights(6, 11, density=0.7)
     L = np.random.default_rng(12).uniform(2.0, 40.0, (6, 6))
     net = rj.Network(models.JansenRit(), W, lengths=L, speed=3.0, G=5.0)
-    run = lambda: rj.simulate(net, t1=0.2, dt=1e-4, solver=solver, noise=noise.Additive(2.0),
-                              key=jr.key(3), save_every=5).observed
+    run = lambda: (
+        rj.simulate(
+            net,
+            t1=0.2,
+            dt=1e-4,
+            solver=solver,
+            noise=noise.Additive(2.0),
+            key=jr.key(3),
+            save_every=5,
+        ).observed
+    )
     fast = run()
     monkeypatch.setattr(rj._simulate, "_stage_offsets", lambda *a: None)
     jax.clear_caches()
@@ -331,8 +413,9 @@ def test_spatial_forcing_and_per_node_noise():
     driven = rj.simulate(net, t1=0.3, dt=1e-4, forcing=drive)
     assert not np.allclose(driven.observed[:, 0], free.observed[:, 0])
     np.testing.assert_allclose(driven.observed[:, 1:], free.observed[:, 1:], rtol=1e-12)
-    noisy = rj.simulate(net, t1=0.3, dt=1e-4, key=jr.key(0),
-                        noise=noise.Additive(jnp.array([0.0, 5.0, 0.0])))
+    noisy = rj.simulate(
+        net, t1=0.3, dt=1e-4, key=jr.key(0), noise=noise.Additive(jnp.array([0.0, 5.0, 0.0]))
+    )
     np.testing.assert_allclose(noisy.observed[:, 0], free.observed[:, 0], rtol=1e-12)
     assert not np.allclose(noisy.observed[:, 1], free.observed[:, 1])
 
@@ -363,15 +446,16 @@ def test_gradients_through_delays_match_central_differences():
     def loss(params):
         speed, G, p = params
         net = rj.Network(models.JansenRit(p=p), W, lengths=L, speed=speed, G=G, max_delay=0.05)
-        sol = rj.simulate(net, t1=0.2, dt=1e-4, save_every=10, key=key,
-                          noise=noise.Additive(2.0))
+        sol = rj.simulate(net, t1=0.2, dt=1e-4, save_every=10, key=key, noise=noise.Additive(2.0))
         return jnp.mean(sol.observed**2)
 
     x = (5.0, 20.0, 200.0)
     grads = jax.grad(loss)(x)
     for k, h in enumerate((1e-4, 1e-4, 1e-3)):
-        up = list(x); up[k] += h
-        dn = list(x); dn[k] -= h
+        up = list(x)
+        up[k] += h
+        dn = list(x)
+        dn[k] -= h
         fd = (loss(tuple(up)) - loss(tuple(dn))) / (2 * h)
         np.testing.assert_allclose(grads[k], fd, rtol=1e-5, atol=1e-10)
     assert abs(float(grads[0])) > 0  # the speed matters
@@ -382,8 +466,12 @@ def test_network_parameters_do_not_retrace():
     L = np.random.default_rng(16).uniform(10.0, 50.0, (4, 4))
     run = jax.jit(lambda net: rj.simulate(net, t1=0.05, dt=1e-4).observed)
     import equinox as eqx
-    counted = eqx.filter_jit(eqx.debug.assert_max_traces(
-        lambda net: rj.simulate(net, t1=0.05, dt=1e-4).observed, max_traces=1))
+
+    counted = eqx.filter_jit(
+        eqx.debug.assert_max_traces(
+            lambda net: rj.simulate(net, t1=0.05, dt=1e-4).observed, max_traces=1
+        )
+    )
     counted(rj.Network(models.JansenRit(), W, lengths=L, speed=5.0, G=3.0, max_delay=0.02))
     counted(rj.Network(models.JansenRit(p=150.0), W, lengths=L, speed=6.0, G=4.0, max_delay=0.02))
     del run
@@ -398,7 +486,11 @@ def test_network_parameters_do_not_retrace():
         (dict(weights=np.ones((3, 2))), ValueError, "square"),
         (dict(weights=-np.ones((3, 3))), ValueError, "`weights` must be >= 0"),
         (dict(weights=np.full((3, 3), np.nan)), ValueError, "weights contains NaN"),
-        (dict(lengths=np.ones((2, 2)), speed=5.0), ValueError, r"`lengths` must have shape \(3, 3\)"),
+        (
+            dict(lengths=np.ones((2, 2)), speed=5.0),
+            ValueError,
+            r"`lengths` must have shape \(3, 3\)",
+        ),
         (dict(lengths=-np.ones((3, 3)), speed=5.0), ValueError, "`lengths` must be >= 0"),
         (dict(lengths=np.full((3, 3), np.nan), speed=5.0), ValueError, "lengths contains NaN"),
         (dict(lengths=np.ones((3, 3))), ValueError, "needs a conduction `speed`"),
@@ -407,10 +499,16 @@ def test_network_parameters_do_not_retrace():
         (dict(normalize="sum"), ValueError, "`normalize` must be one of"),
         (dict(G=np.ones(3)), ValueError, "`G` must be a scalar"),
         (dict(node=models.JansenRit(p=jnp.ones(4))), ValueError, r"shape \(3,\) \(one value per"),
-        (dict(node=models.StuartLandau(), lengths=np.ones((3, 3)), speed=5.0), ValueError,
-         "dimensionless time"),
-        (dict(lengths=np.ones((3, 3)), speed=5.0, delays=np.ones((3, 3))), ValueError,
-         "either `lengths`"),
+        (
+            dict(node=models.StuartLandau(), lengths=np.ones((3, 3)), speed=5.0),
+            ValueError,
+            "dimensionless time",
+        ),
+        (
+            dict(lengths=np.ones((3, 3)), speed=5.0, delays=np.ones((3, 3))),
+            ValueError,
+            "either `lengths`",
+        ),
         (dict(coupling="diffusive"), TypeError, "must be a rosetta_jax.coupling object"),
     ],
 )
@@ -430,7 +528,10 @@ def test_dt_larger_than_the_smallest_delay_is_refused():
         rj.simulate(net, t1=0.1, dt=5e-3)
     with pytest.raises(ValueError, match="fixed-step engine"):
         import diffrax as dfx
-        rj.simulate(net, t1=0.1, dt=1e-4, stepsize_controller=dfx.PIDController(rtol=1e-5, atol=1e-5))
+
+        rj.simulate(
+            net, t1=0.1, dt=1e-4, stepsize_controller=dfx.PIDController(rtol=1e-5, atol=1e-5)
+        )
     slower = eqx_tree_at_speed(net, 2.0)
     with pytest.raises(ValueError, match="buffer capacity"):
         rj.simulate(slower, t1=0.1, dt=1e-4)

@@ -35,7 +35,8 @@ def test_uncoupled_mpr_rate_is_the_qif_transfer_function(I, rate):  # item 19
 
 @pytest.mark.parametrize("eta", [-6.0, -5.0, -4.0])
 def test_mpr_fixed_points_satisfy_the_closed_form_relation(eta):
-    # Dimensionless MPR (tau = 1): eta + I = pi^2 r^2 - J r - Delta^2 / (4 pi^2 r^2), v = -Delta/(2 pi r).
+    # Dimensionless MPR (tau = 1): eta + I = pi^2 r^2 - J r - Delta^2 / (4 pi^2 r^2), v =
+    # -Delta/(2 pi r).
     J, Delta = 15.0, 1.0
     m = models.MontbrioPazoRoxin(tau=1.0, Delta=Delta, eta=eta, J=J)
     for y0 in ([0.05, -2.0], [1.0, -0.2]):
@@ -80,6 +81,7 @@ def test_mpr_second_order_synapse_impulse_response_is_the_alpha_kernel():
 def _ing_branch_eigenvalue(I, tau=7.5, J=20.0, Delta=1.0, eta=0.0):
     """Leading eigenvalue of ING on its (unique) fixed-point branch, found in closed form:
     v = -Delta/(2 pi tau r) and I = (pi tau r)^2 + tau J r - v^2 - eta."""
+
     def I_of_r(r):
         v = -Delta / (2 * np.pi * tau * r)
         return (np.pi * tau * r) ** 2 + tau * J * r - v * v - eta
@@ -115,8 +117,15 @@ def test_ing_lower_hopf_square_root_scaling():  # item 30, ING
     y_near = jnp.asarray(_ing_branch_eigenvalue(I_c + 0.2)[1]) * 1.01
 
     def run(I):  # Re lambda ~ 0.02 delta per ms: 8 s of model time converges
-        sol = rj.simulate(models.ING(I=I), t1=8000.0, dt=0.01, save_every=10, y0=y_near,
-                          save_state=False, solver=solvers.RK4())
+        sol = rj.simulate(
+            models.ING(I=I),
+            t1=8000.0,
+            dt=0.01,
+            save_every=10,
+            y0=y_near,
+            save_state=False,
+            solver=solvers.RK4(),
+        )
         return sol.observed[-4000:]
 
     obs = np.asarray(jax.vmap(run)(I_c + deltas))

@@ -10,17 +10,24 @@ from nbclient import NotebookClient
 NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("*.ipynb"))
 # The fitting notebooks run real-data fits for several minutes each: `pytest -m slow` runs them.
 SLOW = {"04_fit_spectra.ipynb", "05_fit_fc.ipynb", "06_sensitivity.ipynb"}
-PARAMS = [pytest.param(p, id=p.name, marks=pytest.mark.slow if p.name in SLOW else ())
-          for p in NOTEBOOKS]
+PARAMS = [
+    pytest.param(p, id=p.name, marks=pytest.mark.slow if p.name in SLOW else ()) for p in NOTEBOOKS
+]
 
 
 @pytest.mark.parametrize("path", PARAMS)
 def test_notebook_executes(path):
     nb = nbformat.read(path, as_version=4)
-    NotebookClient(nb, timeout=900, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
-    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
-              if o.get("output_type") == "error"]
+    NotebookClient(
+        nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    ).execute()
+    errors = [
+        o
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
+        if o.get("output_type") == "error"
+    ]
     assert not errors
 
 

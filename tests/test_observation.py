@@ -19,11 +19,18 @@ def test_radial_dipole_matches_the_legendre_series(b):
     # Radial dipole at depth b in a homogeneous sphere: V = p/(4 pi s R^2) sum (2n+1) f^(n-1) P_n.
     R, sigma = 90.0, 0.33
     ang, sensors = _arc(R)
-    g = observation.sphere_gain(np.array([[0.0, 0.0, b]]), sensors, np.array([[0.0, 0.0, 1.0]]),
-                                radius_mm=R, conductivity=sigma, average_reference=False)[:, 0]
+    g = observation.sphere_gain(
+        np.array([[0.0, 0.0, b]]),
+        sensors,
+        np.array([[0.0, 0.0, 1.0]]),
+        radius_mm=R,
+        conductivity=sigma,
+        average_reference=False,
+    )[:, 0]
     f, Rm = b / R, R * 1e-3
-    series = sum((2 * n + 1) * f ** (n - 1) * eval_legendre(n, np.cos(ang))
-                 for n in range(1, 2000)) / (4 * np.pi * sigma * Rm**2)
+    series = sum(
+        (2 * n + 1) * f ** (n - 1) * eval_legendre(n, np.cos(ang)) for n in range(1, 2000)
+    ) / (4 * np.pi * sigma * Rm**2)
     np.testing.assert_allclose(g, series, rtol=1e-8, atol=1e-10 * np.max(np.abs(series)))
 
 
@@ -32,8 +39,9 @@ def test_dipole_at_the_centre_gives_three_cos_theta_in_any_orientation():
     rng = np.random.default_rng(0)
     sensors = rng.normal(size=(12, 3))
     q = rng.normal(size=(1, 3))
-    g = observation.sphere_gain(np.zeros((1, 3)), sensors, q, radius_mm=R, conductivity=sigma,
-                                average_reference=False)[:, 0]
+    g = observation.sphere_gain(
+        np.zeros((1, 3)), sensors, q, radius_mm=R, conductivity=sigma, average_reference=False
+    )[:, 0]
     rhat = sensors / np.linalg.norm(sensors, axis=1, keepdims=True)
     qhat = q[0] / np.linalg.norm(q[0])
     expected = 3 * (rhat @ qhat) / (4 * np.pi * sigma * (R * 1e-3) ** 2)
@@ -45,8 +53,9 @@ def test_average_reference_and_centre_offset():
     pos = np.array([[10.0, -30.0, 40.0], [-20.0, 10.0, 30.0]])
     g = observation.sphere_gain(pos, el, radius_mm=95.0)
     np.testing.assert_allclose(g.sum(axis=0), 0.0, atol=1e-9 * np.abs(g).max())
-    shifted = observation.sphere_gain(pos + np.array([0.0, -20.0, 5.0]), el, radius_mm=95.0,
-                                      centre_mm=[0.0, -20.0, 5.0])
+    shifted = observation.sphere_gain(
+        pos + np.array([0.0, -20.0, 5.0]), el, radius_mm=95.0, centre_mm=[0.0, -20.0, 5.0]
+    )
     np.testing.assert_allclose(shifted, g, rtol=1e-12)
     with pytest.raises(ValueError, match="inside the sphere"):
         observation.sphere_gain(np.array([[0.0, 0.0, 120.0]]), el, radius_mm=95.0)
@@ -56,7 +65,7 @@ def test_standard_1020_geometry():
     names, el = observation.standard_1020_positions(radius_mm=90.0, use_mne=False)
     assert len(names) == 21 and len(set(names)) == 21
     np.testing.assert_allclose(np.linalg.norm(el, axis=1), 90.0)
-    d = dict(zip(names, el))
+    d = dict(zip(names, el, strict=True))
     np.testing.assert_allclose(d["Cz"], [0.0, 0.0, 90.0], atol=1e-9)
     assert d["T7"][0] < 0 < d["T8"][0]  # left is -x
     assert d["Fpz"][1] > 0 > d["Oz"][1]  # front is +y

@@ -26,8 +26,13 @@ def complex_state(sol):
 def test_harmonic_oscillator_conserves_radius_over_100_periods():  # item 1
     omega = 2.0
     period = 2 * np.pi / omega
-    sol = rj.simulate(models.HarmonicOscillator(omega=omega), t1=100 * period, dt=period / 100,
-                      y0=jnp.array([0.6, -0.8]), **TIGHT)
+    sol = rj.simulate(
+        models.HarmonicOscillator(omega=omega),
+        t1=100 * period,
+        dt=period / 100,
+        y0=jnp.array([0.6, -0.8]),
+        **TIGHT,
+    )
     z = complex_state(sol)
     assert np.max(np.abs(np.abs(z) - 1.0)) < 1e-6
     exact = (0.6 - 0.8j) * np.exp(1j * omega * np.asarray(sol.ts))
@@ -38,8 +43,13 @@ def test_harmonic_oscillator_conserves_radius_over_100_periods():  # item 1
 def test_harmonic_oscillator_dc_shift_centre(F):  # item 2 (erratum 12.1)
     omega = 1.5
     period = 2 * np.pi / omega
-    sol = rj.simulate(models.HarmonicOscillator(omega=omega), t1=10 * period, dt=period / 200,
-                      forcing=forcing.Constant(F), **TIGHT)
+    sol = rj.simulate(
+        models.HarmonicOscillator(omega=omega),
+        t1=10 * period,
+        dt=period / 200,
+        forcing=forcing.Constant(F),
+        **TIGHT,
+    )
     # Uniform samples over whole periods: the sample mean is the time average.
     centre = np.mean(np.asarray(sol.ys), axis=0)
     expected = np.array([-F.imag / omega, F.real / omega])
@@ -61,8 +71,9 @@ def test_damped_oscillator_decay_rate_and_phase_speed():  # item 3
 
 def test_damped_oscillator_constant_forcing_fixed_point():  # item 4
     alpha, omega, F = -1.0, 2.0, 0.5 - 0.3j
-    sol = rj.simulate(models.DampedOscillator(alpha=alpha, omega=omega), t1=40.0, dt=0.01,
-                      forcing=F, **TIGHT)
+    sol = rj.simulate(
+        models.DampedOscillator(alpha=alpha, omega=omega), t1=40.0, dt=0.01, forcing=F, **TIGHT
+    )
     z_end = complex_state(sol)[-1]
     assert abs(z_end - (-F / (alpha + 1j * omega))) < 1e-8
 
@@ -71,8 +82,9 @@ def test_damped_oscillator_constant_forcing_fixed_point():  # item 4
 def test_damped_oscillator_resonance_curve(omega_s):  # item 5
     alpha, omega, f0 = -0.3, 2.0, 0.2
     drive = forcing.Sinusoid(amplitude=f0, frequency=omega_s / (2 * np.pi), analytic=True)
-    sol = rj.simulate(models.DampedOscillator(alpha=alpha, omega=omega), t1=80.0, dt=0.01,
-                      forcing=drive, **TIGHT)
+    sol = rj.simulate(
+        models.DampedOscillator(alpha=alpha, omega=omega), t1=80.0, dt=0.01, forcing=drive, **TIGHT
+    )
     z = complex_state(sol)[-1]
     t = float(sol.ts[-1])
     response = z / (f0 * np.exp(1j * omega_s * t))
@@ -91,8 +103,17 @@ def test_single_node_variance_under_complex_noise():  # item 7
     model = models.DampedOscillator(alpha=alpha, omega=omega)
     keys = jr.split(jr.key(7), 16)
     run = jax.vmap(
-        lambda k: rj.simulate(model, t1=2000.0, dt=0.01, save_every=10, noise=noise.Additive(sigma),
-                              key=k, y0=jnp.zeros(2)).ys
+        lambda k: (
+            rj.simulate(
+                model,
+                t1=2000.0,
+                dt=0.01,
+                save_every=10,
+                noise=noise.Additive(sigma),
+                key=k,
+                y0=jnp.zeros(2),
+            ).ys
+        )
     )
     ys = np.asarray(run(keys))[:, 500:]  # drop a 50-time-unit transient
     power = np.mean(ys[..., 0] ** 2 + ys[..., 1] ** 2)
@@ -109,8 +130,9 @@ def test_two_kuramoto_oscillators_lock_iff_detuning_below_coupling(inside):  # i
     K = 0.5
     dw = (0.98 if inside else 1.02) * K
     model = models.Kuramoto(omega=jnp.array([1.0, 1.0 + dw]), K=K)
-    sol = rj.simulate(model, t1=3000.0, dt=0.01, save_every=10, solver=solvers.RK4(),
-                      y0=jnp.array([0.0, 0.1]))
+    sol = rj.simulate(
+        model, t1=3000.0, dt=0.01, save_every=10, solver=solvers.RK4(), y0=jnp.array([0.0, 0.1])
+    )
     theta = np.asarray(sol.ys)
     diff = theta[:, 1] - theta[:, 0]
     ts = np.asarray(sol.ts)
@@ -149,8 +171,13 @@ class _ForcedPhase(AbstractModel):
 def test_forced_phase_oscillator_arnold_tongue(ratio):  # item 13, phase form
     omega, A = 1.0, 0.1
     Omega = omega + ratio * A
-    sol = rj.simulate(_ForcedPhase(omega=omega, A=A, Omega=Omega), t1=4000.0, dt=0.01,
-                      save_every=100, solver=solvers.RK4())
+    sol = rj.simulate(
+        _ForcedPhase(omega=omega, A=A, Omega=Omega),
+        t1=4000.0,
+        dt=0.01,
+        save_every=100,
+        solver=solvers.RK4(),
+    )
     ts, theta = np.asarray(sol.ts), np.asarray(sol.ys[:, 0])
     late = ts > 2000
     rate = np.polyfit(ts[late], theta[late], 1)[0]
@@ -167,9 +194,15 @@ def test_forced_stuart_landau_tongue_half_width(ratio):  # item 13, SL form
     half_width = F * np.sqrt(gamma / alpha)  # |F| / r*
     Omega = omega + ratio * half_width
     drive = forcing.Sinusoid(amplitude=F, frequency=Omega / (2 * np.pi), analytic=True)
-    sol = rj.simulate(models.StuartLandau(alpha=alpha, gamma=gamma, omega=omega), t1=3000.0,
-                      dt=0.02, save_every=10, forcing=drive, solver=solvers.RK4(),
-                      y0=jnp.array([1.0, 0.0]))
+    sol = rj.simulate(
+        models.StuartLandau(alpha=alpha, gamma=gamma, omega=omega),
+        t1=3000.0,
+        dt=0.02,
+        save_every=10,
+        forcing=drive,
+        solver=solvers.RK4(),
+        y0=jnp.array([1.0, 0.0]),
+    )
     ts = np.asarray(sol.ts)
     late = ts > 1500
     rate = unwrapped_phase_rate(ts[late], sol.ys[late, 0], sol.ys[late, 1])
@@ -206,8 +239,15 @@ def test_stuart_landau_hopf_square_root_growth():  # item 15, amplitude
 
     def amplitude(alpha):
         model = models.StuartLandau(alpha=alpha, gamma=1.0, omega=1.0)
-        sol = rj.simulate(model, t1=3000.0, dt=0.1, y0=jnp.array([0.05, 0.0]), save_every=10,
-                          solver=solvers.RK4(), save_state=False)
+        sol = rj.simulate(
+            model,
+            t1=3000.0,
+            dt=0.1,
+            y0=jnp.array([0.05, 0.0]),
+            save_every=10,
+            solver=solvers.RK4(),
+            save_state=False,
+        )
         return jnp.max(jnp.abs(sol.observed[-200:]))
 
     amps = np.asarray(jax.vmap(amplitude)(jnp.asarray(alphas)))
@@ -222,13 +262,15 @@ def test_stuart_landau_dc_bias_fixed_point_and_imperfect_hopf():  # item 16
     base = dict(alpha=1.0, gamma=1.0, omega=2.0, beta=0.0)
     z0 = jnp.array([2.0, 0.0])
     # c = 2: the cycle is destroyed and z -> z* = i exactly.
-    sol = rj.simulate(models.StuartLandau(**base), t1=60.0, dt=0.01, y0=z0, forcing=2.0,
-                      solver=solvers.RK4())
+    sol = rj.simulate(
+        models.StuartLandau(**base), t1=60.0, dt=0.01, y0=z0, forcing=2.0, solver=solvers.RK4()
+    )
     np.testing.assert_allclose(np.asarray(sol.y_final), [0.0, 1.0], atol=1e-8)
 
     def cycle(c, dt):
-        s = rj.simulate(models.StuartLandau(**base), t1=200.0, dt=dt, y0=z0, forcing=c,
-                        solver=solvers.RK4())
+        s = rj.simulate(
+            models.StuartLandau(**base), t1=200.0, dt=dt, y0=z0, forcing=c, solver=solvers.RK4()
+        )
         late = np.asarray(s.ts) > 100
         x = np.asarray(s.ys[late, 0])
         return 0.5 * np.ptp(x), mean_frequency(np.asarray(s.ts)[late], x)

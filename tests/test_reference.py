@@ -1,4 +1,5 @@
-"""Compare every model's vector field with the independent numpy reference (tests/reference_numpy.py).
+"""Compare every model's vector field with the independent numpy reference
+(tests/reference_numpy.py).
 
 For each model: 20 random states in physiologically plausible ranges, each with its own random
 parameter perturbation (every float parameter times U[0.8, 1.2]; static ints kept) and a random
@@ -9,9 +10,9 @@ that every term of the equations is exercised.
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from reference_numpy import REFERENCES  # tests/ is on sys.path (rootdir-relative import)
 
 import rosetta_jax.models as models
-from reference_numpy import REFERENCES  # tests/ is on sys.path (rootdir-relative import)
 
 
 N_SAMPLES = 20
@@ -82,9 +83,20 @@ CASES = [
         "WilsonCowan",
         "WilsonCowan",
         dict(
-            tau_x=1.0, tau_y=1.0, w_xx=12.0, w_xy=12.0, w_yx=12.0, w_yy=2.0,
-            P_x=0.5, P_y=-5.0, gamma_x=1.0, gamma_y=1.0, rho_x=1.0, rho_y=1.0,
-            theta_x=0.3, theta_y=-0.2,
+            tau_x=1.0,
+            tau_y=1.0,
+            w_xx=12.0,
+            w_xy=12.0,
+            w_yx=12.0,
+            w_yy=2.0,
+            P_x=0.5,
+            P_y=-5.0,
+            gamma_x=1.0,
+            gamma_y=1.0,
+            rho_x=1.0,
+            rho_y=1.0,
+            theta_x=0.3,
+            theta_y=-0.2,
         ),
         _box((0, 1), (0, 1)),
         _u(-2, 2),
@@ -93,8 +105,19 @@ CASES = [
         "EIMotif",
         "EIMotif",
         dict(
-            tau_x=0.01, tau_y=0.02, gamma_x=0.0325, gamma_y=0.44, w_xx=2.0, w_xy=10.0,
-            w_yx=75.0, w_yy=1.5, P_x=17.0, P_y=0.5, e0=2.5, v0=6.0, r=0.56,
+            tau_x=0.01,
+            tau_y=0.02,
+            gamma_x=0.0325,
+            gamma_y=0.44,
+            w_xx=2.0,
+            w_xy=10.0,
+            w_yx=75.0,
+            w_yy=1.5,
+            P_x=17.0,
+            P_y=0.5,
+            e0=2.5,
+            v0=6.0,
+            r=0.56,
         ),
         _box((0.0, 0.3), (0.0, 3.0), (-50, 50), (-50, 50)),
         _u(-5, 5),
@@ -103,8 +126,19 @@ CASES = [
         "JansenRit",
         "JansenRit",
         dict(
-            A=3.25, B=22.0, a=100.0, b=50.0, C=135.0, c1=1.0, c2=0.8, c3=0.25, c4=0.25,
-            e0=2.5, v0=6.0, r=0.56, p=220.0,
+            A=3.25,
+            B=22.0,
+            a=100.0,
+            b=50.0,
+            C=135.0,
+            c1=1.0,
+            c2=0.8,
+            c3=0.25,
+            c4=0.25,
+            e0=2.5,
+            v0=6.0,
+            r=0.56,
+            p=220.0,
         ),
         _box((-0.1, 0.3), PSP, PSP, DPSP, DPSP, DPSP),
         _u(-50, 50),
@@ -113,8 +147,23 @@ CASES = [
         "Wendling",
         "Wendling",
         dict(
-            A=3.25, B=22.0, G=10.0, a=100.0, b=50.0, g=500.0, C1=135.0, C2=108.0,
-            C3=33.75, C4=33.75, C5=40.5, C6=13.5, C7=108.0, e0=2.5, v0=6.0, r=0.56, p=90.0,
+            A=3.25,
+            B=22.0,
+            G=10.0,
+            a=100.0,
+            b=50.0,
+            g=500.0,
+            C1=135.0,
+            C2=108.0,
+            C3=33.75,
+            C4=33.75,
+            C5=40.5,
+            C6=13.5,
+            C7=108.0,
+            e0=2.5,
+            v0=6.0,
+            r=0.56,
+            p=90.0,
         ),
         _box((-0.1, 0.3), PSP, PSP, PSP, DPSP, DPSP, DPSP, DPSP),
         _u(-50, 50),
@@ -124,9 +173,19 @@ CASES = [
         "LaNMM",
         dict(
             **{f"C{k + 1}": c for k, c in enumerate(LANMM_C)},
-            A_AMPA=3.25, a_AMPA=100.0, A_GABA_slow=-22.0, a_GABA_slow=50.0,
-            A_GABA_fast=-30.0, a_GABA_fast=220.0, e1=270.0, e2=90.0, pv=10.0,
-            e_max=5.0, r=0.56, v0=6.0, v0_P2=1.0,
+            A_AMPA=3.25,
+            a_AMPA=100.0,
+            A_GABA_slow=-22.0,
+            a_GABA_slow=50.0,
+            A_GABA_fast=-30.0,
+            a_GABA_fast=220.0,
+            e1=270.0,
+            e2=90.0,
+            pv=10.0,
+            e_max=5.0,
+            r=0.56,
+            v0=6.0,
+            v0_P2=1.0,
         ),
         _box(*[(-10.0, 10.0)] * 14, *[DPSP] * 14),
         _u(-50, 50),
@@ -152,8 +211,19 @@ CASES = [
         "PING",
         "PING",
         dict(
-            tau_e=15.0, tau_i=7.5, tau_a=10.0, tau_g=2.5, J_ee=1.0, J_ei=1.0, J_ie=1.0,
-            J_ii=2.0, eta_e=0.4, eta_i=-0.3, Delta_e=1.0, Delta_i=1.0, I=10.0,
+            tau_e=15.0,
+            tau_i=7.5,
+            tau_a=10.0,
+            tau_g=2.5,
+            J_ee=1.0,
+            J_ei=1.0,
+            J_ie=1.0,
+            J_ii=2.0,
+            eta_e=0.4,
+            eta_i=-0.3,
+            Delta_e=1.0,
+            Delta_i=1.0,
+            I=10.0,
         ),
         _box(RATE, VOLT, RATE, ZSYN, RATE, VOLT, RATE, ZSYN),
         _u(-5, 5),
@@ -162,8 +232,15 @@ CASES = [
         "MasterNMM",
         "MasterNMM",
         dict(
-            tau_m=1.0, tau_r=0.5, tau_d=2.0, gamma=1.2, kappa=0.8, I_ext=0.3, e0=0.5,
-            I0=0.2, rho=1.5,
+            tau_m=1.0,
+            tau_r=0.5,
+            tau_d=2.0,
+            gamma=1.2,
+            kappa=0.8,
+            I_ext=0.3,
+            e0=0.5,
+            I0=0.2,
+            rho=1.5,
         ),
         _box((0.0, 1.0), (0.0, 1.5), (-1.0, 1.0)),
         _u(-1, 1),
@@ -202,8 +279,10 @@ def test_references_cover_all_models():
 def test_vector_field_matches_reference(cls_name, base, sample_state, sample_u):
     ref = REFERENCES[cls_name]
     cls = getattr(models, cls_name)
-    seed = sum(ord(c) for c in cls_name) * 1000 + len(base) + sum(
-        int(v) for v in base.values() if isinstance(v, int)
+    seed = (
+        sum(ord(c) for c in cls_name) * 1000
+        + len(base)
+        + sum(int(v) for v in base.values() if isinstance(v, int))
     )
     rng = np.random.default_rng(seed)
     for i in range(N_SAMPLES):

@@ -50,8 +50,12 @@ def sweep(space=None, model=None, **kw):
     kw.setdefault("features", ["std"])
     kw.setdefault("t1", 0.2)
     kw.setdefault("dt", 1e-4)
-    return rj.sweep(JR() if model is None else model, rj.Space.grid(p=[100.0, 200.0])
-                    if space is None else space, progress=False, **kw)
+    return rj.sweep(
+        JR() if model is None else model,
+        rj.Space.grid(p=[100.0, 200.0]) if space is None else space,
+        progress=False,
+        **kw,
+    )
 
 
 def spectrum_objective(**kw):
@@ -72,18 +76,34 @@ API = [
     ("model-negative-rate", lambda: JR(b=-50.0), ValueError, r"JansenRit\.b must be > 0"),
     ("model-nan", lambda: JR(p=np.nan), ValueError, r"JansenRit\.p contains NaN"),
     ("model-inf", lambda: JR(A=np.inf), ValueError, r"JansenRit\.A contains NaN or inf"),
-    ("mpr-zero-tau", lambda: models.MontbrioPazoRoxin(tau=0.0), ValueError,
-     r"MontbrioPazoRoxin\.tau must be > 0"),
-    ("wc-negative-tau", lambda: models.WilsonCowan(tau_x=-1.0), ValueError,
-     r"WilsonCowan\.tau_x must be > 0"),
+    (
+        "mpr-zero-tau",
+        lambda: models.MontbrioPazoRoxin(tau=0.0),
+        ValueError,
+        r"MontbrioPazoRoxin\.tau must be > 0",
+    ),
+    (
+        "wc-negative-tau",
+        lambda: models.WilsonCowan(tau_x=-1.0),
+        ValueError,
+        r"WilsonCowan\.tau_x must be > 0",
+    ),
     ("sl-nan", lambda: models.StuartLandau(omega=np.nan), ValueError, r"StuartLandau\.omega"),
     # noise and forcing
     ("noise-negative", lambda: noise.Additive(-1.0), ValueError, r"Additive\.sigma must be >= 0"),
     ("noise-nan", lambda: noise.Additive(np.nan), ValueError, r"Additive\.sigma contains NaN"),
-    ("ou-zero-tau", lambda: noise.OrnsteinUhlenbeck(1.0, tau=0.0), ValueError,
-     r"OrnsteinUhlenbeck\.tau must be > 0"),
-    ("forcing-nan", lambda: forcing.Sinusoid(amplitude=np.nan, frequency=10.0), ValueError,
-     r"Sinusoid\.amplitude contains NaN"),
+    (
+        "ou-zero-tau",
+        lambda: noise.OrnsteinUhlenbeck(1.0, tau=0.0),
+        ValueError,
+        r"OrnsteinUhlenbeck\.tau must be > 0",
+    ),
+    (
+        "forcing-nan",
+        lambda: forcing.Sinusoid(amplitude=np.nan, frequency=10.0),
+        ValueError,
+        r"Sinusoid\.amplitude contains NaN",
+    ),
     # simulate
     ("t1-before-t0", lambda: sim(t1=0.0), ValueError, r"`t1` must be greater than `t0`"),
     ("dt-zero", lambda: sim(dt=0.0), ValueError, r"`dt` must be > 0"),
@@ -92,106 +112,251 @@ API = [
     ("t1-inf", lambda: sim(t1=np.inf), ValueError, r"`t1` must be finite"),
     ("steps-not-whole", lambda: sim(t1=0.10005), ValueError, r"whole number of steps"),
     ("save-every-zero", lambda: sim(save_every=0), ValueError, r"`save_every` must be a positive"),
-    ("save-every-not-dividing", lambda: sim(save_every=3), ValueError,
-     r"`save_every`=3 must divide"),
+    (
+        "save-every-not-dividing",
+        lambda: sim(save_every=3),
+        ValueError,
+        r"`save_every`=3 must divide",
+    ),
     ("y0-shape", lambda: sim(y0=jnp.zeros(5)), ValueError, r"`y0` must have shape \(6,\)"),
     ("y0-nan", lambda: sim(y0=jnp.full(6, jnp.nan)), ValueError, r"y0 contains NaN"),
-    ("noise-without-key", lambda: sim(noise=noise.Additive(1.0)), ValueError,
-     r"`noise` needs an explicit PRNG key"),
-    ("noise-not-an-object", lambda: sim(noise=1.0, key=jr.key(0)), TypeError,
-     r"`noise` must be"),
-    ("noise-shape", lambda: sim(noise=noise.Additive(jnp.ones(3)), key=jr.key(0)), ValueError,
-     r"noise\.sigma has shape \(3,\)"),
+    (
+        "noise-without-key",
+        lambda: sim(noise=noise.Additive(1.0)),
+        ValueError,
+        r"`noise` needs an explicit PRNG key",
+    ),
+    ("noise-not-an-object", lambda: sim(noise=1.0, key=jr.key(0)), TypeError, r"`noise` must be"),
+    (
+        "noise-shape",
+        lambda: sim(noise=noise.Additive(jnp.ones(3)), key=jr.key(0)),
+        ValueError,
+        r"noise\.sigma has shape \(3,\)",
+    ),
     ("solver-string", lambda: sim(solver="heun"), TypeError, r"`solver` must be a solver"),
-    ("model-string", lambda: rj.simulate("JansenRit", t1=0.1, dt=1e-4), TypeError,
-     r"`model` must be a rosetta_jax model"),
-    ("adaptive-with-noise", lambda: sim(noise=noise.Additive(1.0), key=jr.key(0),
-                                        stepsize_controller=__import__("diffrax").ConstantStepSize()),
-     ValueError, r"`stepsize_controller`"),
+    (
+        "model-string",
+        lambda: rj.simulate("JansenRit", t1=0.1, dt=1e-4),
+        TypeError,
+        r"`model` must be a rosetta_jax model",
+    ),
+    (
+        "adaptive-with-noise",
+        lambda: sim(
+            noise=noise.Additive(1.0),
+            key=jr.key(0),
+            stepsize_controller=__import__("diffrax").ConstantStepSize(),
+        ),
+        ValueError,
+        r"`stepsize_controller`",
+    ),
     ("complex-forcing-into-jr", lambda: sim(forcing=1j), TypeError, r"complex forcing"),
-    ("diverging-run", lambda: sim(models.DampedOscillator(alpha=50.0), t1=20.0, dt=0.01),
-     rj.SimulationDivergedError, r"blew up .* Reduce dt"),
+    (
+        "diverging-run",
+        lambda: sim(models.DampedOscillator(alpha=50.0), t1=20.0, dt=0.01),
+        rj.SimulationDivergedError,
+        r"blew up .* Reduce dt",
+    ),
     # networks
-    ("weights-not-square", lambda: rj.Network(JR(), np.ones((2, 3))), ValueError,
-     r"`weights` must be a square"),
+    (
+        "weights-not-square",
+        lambda: rj.Network(JR(), np.ones((2, 3))),
+        ValueError,
+        r"`weights` must be a square",
+    ),
     ("weights-negative", lambda: rj.Network(JR(), -W3), ValueError, r"`weights` must be >= 0"),
-    ("weights-nan", lambda: rj.Network(JR(), np.where(W3 > 0.9, np.nan, W3)), ValueError,
-     r"Network\.weights contains NaN"),
-    ("lengths-shape", lambda: net(lengths=np.ones((2, 2))), ValueError,
-     r"`lengths` must have shape \(3, 3\)"),
+    (
+        "weights-nan",
+        lambda: rj.Network(JR(), np.where(W3 > 0.9, np.nan, W3)),
+        ValueError,
+        r"Network\.weights contains NaN",
+    ),
+    (
+        "lengths-shape",
+        lambda: net(lengths=np.ones((2, 2))),
+        ValueError,
+        r"`lengths` must have shape \(3, 3\)",
+    ),
     ("lengths-negative", lambda: net(lengths=-L3), ValueError, r"`lengths` must be >= 0"),
-    ("lengths-without-speed", lambda: rj.Network(JR(), W3, lengths=L3), ValueError,
-     r"`lengths` needs a conduction `speed`"),
+    (
+        "lengths-without-speed",
+        lambda: rj.Network(JR(), W3, lengths=L3),
+        ValueError,
+        r"`lengths` needs a conduction `speed`",
+    ),
     ("speed-zero", lambda: net(speed=0.0), ValueError, r"`speed` must be a positive"),
     ("speed-negative", lambda: net(speed=-5.0), ValueError, r"`speed` must be a positive"),
-    ("regional-length", lambda: rj.Network(JR(p=jnp.ones(4)), W3), ValueError,
-     r"Node parameter `p` has shape \(4,\)"),
-    ("G-not-scalar", lambda: rj.Network(JR(), W3, G=jnp.ones(3)), ValueError,
-     r"`G` must be a scalar"),
-    ("normalize-typo", lambda: rj.Network(JR(), W3, normalize="eigen"), ValueError,
-     r"`normalize` must be one of"),
-    ("dt-against-delays", lambda: sim(net(speed=50.0), dt=1e-3), ValueError,
-     r"dt = 0\.001 exceeds the smallest non-zero conduction delay"),
-    ("lengths-dimensionless", lambda: rj.Network(models.StuartLandau(), W3, lengths=L3,
-                                                 speed=5.0), ValueError, r"dimensionless time"),
+    (
+        "regional-length",
+        lambda: rj.Network(JR(p=jnp.ones(4)), W3),
+        ValueError,
+        r"Node parameter `p` has shape \(4,\)",
+    ),
+    (
+        "G-not-scalar",
+        lambda: rj.Network(JR(), W3, G=jnp.ones(3)),
+        ValueError,
+        r"`G` must be a scalar",
+    ),
+    (
+        "normalize-typo",
+        lambda: rj.Network(JR(), W3, normalize="eigen"),
+        ValueError,
+        r"`normalize` must be one of",
+    ),
+    (
+        "dt-against-delays",
+        lambda: sim(net(speed=50.0), dt=1e-3),
+        ValueError,
+        r"dt = 0\.001 exceeds the smallest non-zero conduction delay",
+    ),
+    (
+        "lengths-dimensionless",
+        lambda: rj.Network(models.StuartLandau(), W3, lengths=L3, speed=5.0),
+        ValueError,
+        r"dimensionless time",
+    ),
     ("min-speed-above-speed", lambda: net(min_speed=10.0), ValueError, r"below `min_speed`"),
-    ("min-speed-and-max-delay", lambda: net(min_speed=2.0, max_delay=0.1), ValueError,
-     r"either `max_delay` or `min_speed`"),
+    (
+        "min-speed-and-max-delay",
+        lambda: net(min_speed=2.0, max_delay=0.1),
+        ValueError,
+        r"either `max_delay` or `min_speed`",
+    ),
     # spaces and sweeps
     ("grid-nan", lambda: rj.Space.grid(p=[1.0, np.nan]), ValueError, r"values of `p` must be"),
     ("grid-repeats", lambda: rj.Space.grid(p=[1.0, 1.0]), ValueError, r"values of `p` repeat"),
-    ("bounds-reversed", lambda: rj.Space.random(8, p=(2.0, 1.0)), ValueError,
-     r"Bounds of `p` must be \(low, high\)"),
-    ("n-samples-zero", lambda: rj.Space.sobol(0, p=(0.0, 1.0)), ValueError,
-     r"number of samples must be a positive integer"),
-    ("samples-lengths", lambda: rj.Space.samples(p=[1.0, 2.0], a=[1.0]), ValueError,
-     r"one length"),
-    ("sweep-unknown-parameter", lambda: sweep(rj.Space.grid(q=[1.0])), ValueError,
-     r"no parameter `q`"),
-    ("sweep-space-not-a-space", lambda: rj.sweep(JR(), {"p": [1.0]}, t1=1.0, dt=1e-4),
-     TypeError, r"`space` must be a Space"),
-    ("sweep-unknown-feature", lambda: sweep(features=["peak"]), ValueError,
-     r"Unknown feature 'peak'"),
+    (
+        "bounds-reversed",
+        lambda: rj.Space.random(8, p=(2.0, 1.0)),
+        ValueError,
+        r"Bounds of `p` must be \(low, high\)",
+    ),
+    (
+        "n-samples-zero",
+        lambda: rj.Space.sobol(0, p=(0.0, 1.0)),
+        ValueError,
+        r"number of samples must be a positive integer",
+    ),
+    ("samples-lengths", lambda: rj.Space.samples(p=[1.0, 2.0], a=[1.0]), ValueError, r"one length"),
+    (
+        "sweep-unknown-parameter",
+        lambda: sweep(rj.Space.grid(q=[1.0])),
+        ValueError,
+        r"no parameter `q`",
+    ),
+    (
+        "sweep-space-not-a-space",
+        lambda: rj.sweep(JR(), {"p": [1.0]}, t1=1.0, dt=1e-4),
+        TypeError,
+        r"`space` must be a Space",
+    ),
+    (
+        "sweep-unknown-feature",
+        lambda: sweep(features=["peak"]),
+        ValueError,
+        r"Unknown feature 'peak'",
+    ),
     ("sweep-discard", lambda: sweep(discard=1.5), ValueError, r"`discard` must be in \[0, 1\)"),
     ("sweep-nperseg", lambda: sweep(nperseg=10**6), ValueError, r"`nperseg` must be an integer"),
     ("sweep-t1", lambda: sweep(t1=-1.0), ValueError, r"t1 > t0"),
-    ("sweep-speed-beyond-buffer", lambda: sweep(rj.Space.grid(speed=[5.0, 1.0]), model=net()),
-     ValueError, r"speed=1.* min_speed"),
-    ("sweep-band-beyond-nyquist", lambda: sweep(features=["power_gamma"], save_every=100),
-     ValueError, r"band of `power_gamma`.*Nyquist"),
+    (
+        "sweep-speed-beyond-buffer",
+        lambda: sweep(rj.Space.grid(speed=[5.0, 1.0]), model=net()),
+        ValueError,
+        r"speed=1.* min_speed",
+    ),
+    (
+        "sweep-band-beyond-nyquist",
+        lambda: sweep(features=["power_gamma"], save_every=100),
+        ValueError,
+        r"band of `power_gamma`.*Nyquist",
+    ),
     # targets, objectives and fits
-    ("freqs-not-increasing", lambda: fit.SpectrumTarget(F[::-1], 1.0 / F), ValueError,
-     r"`freqs` must be strictly increasing"),
+    (
+        "freqs-not-increasing",
+        lambda: fit.SpectrumTarget(F[::-1], 1.0 / F),
+        ValueError,
+        r"`freqs` must be strictly increasing",
+    ),
     ("psd-negative", lambda: fit.SpectrumTarget(F, -1.0 / F), ValueError, r"`psd` must be > 0"),
-    ("psd-nan", lambda: fit.SpectrumTarget(F, np.where(F > 30, np.nan, F)), ValueError,
-     r"`psd` contains NaN"),
-    ("psd-rows", lambda: fit.SpectrumTarget(F, np.ones((5, 2))), ValueError,
-     r"`psd` has 5 frequencies"),
-    ("fc-not-symmetric", lambda: fit.FCTarget(np.triu(np.ones((3, 3)))), ValueError,
-     r"`fc` must be symmetric"),
+    (
+        "psd-nan",
+        lambda: fit.SpectrumTarget(F, np.where(F > 30, np.nan, F)),
+        ValueError,
+        r"`psd` contains NaN",
+    ),
+    (
+        "psd-rows",
+        lambda: fit.SpectrumTarget(F, np.ones((5, 2))),
+        ValueError,
+        r"`psd` has 5 frequencies",
+    ),
+    (
+        "fc-not-symmetric",
+        lambda: fit.FCTarget(np.triu(np.ones((3, 3)))),
+        ValueError,
+        r"`fc` must be symmetric",
+    ),
     ("fc-not-square", lambda: fit.FCTarget(np.ones((3, 2))), ValueError, r"`fc` must be square"),
-    ("objective-target-type", lambda: fit.SpectrumObjective(1.0 / F, noise.Additive(1.0)),
-     TypeError, r"`target` must be a SpectrumTarget"),
-    ("objective-band", lambda: spectrum_objective(band=(50.0, 60.0)), ValueError,
-     r"`band` \(50.0, 60.0\) does not overlap"),
+    (
+        "objective-target-type",
+        lambda: fit.SpectrumObjective(1.0 / F, noise.Additive(1.0)),
+        TypeError,
+        r"`target` must be a SpectrumTarget",
+    ),
+    (
+        "objective-band",
+        lambda: spectrum_objective(band=(50.0, 60.0)),
+        ValueError,
+        r"`band` \(50.0, 60.0\) does not overlap",
+    ),
     ("fit-steps-zero", lambda: fitted(steps=0), ValueError, r"`steps` and `n_starts` must be"),
-    ("fit-transforms", lambda: fitted(transforms=[fit.Positive(), fit.Positive()]), ValueError,
-     r"give one transform"),
-    ("fit-optimizer", lambda: fitted(optimizer="adam"), TypeError,
-     r"`optimizer` must be an optax optimiser"),
+    (
+        "fit-transforms",
+        lambda: fitted(transforms=[fit.Positive(), fit.Positive()]),
+        ValueError,
+        r"give one transform",
+    ),
+    (
+        "fit-optimizer",
+        lambda: fitted(optimizer="adam"),
+        TypeError,
+        r"`optimizer` must be an optax optimiser",
+    ),
     ("fit-names", lambda: fitted(names=["a", "b"]), ValueError, r"`names` must name"),
-    ("fit-checkpoint-is-a-file", lambda: fitted(checkpoint=__file__), ValueError,
-     r"is a file, not a store directory"),
-    ("equilibrium-not-found", lambda: analysis.equilibrium(JR(), jnp.full(6, jnp.nan)),
-     ValueError, r"Newton did not converge"),
+    (
+        "fit-checkpoint-is-a-file",
+        lambda: fitted(checkpoint=__file__),
+        ValueError,
+        r"is a file, not a store directory",
+    ),
+    (
+        "equilibrium-not-found",
+        lambda: analysis.equilibrium(JR(), jnp.full(6, jnp.nan)),
+        ValueError,
+        r"Newton did not converge",
+    ),
     # analysis
-    ("welch-nperseg", lambda: analysis.welch(np.ones(64), 100.0, nperseg=128), ValueError,
-     r"`nperseg`=128 is longer than the signal"),
+    (
+        "welch-nperseg",
+        lambda: analysis.welch(np.ones(64), 100.0, nperseg=128),
+        ValueError,
+        r"`nperseg`=128 is longer than the signal",
+    ),
     ("welch-fs", lambda: analysis.welch(np.ones(64), -1.0, nperseg=32), ValueError, r"`fs`"),
-    ("peak-band-empty", lambda: analysis.peak_frequency(F, 1.0 / F, (100.0, 200.0)), ValueError,
-     r"`band` contains no frequency"),
-    ("fc-nan-signal", lambda: analysis.functional_connectivity(np.full((10, 2), np.nan)),
-     ValueError, r"`x` contains 20 NaN"),
+    (
+        "peak-band-empty",
+        lambda: analysis.peak_frequency(F, 1.0 / F, (100.0, 200.0)),
+        ValueError,
+        r"`band` contains no frequency",
+    ),
+    (
+        "fc-nan-signal",
+        lambda: analysis.functional_connectivity(np.full((10, 2), np.nan)),
+        ValueError,
+        r"`x` contains 20 NaN",
+    ),
 ]
 
 
@@ -216,23 +381,54 @@ def _edit_manifest(path, **changes):
 
 
 FILES = [
-    ("manifest-other-version", lambda p: _edit_manifest(p, rosetta_jax="0.0.1"),
-     lambda p: sweep(path=p), StoreMismatchError, r"made by rosetta-jax 0\.0\.1"),
-    ("manifest-garbage", lambda p: (p / "manifest.json").write_text("{not json"),
-     lambda p: sweep(path=p), StoreMismatchError, r"manifest.json is not a readable manifest"),
-    ("manifest-other-inputs", lambda p: None, lambda p: sweep(path=p, t1=0.3),
-     StoreMismatchError, r"made with other inputs: settings"),
-    ("manifest-edited-fingerprint", lambda p: _edit_manifest(p, fingerprint="0" * 64),
-     lambda p: rj.load_sweep(p), StoreMismatchError, r"manifest.json is inconsistent"),
-    ("load-sweep-empty-dir", lambda p: (p / "manifest.json").unlink(),
-     lambda p: rj.load_sweep(p), ValueError, r"holds no sweep"),
-    ("load-sweep-truncated-chunk", lambda p: (p / "chunks/chunk_000000.npz").write_bytes(b"PK"),
-     lambda p: rj.load_sweep(p), ValueError, r"incomplete: chunks \[0\]"),
+    (
+        "manifest-other-version",
+        lambda p: _edit_manifest(p, rosetta_jax="0.0.1"),
+        lambda p: sweep(path=p),
+        StoreMismatchError,
+        r"made by rosetta-jax 0\.0\.1",
+    ),
+    (
+        "manifest-garbage",
+        lambda p: (p / "manifest.json").write_text("{not json"),
+        lambda p: sweep(path=p),
+        StoreMismatchError,
+        r"manifest.json is not a readable manifest",
+    ),
+    (
+        "manifest-other-inputs",
+        lambda p: None,
+        lambda p: sweep(path=p, t1=0.3),
+        StoreMismatchError,
+        r"made with other inputs: settings",
+    ),
+    (
+        "manifest-edited-fingerprint",
+        lambda p: _edit_manifest(p, fingerprint="0" * 64),
+        lambda p: rj.load_sweep(p),
+        StoreMismatchError,
+        r"manifest.json is inconsistent",
+    ),
+    (
+        "load-sweep-empty-dir",
+        lambda p: (p / "manifest.json").unlink(),
+        lambda p: rj.load_sweep(p),
+        ValueError,
+        r"holds no sweep",
+    ),
+    (
+        "load-sweep-truncated-chunk",
+        lambda p: (p / "chunks/chunk_000000.npz").write_bytes(b"PK"),
+        lambda p: rj.load_sweep(p),
+        ValueError,
+        r"incomplete: chunks \[0\]",
+    ),
 ]
 
 
-@pytest.mark.parametrize("damage, call, error, match", [f[1:] for f in FILES],
-                         ids=[f[0] for f in FILES])
+@pytest.mark.parametrize(
+    "damage, call, error, match", [f[1:] for f in FILES], ids=[f[0] for f in FILES]
+)
 def test_damaged_or_foreign_store_files(tmp_path, damage, call, error, match):
     _sweep_dir(tmp_path)
     damage(tmp_path)
@@ -259,62 +455,161 @@ def _npz_bytes(**arrays):
 
 
 SIM = "[model]\nname = 'JansenRit'\n[simulation]\nt1 = 0.2\ndt = 1e-4\n"
-NET = "[model]\nname = 'JansenRit'\n[network]\nconnectome = 'c.npz'\n[simulation]\nt1 = 0.2\n" \
-      "dt = 1e-4\n"
+NET = (
+    "[model]\nname = 'JansenRit'\n[network]\nconnectome = 'c.npz'\n[simulation]\nt1 = 0.2\n"
+    "dt = 1e-4\n"
+)
 CLI = [
     ("cli-dt-zero", "simulate", SIM.replace("dt = 1e-4", "dt = 0.0"), {}, r"needs dt > 0"),
-    ("cli-negative-constant", "simulate", SIM.replace("'JansenRit'", "'JansenRit'\nparams = "
-                                                      "{ a = -1.0 }"), {}, r"a must be > 0"),
-    ("cli-nan-parameter", "simulate", SIM.replace("'JansenRit'", "'JansenRit'\nparams = "
-                                                  "{ p = nan }"), {}, r"p contains NaN"),
+    (
+        "cli-negative-constant",
+        "simulate",
+        SIM.replace("'JansenRit'", "'JansenRit'\nparams = { a = -1.0 }"),
+        {},
+        r"a must be > 0",
+    ),
+    (
+        "cli-nan-parameter",
+        "simulate",
+        SIM.replace("'JansenRit'", "'JansenRit'\nparams = { p = nan }"),
+        {},
+        r"p contains NaN",
+    ),
     ("cli-save-every", "simulate", SIM + "save_every = 3\n", {}, r"`save_every`=3 must divide"),
     ("cli-noise-negative", "simulate", SIM + "noise = -1.0\n", {}, r"noise must be >= 0"),
-    ("cli-discard", "sweep", SIM + "discard = 1.0\n[sweep]\n[sweep.params]\np = [1.0]\n", {},
-     r"discard must be in \[0, 1\)"),
-    ("cli-speed-zero", "simulate", "[model]\nname = 'JansenRit'\n[network]\nconnectome = "
-     "'dk68'\nspeed = 0.0\n[simulation]\nt1 = 0.2\ndt = 1e-4\n", {}, r"`speed` must be a positive"),
-    ("cli-normalize", "simulate", "[model]\nname = 'JansenRit'\n[network]\nconnectome = 'dk68'"
-     "\nnormalize = 'rows'\n[simulation]\nt1 = 0.2\ndt = 1e-4\n", {}, r"`normalize` must be one"),
-    ("cli-forcing-kind", "simulate", SIM + "[forcing]\nkind = 'square'\n", {},
-     r"\[forcing\] kind must be"),
-    ("cli-forcing-regions", "simulate", "[model]\nname = 'JansenRit'\n[network]\nconnectome = "
-     "'dk68'\n[forcing]\nfrequency = 10.0\nregions = [100]\n[simulation]\nt1 = 0.2\ndt = 1e-4\n",
-     {}, r"regions must be integers in \[0, 67\]"),
-    ("cli-regional-length", "simulate", "[model]\nname = 'JansenRit'\nparams = { p = [1.0, 2.0] }"
-     "\n[network]\nconnectome = 'dk68'\n[simulation]\nt1 = 0.2\ndt = 1e-4\n", {},
-     r"p has 2 values; the connectome has 68"),
-    ("cli-connectome-truncated", "simulate", NET, {"c.npz": lambda: _npz_bytes(
-        weights=W3)[:40]}, r"c\.npz is not a readable \.npz"),
-    ("cli-connectome-pickled", "simulate", NET, {"c.npz": lambda: _npz_bytes(
-        weights=np.array([W3, None], dtype=object))}, r"holds pickled objects"),
-    ("cli-connectome-no-weights", "simulate", NET, {"c.npz": lambda: _npz_bytes(w=W3)},
-     r"has no array 'weights'"),
-    ("cli-connectome-not-square", "simulate", NET, {"c.npz": lambda: _npz_bytes(
-        weights=np.ones((2, 3)))}, r"'weights' must be a square"),
-    ("cli-connectome-negative", "simulate", NET, {"c.npz": lambda: _npz_bytes(weights=-W3)},
-     r"`weights` must be >= 0"),
-    ("cli-fit-target-pickled", "fit", "[model]\nname = 'JansenRit'\n[fit]\ntask = 'spectrum'\n"
-     "target = 't.npz'\nparams = ['p']\n", {"t.npz": lambda: _npz_bytes(
-         freqs=np.array(["a"], dtype=object), psd=np.ones(1))}, r"holds pickled objects"),
-    ("cli-fit-target-bad-psd", "fit", "[model]\nname = 'JansenRit'\n[fit]\ntask = 'spectrum'\n"
-     "target = 't.npz'\nparams = ['p']\n", {"t.npz": lambda: _npz_bytes(freqs=F, psd=-F)},
-     r"`psd` must be > 0"),
-    ("cli-sweep-empty-values", "sweep", SIM + "[sweep]\nfeatures = ['std']\n[sweep.params]\n"
-     "p = []\n", {}, r"`p` must be a non-empty"),
-    ("cli-sweep-kind", "sweep", SIM + "[sweep]\nkind = 'grid2'\n[sweep.params]\np = [1.0]\n", {},
-     r"kind"),
+    (
+        "cli-discard",
+        "sweep",
+        SIM + "discard = 1.0\n[sweep]\n[sweep.params]\np = [1.0]\n",
+        {},
+        r"discard must be in \[0, 1\)",
+    ),
+    (
+        "cli-speed-zero",
+        "simulate",
+        "[model]\nname = 'JansenRit'\n[network]\nconnectome = "
+        "'dk68'\nspeed = 0.0\n[simulation]\nt1 = 0.2\ndt = 1e-4\n",
+        {},
+        r"`speed` must be a positive",
+    ),
+    (
+        "cli-normalize",
+        "simulate",
+        "[model]\nname = 'JansenRit'\n[network]\nconnectome = 'dk68'"
+        "\nnormalize = 'rows'\n[simulation]\nt1 = 0.2\ndt = 1e-4\n",
+        {},
+        r"`normalize` must be one",
+    ),
+    (
+        "cli-forcing-kind",
+        "simulate",
+        SIM + "[forcing]\nkind = 'square'\n",
+        {},
+        r"\[forcing\] kind must be",
+    ),
+    (
+        "cli-forcing-regions",
+        "simulate",
+        "[model]\nname = 'JansenRit'\n[network]\nconnectome = "
+        "'dk68'\n[forcing]\nfrequency = 10.0\nregions = [100]\n[simulation]\nt1 = 0.2\ndt = 1e-4\n",
+        {},
+        r"regions must be integers in \[0, 67\]",
+    ),
+    (
+        "cli-regional-length",
+        "simulate",
+        "[model]\nname = 'JansenRit'\nparams = { p = [1.0, 2.0] }"
+        "\n[network]\nconnectome = 'dk68'\n[simulation]\nt1 = 0.2\ndt = 1e-4\n",
+        {},
+        r"p has 2 values; the connectome has 68",
+    ),
+    (
+        "cli-connectome-truncated",
+        "simulate",
+        NET,
+        {"c.npz": lambda: _npz_bytes(weights=W3)[:40]},
+        r"c\.npz is not a readable \.npz",
+    ),
+    (
+        "cli-connectome-pickled",
+        "simulate",
+        NET,
+        {"c.npz": lambda: _npz_bytes(weights=np.array([W3, None], dtype=object))},
+        r"holds pickled objects",
+    ),
+    (
+        "cli-connectome-no-weights",
+        "simulate",
+        NET,
+        {"c.npz": lambda: _npz_bytes(w=W3)},
+        r"has no array 'weights'",
+    ),
+    (
+        "cli-connectome-not-square",
+        "simulate",
+        NET,
+        {"c.npz": lambda: _npz_bytes(weights=np.ones((2, 3)))},
+        r"'weights' must be a square",
+    ),
+    (
+        "cli-connectome-negative",
+        "simulate",
+        NET,
+        {"c.npz": lambda: _npz_bytes(weights=-W3)},
+        r"`weights` must be >= 0",
+    ),
+    (
+        "cli-fit-target-pickled",
+        "fit",
+        "[model]\nname = 'JansenRit'\n[fit]\ntask = 'spectrum'\ntarget = 't.npz'\nparams = ['p']\n",
+        {"t.npz": lambda: _npz_bytes(freqs=np.array(["a"], dtype=object), psd=np.ones(1))},
+        r"holds pickled objects",
+    ),
+    (
+        "cli-fit-target-bad-psd",
+        "fit",
+        "[model]\nname = 'JansenRit'\n[fit]\ntask = 'spectrum'\ntarget = 't.npz'\nparams = ['p']\n",
+        {"t.npz": lambda: _npz_bytes(freqs=F, psd=-F)},
+        r"`psd` must be > 0",
+    ),
+    (
+        "cli-sweep-empty-values",
+        "sweep",
+        SIM + "[sweep]\nfeatures = ['std']\n[sweep.params]\np = []\n",
+        {},
+        r"`p` must be a non-empty",
+    ),
+    (
+        "cli-sweep-kind",
+        "sweep",
+        SIM + "[sweep]\nkind = 'grid2'\n[sweep.params]\np = [1.0]\n",
+        {},
+        r"kind",
+    ),
     ("cli-fit-steps", "fit", "[fit]\ntask = 'regional_spectra'\nsteps = 0\n", {}, r"steps"),
-    ("cli-unknown-key", "sweep", SIM + "[sweep]\nchunks = 2\n[sweep.params]\np = [1.0]\n", {},
-     r"unknown key 'chunks' in \[sweep\]"),
-    ("cli-wrong-type", "bifurcation", "[model]\nname = 'JansenRit'\n[bifurcation]\nparam = 'p'"
-     "\nstart = 'low'\nstop = 1.0\n", {}, r"\[bifurcation\] start must be a number"),
+    (
+        "cli-unknown-key",
+        "sweep",
+        SIM + "[sweep]\nchunks = 2\n[sweep.params]\np = [1.0]\n",
+        {},
+        r"unknown key 'chunks' in \[sweep\]",
+    ),
+    (
+        "cli-wrong-type",
+        "bifurcation",
+        "[model]\nname = 'JansenRit'\n[bifurcation]\nparam = 'p'\nstart = 'low'\nstop = 1.0\n",
+        {},
+        r"\[bifurcation\] start must be a number",
+    ),
 ]
 
 
-@pytest.mark.parametrize("command, text, files, match", [c[1:] for c in CLI],
-                         ids=[c[0] for c in CLI])
-def test_bad_config_exits_2_with_one_line(tmp_path, capsys, monkeypatch, command, text, files,
-                                          match):
+@pytest.mark.parametrize(
+    "command, text, files, match", [c[1:] for c in CLI], ids=[c[0] for c in CLI]
+)
+def test_bad_config_exits_2_with_one_line(
+    tmp_path, capsys, monkeypatch, command, text, files, match
+):
     monkeypatch.chdir(tmp_path)  # outputs, if any, stay in the test's folder
     cfg = tmp_path / "bad.toml"
     cfg.write_text(text + f"[output]\ndir = '{tmp_path / 'out'}'\n")
@@ -338,8 +633,13 @@ JOBS = Path(__file__).with_name("jobs.py")
 
 
 def _start(kind, store, out, env):
-    p = subprocess.Popen([sys.executable, str(JOBS), kind, str(store), str(out)],
-                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    p = subprocess.Popen(
+        [sys.executable, str(JOBS), kind, str(store), str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
     assert p.stdout.readline().strip() == "ready"
     return p
 
@@ -366,10 +666,13 @@ def _kill_and_resume(kind, tmp_path, seed, n_kills=10):
     tmp = tmp_path / kind
     # The persistent compilation cache keeps each restarted process's compilation short, so
     # most kills land while chunks or checkpoints are computed and written.
-    env = {**os.environ, "JAX_PLATFORMS": "cpu",
-           "JAX_COMPILATION_CACHE_DIR": str(tmp / "jax-cache"),
-           "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
-           "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0"}
+    env = {
+        **os.environ,
+        "JAX_PLATFORMS": "cpu",
+        "JAX_COMPILATION_CACHE_DIR": str(tmp / "jax-cache"),
+        "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
+        "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0",
+    }
     _run(kind, tmp / "cold", tmp / "cold.npz", env)  # compiles and fills the cache
     work = _run(kind, tmp / "reference", tmp / "reference.npz", env)  # as a restart sees it
     reference = dict(np.load(tmp / "reference.npz"))
@@ -399,7 +702,9 @@ def test_a_sweep_and_a_fit_killed_at_random_moments_resume_bit_identical(tmp_pat
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(2) as pool:
-        runs = [pool.submit(_kill_and_resume, kind, tmp_path, seed)
-                for kind, seed in (("sweep", 2026), ("fit", 12))]
+        runs = [
+            pool.submit(_kill_and_resume, kind, tmp_path, seed)
+            for kind, seed in (("sweep", 2026), ("fit", 12))
+        ]
         results = [r.result() for r in runs]
     assert all(kills == 10 for kills, _ in results)

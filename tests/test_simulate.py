@@ -19,15 +19,20 @@ from rosetta_jax.models import AbstractModel
 # ----------------------------------------------------------------------------- accuracy
 
 
-@pytest.mark.parametrize("solver, order", [(solvers.Euler(), 1), (solvers.Heun(), 2),
-                                           (solvers.RK4(), 4)])
+@pytest.mark.parametrize(
+    "solver, order", [(solvers.Euler(), 1), (solvers.Heun(), 2), (solvers.RK4(), 4)]
+)
 def test_fixed_step_convergence_order_on_the_damped_oscillator(solver, order):
     alpha, omega, T = -0.5, 3.0, 4.0
     m = models.DampedOscillator(alpha=alpha, omega=omega)
     exact = np.exp(alpha * T) * np.array([np.cos(omega * T), np.sin(omega * T)])
     dts = np.array([0.01, 0.005, 0.0025, 0.00125])
-    errors = [np.linalg.norm(np.asarray(rj.simulate(m, t1=T, dt=float(dt), solver=solver).y_final)
-                             - exact) for dt in dts]
+    errors = [
+        np.linalg.norm(
+            np.asarray(rj.simulate(m, t1=T, dt=float(dt), solver=solver).y_final) - exact
+        )
+        for dt in dts
+    ]
     slope = np.polyfit(np.log(dts), np.log(errors), 1)[0]
     assert abs(slope - order) < 0.1, (slope, errors)
 
@@ -44,8 +49,9 @@ def test_stock_diffrax_solver_in_the_fixed_step_loop_matches_ours():
 
 def test_our_solvers_work_inside_diffeqsolve():
     m = models.DampedOscillator(alpha=-0.2, omega=2.0)
-    sol = dfx.diffeqsolve(dfx.ODETerm(m.vector_field), solvers.RK4(), 0.0, 2.0, 0.01,
-                          jnp.array([1.0, 0.0]), args=None)
+    sol = dfx.diffeqsolve(
+        dfx.ODETerm(m.vector_field), solvers.RK4(), 0.0, 2.0, 0.01, jnp.array([1.0, 0.0]), args=None
+    )
     ours = rj.simulate(m, t1=2.0, dt=0.01, solver=solvers.RK4()).y_final
     np.testing.assert_allclose(sol.ys[-1], ours, rtol=1e-13)
 
@@ -53,8 +59,13 @@ def test_our_solvers_work_inside_diffeqsolve():
 def test_adaptive_and_fixed_paths_agree():
     m = models.WilsonCowan()
     fixed = rj.simulate(m, t1=30.0, dt=0.001, save_every=100, solver=solvers.RK4())
-    adaptive = rj.simulate(m, t1=30.0, dt=0.001, save_every=100,
-                           stepsize_controller=dfx.PIDController(rtol=1e-10, atol=1e-12))
+    adaptive = rj.simulate(
+        m,
+        t1=30.0,
+        dt=0.001,
+        save_every=100,
+        stepsize_controller=dfx.PIDController(rtol=1e-10, atol=1e-12),
+    )
     np.testing.assert_allclose(fixed.ts, adaptive.ts, rtol=1e-13)
     np.testing.assert_allclose(fixed.ys, adaptive.ys, atol=1e-8)
     np.testing.assert_allclose(adaptive.y_final, adaptive.ys[-1], atol=1e-12)
@@ -100,8 +111,14 @@ def test_vmap_over_parameters_equals_separate_runs():
     key = jr.key(3)
 
     def run(p):
-        return rj.simulate(models.JansenRit(p=p), t1=0.5, dt=1e-4, save_every=10,
-                           noise=noise.Additive(20.0), key=key).observed
+        return rj.simulate(
+            models.JansenRit(p=p),
+            t1=0.5,
+            dt=1e-4,
+            save_every=10,
+            noise=noise.Additive(20.0),
+            key=key,
+        ).observed
 
     batched = jax.vmap(run)(ps)
     for i, p in enumerate(ps):
@@ -109,13 +126,22 @@ def test_vmap_over_parameters_equals_separate_runs():
 
 
 def test_vmap_over_keys_gives_independent_realisations():
-    run = lambda k: rj.simulate(models.JansenRit(), t1=0.2, dt=1e-4, noise=noise.Additive(50.0),
-                                key=k, save_every=10).observed
+    run = lambda k: (
+        rj.simulate(
+            models.JansenRit(), t1=0.2, dt=1e-4, noise=noise.Additive(50.0), key=k, save_every=10
+        ).observed
+    )
     obs = jax.vmap(run)(jr.split(jr.key(0), 3))
     assert not np.allclose(obs[0], obs[1])
     np.testing.assert_array_equal(run(jr.key(5)), run(jr.key(5)))  # same key, same result
-    legacy = rj.simulate(models.JansenRit(), t1=0.2, dt=1e-4, noise=noise.Additive(50.0),
-                         key=jr.PRNGKey(5), save_every=10).observed
+    legacy = rj.simulate(
+        models.JansenRit(),
+        t1=0.2,
+        dt=1e-4,
+        noise=noise.Additive(50.0),
+        key=jr.PRNGKey(5),
+        save_every=10,
+    ).observed
     assert legacy.shape == (200,)
 
 
@@ -131,8 +157,13 @@ def test_gradient_through_the_adaptive_path_is_exact():
 
     def x_end(alpha):
         m = models.DampedOscillator(alpha=alpha, omega=omega)
-        return rj.simulate(m, t1=T, dt=0.01, solver=dfx.Tsit5(),
-                           stepsize_controller=dfx.PIDController(rtol=1e-12, atol=1e-12)).y_final[0]
+        return rj.simulate(
+            m,
+            t1=T,
+            dt=0.01,
+            solver=dfx.Tsit5(),
+            stepsize_controller=dfx.PIDController(rtol=1e-12, atol=1e-12),
+        ).y_final[0]
 
     alpha = -0.3
     g = jax.grad(x_end)(alpha)
@@ -143,16 +174,27 @@ def test_gradient_through_a_noisy_fixed_step_run_matches_central_differences():
     key = jr.key(11)
 
     def loss(p):
-        sol = rj.simulate(models.JansenRit(p=p), t1=0.3, dt=1e-4, save_every=10,
-                          noise=noise.Additive(30.0), key=key)
+        sol = rj.simulate(
+            models.JansenRit(p=p),
+            t1=0.3,
+            dt=1e-4,
+            save_every=10,
+            noise=noise.Additive(30.0),
+            key=key,
+        )
         return jnp.mean(sol.observed**2)
 
     p, h = 180.0, 1e-3
     g = jax.grad(loss)(p)
     fd = (loss(p + h) - loss(p - h)) / (2 * h)
     np.testing.assert_allclose(g, fd, rtol=1e-6)
-    g_sigma = jax.grad(lambda s: jnp.mean(rj.simulate(
-        models.JansenRit(), t1=0.1, dt=1e-4, noise=noise.Additive(s), key=key).observed))(30.0)
+    g_sigma = jax.grad(
+        lambda s: jnp.mean(
+            rj.simulate(
+                models.JansenRit(), t1=0.1, dt=1e-4, noise=noise.Additive(s), key=key
+            ).observed
+        )
+    )(30.0)
     assert np.isfinite(g_sigma)
 
 
@@ -176,8 +218,9 @@ class _Integrator(AbstractModel):
 
 def test_additive_white_noise_has_intensity_sigma_squared():
     sigma, T = 0.7, 2.0
-    run = lambda k: rj.simulate(_Integrator(), t1=T, dt=0.01, noise=noise.Additive(sigma),
-                                key=k).y_final[0]
+    run = lambda k: rj.simulate(
+        _Integrator(), t1=T, dt=0.01, noise=noise.Additive(sigma), key=k
+    ).y_final[0]
     ends = np.asarray(jax.vmap(run)(jr.split(jr.key(1), 4000)))
     np.testing.assert_allclose(np.var(ends), sigma**2 * T, rtol=0.06)
     assert abs(np.mean(ends)) < 4 * sigma * np.sqrt(T / 4000)
@@ -185,8 +228,11 @@ def test_additive_white_noise_has_intensity_sigma_squared():
 
 def test_ornstein_uhlenbeck_stationary_std_and_correlation_time():
     sigma, tau, mean, dt = 0.5, 0.2, 1.5, 0.001
-    run = lambda k: rj.simulate(_Integrator(), t1=200.0, dt=dt, key=k,
-                                noise=noise.OrnsteinUhlenbeck(sigma, tau, mean)).observed
+    run = lambda k: (
+        rj.simulate(
+            _Integrator(), t1=200.0, dt=dt, key=k, noise=noise.OrnsteinUhlenbeck(sigma, tau, mean)
+        ).observed
+    )
     obs = np.asarray(jax.vmap(run)(jr.split(jr.key(2), 8)))  # 8 x 1000 correlation times
     eta = np.diff(obs, axis=1, prepend=0.0) / dt  # the step-averaged eta
     np.testing.assert_allclose(np.mean(eta), mean, atol=0.02)
@@ -200,8 +246,15 @@ def test_ornstein_uhlenbeck_stationary_std_and_correlation_time():
 def test_noise_enters_the_input_channel_of_jansen_rit():
     # White noise in p adds A a sigma dW to the y4 equation only.
     key = jr.key(4)
-    sol = rj.simulate(models.JansenRit(C=0.0, p=0.0), t1=0.01, dt=1e-4, y0=jnp.zeros(6),
-                      noise=noise.Additive(10.0), key=key, solver=solvers.Euler())
+    sol = rj.simulate(
+        models.JansenRit(C=0.0, p=0.0),
+        t1=0.01,
+        dt=1e-4,
+        y0=jnp.zeros(6),
+        noise=noise.Additive(10.0),
+        key=key,
+        solver=solvers.Euler(),
+    )
     ys = np.asarray(sol.ys)
     assert np.all(ys[:, 2] == 0) and np.all(ys[:, 5] == 0)  # inhibitory PSP untouched
     assert np.std(ys[:, 4]) > 0
@@ -250,8 +303,13 @@ def test_interpolated_forcing_reproduces_a_sinusoid():
 def test_forcing_parameters_are_differentiable():
     def response(amplitude):
         drive = forcing.Sinusoid(amplitude=amplitude, frequency=2.0 / (2 * np.pi), analytic=True)
-        sol = rj.simulate(models.DampedOscillator(alpha=-0.5, omega=2.0), t1=40.0, dt=0.01,
-                          forcing=drive, solver=solvers.RK4())
+        sol = rj.simulate(
+            models.DampedOscillator(alpha=-0.5, omega=2.0),
+            t1=40.0,
+            dt=0.01,
+            forcing=drive,
+            solver=solvers.RK4(),
+        )
         return jnp.linalg.norm(sol.y_final)
 
     # Linear response at resonance: |z| = A / |alpha|, so d|z|/dA = 2.
@@ -262,8 +320,14 @@ def test_forcing_parameters_are_differentiable():
 
 
 def test_solution_carries_provenance():
-    sol = rj.simulate(models.JansenRit(p=123.0), t1=0.1, dt=1e-4, save_every=5,
-                      noise=noise.Additive(1.0), key=jr.key(0))
+    sol = rj.simulate(
+        models.JansenRit(p=123.0),
+        t1=0.1,
+        dt=1e-4,
+        save_every=5,
+        noise=noise.Additive(1.0),
+        key=jr.key(0),
+    )
     meta = sol.meta
     assert meta["dt"] == 1e-4 and meta["save_every"] == 5 and meta["solver"] == "Heun"
     assert meta["time_unit"] == "s" and meta["model"] == "JansenRit" and meta["noise"] == "Additive"
@@ -300,15 +364,30 @@ def test_blow_up_is_reported_not_returned():
         (dict(t1=1.0, dt=0.01, save_every=0), ValueError, "positive integer"),
         (dict(t1=1.0, dt=0.01, y0=jnp.zeros(3)), ValueError, r"`y0` must have shape \(2,\)"),
         (dict(t1=1.0, dt=0.01, y0=jnp.array([jnp.nan, 0.0])), ValueError, "y0 contains NaN"),
-        (dict(t1=1.0, dt=0.01, noise=noise.Additive(0.1)), ValueError, "needs an explicit PRNG key"),
-        (dict(t1=1.0, dt=0.01, noise=noise.Additive(0.1), key=jr.key(0),
-              stepsize_controller=dfx.PIDController(rtol=1e-6, atol=1e-6)), ValueError,
-         "deterministic runs"),
+        (
+            dict(t1=1.0, dt=0.01, noise=noise.Additive(0.1)),
+            ValueError,
+            "needs an explicit PRNG key",
+        ),
+        (
+            dict(
+                t1=1.0,
+                dt=0.01,
+                noise=noise.Additive(0.1),
+                key=jr.key(0),
+                stepsize_controller=dfx.PIDController(rtol=1e-6, atol=1e-6),
+            ),
+            ValueError,
+            "deterministic runs",
+        ),
         (dict(t1=1.0, dt=0.01, solver="heun"), TypeError, "must be a solver object"),
         (dict(t1=1.0, dt=0.01, noise=0.1), TypeError, "`noise` must be"),
         (dict(t1=1.0, dt=0.01, forcing=lambda t: t), TypeError, "`forcing` must be"),
-        (dict(t1=1.0, dt=0.01, noise=noise.Additive(jnp.ones(3)), key=jr.key(0)), ValueError,
-         "takes input of shape"),
+        (
+            dict(t1=1.0, dt=0.01, noise=noise.Additive(jnp.ones(3)), key=jr.key(0)),
+            ValueError,
+            "takes input of shape",
+        ),
         (dict(t1=jnp.inf, dt=0.01), ValueError, "`t1` must be finite"),
     ],
 )
@@ -348,8 +427,10 @@ def test_traced_end_time_is_refused():
         (lambda: noise.Additive(-1.0), "Additive.sigma must be >= 0"),
         (lambda: forcing.PulseTrain(1.0, period=0.1, width=0.2), "must not exceed"),
         (lambda: forcing.PulseTrain(1.0, period=0.0, width=0.0), "PulseTrain.period must be > 0"),
-        (lambda: forcing.Interpolated(jnp.array([0.0, 0.0, 1.0]), jnp.zeros(3)),
-         "strictly increasing"),
+        (
+            lambda: forcing.Interpolated(jnp.array([0.0, 0.0, 1.0]), jnp.zeros(3)),
+            "strictly increasing",
+        ),
         (lambda: forcing.Interpolated(jnp.array([0.0, 1.0]), jnp.zeros(3)), "first axis"),
         (lambda: forcing.Sinusoid(1.0, frequency=-2.0), "frequency must be >= 0"),
     ],
@@ -370,13 +451,26 @@ def test_checkpointed_gradients_equal_plain_ones(monkeypatch, carry_bytes):
     # carry_bytes = 0 forces the second (segment) level of checkpointing.
     monkeypatch.setattr(_simulate, "_CARRY_BYTES", carry_bytes)
     dk_w = jnp.asarray(np.random.default_rng(0).uniform(0, 1, (3, 3)))
-    net = rj.Network(models.JansenRit(p=jnp.array([100.0, 120.0, 140.0])), dk_w, G=5.0,
-                     lengths=jnp.full((3, 3), 20.0), speed=10.0)
+    net = rj.Network(
+        models.JansenRit(p=jnp.array([100.0, 120.0, 140.0])),
+        dk_w,
+        G=5.0,
+        lengths=jnp.full((3, 3), 20.0),
+        speed=10.0,
+    )
 
     def loss(G, p, checkpoint):
         m = eqx.tree_at(lambda m: (m.G, m.node.p), net, (G, p))
-        sol = rj.simulate(m, t1=0.2, dt=1e-4, save_every=10, noise=noise.Additive(20.0),
-                          key=jr.key(3), save_state=False, checkpoint=checkpoint)
+        sol = rj.simulate(
+            m,
+            t1=0.2,
+            dt=1e-4,
+            save_every=10,
+            noise=noise.Additive(20.0),
+            key=jr.key(3),
+            save_state=False,
+            checkpoint=checkpoint,
+        )
         return jnp.mean(sol.observed**2)
 
     grads = [jax.grad(loss, argnums=(0, 1))(5.0, net.node.p, ck) for ck in (False, True, None)]

@@ -14,21 +14,29 @@ import pytest
 import rosetta_jax as rj
 from rosetta_jax import models, noise
 
+
 T1, DT = 2.0, 1e-4
 
 
 def jr_sweep(space, **kw):
     kw.setdefault("features", ["std", "peak_frequency", "power_alpha"])
-    return rj.sweep(models.JansenRit(), space, t1=T1, dt=DT, noise=noise.Additive(20.0),
-                    progress=False, **kw)
+    return rj.sweep(
+        models.JansenRit(), space, t1=T1, dt=DT, noise=noise.Additive(20.0), progress=False, **kw
+    )
 
 
 def test_sweep_equals_separate_runs():
     space = rj.Space.samples(p=[70.0, 150.0, 230.0], a=[100.0, 90.0, 110.0])
     ds = jr_sweep(space, features=["std", "mean", "psd"])
     for i, (p, a) in enumerate(space.values):
-        sol = rj.simulate(models.JansenRit(p=p, a=a), t1=T1, dt=DT, save_every=10,
-                          noise=noise.Additive(20.0), key=jr.fold_in(jr.key(0), i))
+        sol = rj.simulate(
+            models.JansenRit(p=p, a=a),
+            t1=T1,
+            dt=DT,
+            save_every=10,
+            noise=noise.Additive(20.0),
+            key=jr.fold_in(jr.key(0), i),
+        )
         x = np.asarray(sol.observed)[200:]  # 2000 saves at 1 kHz, 10 % discarded
         np.testing.assert_allclose(float(ds["std"][i]), x.std(), rtol=1e-10)
         np.testing.assert_allclose(float(ds["mean"][i]), x.mean(), rtol=1e-10)
@@ -47,27 +55,48 @@ def test_grid_is_labelled_and_chunking_changes_nothing():
         np.testing.assert_allclose(whole[name].values, chunked[name].values, rtol=1e-13)
     # A grid point equals the explicit sample with the same index.
     i = 4  # (200, 40) is the fifth point of the grid
-    sol = rj.simulate(models.JansenRit(p=200.0, b=40.0), t1=T1, dt=DT, save_every=10,
-                      noise=noise.Additive(20.0), key=jr.fold_in(jr.key(0), i))
-    np.testing.assert_allclose(float(whole["std"].sel(p=200.0, b=40.0)),
-                               np.asarray(sol.observed)[200:].std(), rtol=1e-10)
+    sol = rj.simulate(
+        models.JansenRit(p=200.0, b=40.0),
+        t1=T1,
+        dt=DT,
+        save_every=10,
+        noise=noise.Additive(20.0),
+        key=jr.fold_in(jr.key(0), i),
+    )
+    np.testing.assert_allclose(
+        float(whole["std"].sel(p=200.0, b=40.0)), np.asarray(sol.observed)[200:].std(), rtol=1e-10
+    )
 
 
 def test_network_features_and_regional_parameters():
     W = np.array([[0, 1, 0.5, 0], [1, 0, 0, 0.2], [0.5, 0, 0, 1], [0, 0.2, 1, 0]])
-    net = rj.Network(models.StuartLandau(alpha=jnp.full(4, 0.5), omega=jnp.array([1.0, 1.1, 0.9, 1.05])),
-                     W, G=0.1)
+    net = rj.Network(
+        models.StuartLandau(alpha=jnp.full(4, 0.5), omega=jnp.array([1.0, 1.1, 0.9, 1.05])),
+        W,
+        G=0.1,
+    )
     space = rj.Space.grid({"G": [0.0, 2.0], "node.alpha": [0.5, 1.0]})
-    ds = rj.sweep(net, space, features=["order_parameter", "fc_sc_correlation", "fc"],
-                  t1=200.0, dt=0.01, save_every=10, discard=0.5, progress=False)
+    ds = rj.sweep(
+        net,
+        space,
+        features=["order_parameter", "fc_sc_correlation", "fc"],
+        t1=200.0,
+        dt=0.01,
+        save_every=10,
+        discard=0.5,
+        progress=False,
+    )
     assert ds["fc"].shape == (2, 2, 4, 4)
     R = ds["order_parameter"].values
     # Strong coupling synchronises the detuned oscillators; without coupling they drift.
     assert np.all(R[1] > 0.95) and np.all(R[0] < 0.8)
     # Regional alpha set to one value in every region equals a network built with it.
-    sol = rj.simulate(rj.Network(models.StuartLandau(alpha=jnp.full(4, 1.0),
-                                                     omega=net.node.omega), W, G=2.0),
-                      t1=200.0, dt=0.01, save_every=10)
+    sol = rj.simulate(
+        rj.Network(models.StuartLandau(alpha=jnp.full(4, 1.0), omega=net.node.omega), W, G=2.0),
+        t1=200.0,
+        dt=0.01,
+        save_every=10,
+    )
     x = np.asarray(sol.observed)[1000:]
     fc = np.corrcoef(x.T)
     np.testing.assert_allclose(ds["fc"].sel(G=2.0, **{"node.alpha": 1.0}).values, fc, atol=1e-9)
@@ -75,22 +104,28 @@ def test_network_features_and_regional_parameters():
 
 def test_random_and_sobol_spaces():
     r = rj.Space.random(64, p=(50.0, 250.0), a=(80.0, 120.0), seed=3)
-    assert r.values.shape == (64, 2) and np.all(r.values[:, 0] >= 50) and np.all(r.values[:, 0] < 250)
-    np.testing.assert_array_equal(r.values, rj.Space.random(64, p=(50.0, 250.0), a=(80.0, 120.0),
-                                                            seed=3).values)
+    assert (
+        r.values.shape == (64, 2) and np.all(r.values[:, 0] >= 50) and np.all(r.values[:, 0] < 250)
+    )
+    np.testing.assert_array_equal(
+        r.values, rj.Space.random(64, p=(50.0, 250.0), a=(80.0, 120.0), seed=3).values
+    )
     s = rj.Space.sobol(64, p=(0.0, 1.0), a=(0.0, 1.0), seed=1)
     # A balanced Sobol set has exactly 8 points in each eighth of each axis.
     for j in range(2):
         np.testing.assert_array_equal(np.histogram(s.values[:, j], 8, (0, 1))[0], np.full(8, 8))
 
 
-@pytest.mark.parametrize("bad, match", [
-    (lambda: rj.Space.grid(q=[1.0]), None),
-    (lambda: rj.Space.random(8, p=(2.0, 1.0)), "low < high"),
-    (lambda: rj.Space.grid(), "at least one parameter"),
-    (lambda: rj.Space.samples(p=[1.0, 2.0], a=[1.0]), "one length"),
-    (lambda: rj.Space.grid(p=[1.0, np.nan]), "finite"),
-])
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (lambda: rj.Space.grid(q=[1.0]), None),
+        (lambda: rj.Space.random(8, p=(2.0, 1.0)), "low < high"),
+        (lambda: rj.Space.grid(), "at least one parameter"),
+        (lambda: rj.Space.samples(p=[1.0, 2.0], a=[1.0]), "one length"),
+        (lambda: rj.Space.grid(p=[1.0, np.nan]), "finite"),
+    ],
+)
 def test_bad_spaces(bad, match):
     if match is None:
         with pytest.raises(ValueError, match="no parameter `q`"):
@@ -116,8 +151,9 @@ def test_bad_sweep_arguments(tmp_path):
 def test_blown_up_samples_are_reported():
     space = rj.Space.samples(alpha=[-0.5, 60.0])
     with pytest.warns(RuntimeWarning, match="1 of 2 samples blew up"):
-        ds = rj.sweep(models.DampedOscillator(), space, features=["std"], t1=50.0, dt=0.01,
-                      progress=False)
+        ds = rj.sweep(
+            models.DampedOscillator(), space, features=["std"], t1=50.0, dt=0.01, progress=False
+        )
     assert ds["diverged"].values.tolist() == [False, True]
     assert np.isfinite(ds["std"][0]) and np.isnan(ds["std"][1])
 
@@ -146,16 +182,33 @@ SCRIPT = textwrap.dedent("""
 def run_script(tmp_path, mode, out, devices=1):
     script = tmp_path / "sweep_script.py"
     script.write_text(SCRIPT)
-    env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}",
-               JAX_PLATFORMS="cpu")
-    return subprocess.run([sys.executable, str(script), mode, str(out)], env=env,
-                          capture_output=True, text=True, timeout=600)
+    env = dict(
+        os.environ,
+        XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}",
+        JAX_PLATFORMS="cpu",
+    )
+    return subprocess.run(
+        [sys.executable, str(script), mode, str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def in_process(**kw):
     space = rj.Space.grid(p=np.linspace(60.0, 240.0, 7), a=[95.0, 105.0])
-    return rj.sweep(models.JansenRit(), space, features=["std", "peak_frequency"], t1=1.0,
-                    dt=1e-4, noise=noise.Additive(20.0), progress=False, chunk_size=4, **kw)
+    return rj.sweep(
+        models.JansenRit(),
+        space,
+        features=["std", "peak_frequency"],
+        t1=1.0,
+        dt=1e-4,
+        noise=noise.Additive(20.0),
+        progress=False,
+        chunk_size=4,
+        **kw,
+    )
 
 
 def test_sharded_over_four_devices_equals_one(tmp_path):
@@ -181,11 +234,11 @@ def test_killed_sweep_resumes_without_loss_or_repeats(tmp_path):
     assert computed == [2, 3]  # 14 samples in chunks of 4: only the missing ones ran
     whole = in_process()
     np.testing.assert_array_equal(resumed["std"].values, whole["std"].values)
-    np.testing.assert_array_equal(resumed["peak_frequency"].values,
-                                  whole["peak_frequency"].values)
+    np.testing.assert_array_equal(resumed["peak_frequency"].values, whole["peak_frequency"].values)
     loaded = rj.load_sweep(out)
     np.testing.assert_array_equal(loaded["std"].values, whole["std"].values)
     assert json.loads(loaded.attrs["settings"])["names"] == ["p", "a"]
     import xarray as xr
+
     with xr.open_dataset(out / "sweep.nc", engine="scipy") as saved:
         np.testing.assert_array_equal(saved["std"].values, whole["std"].values)

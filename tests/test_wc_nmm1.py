@@ -33,10 +33,20 @@ def logistic(s, rho=1.0, theta=0.0):
 def test_wilson_cowan_jacobian_matches_spec_6_4():
     rng = np.random.default_rng(0)
     for _ in range(10):
-        p = dict(tau_x=rng.uniform(0.5, 2), tau_y=rng.uniform(0.5, 2), w_xx=rng.uniform(5, 15),
-                 w_xy=rng.uniform(5, 15), w_yx=rng.uniform(5, 15), w_yy=rng.uniform(0, 5),
-                 P_x=rng.uniform(-3, 3), P_y=rng.uniform(-8, 0), gamma_x=rng.uniform(0.5, 2),
-                 gamma_y=rng.uniform(0.5, 2), rho_x=rng.uniform(0.5, 2), rho_y=rng.uniform(0.5, 2))
+        p = dict(
+            tau_x=rng.uniform(0.5, 2),
+            tau_y=rng.uniform(0.5, 2),
+            w_xx=rng.uniform(5, 15),
+            w_xy=rng.uniform(5, 15),
+            w_yx=rng.uniform(5, 15),
+            w_yy=rng.uniform(0, 5),
+            P_x=rng.uniform(-3, 3),
+            P_y=rng.uniform(-8, 0),
+            gamma_x=rng.uniform(0.5, 2),
+            gamma_y=rng.uniform(0.5, 2),
+            rho_x=rng.uniform(0.5, 2),
+            rho_y=rng.uniform(0.5, 2),
+        )
         m = models.WilsonCowan(**p)
         x, y = rng.uniform(0, 1, 2)
         sx = logistic(p["w_xx"] * x - p["w_xy"] * y + p["P_x"], p["rho_x"])
@@ -76,11 +86,13 @@ def test_wilson_cowan_hopf_trace_zero_and_frequency():  # item 22 (panel b)
     def freq(delta):
         m = models.WilsonCowan(P_x=0.0, P_y=P_c + delta)
         y_star = _wc_fixed_point(m, [0.5, 0.5])
-        sol = rj.simulate(m, t1=6000.0, dt=0.05, y0=jnp.asarray(y_star) + 1e-3, save_every=4,
-                          solver=solvers.RK4())
+        sol = rj.simulate(
+            m, t1=6000.0, dt=0.05, y0=jnp.asarray(y_star) + 1e-3, save_every=4, solver=solvers.RK4()
+        )
         late = np.asarray(sol.ts) > 4000
-        return mean_frequency(np.asarray(sol.ts)[late], np.asarray(sol.observed)[late]), \
-            peak_to_peak(np.asarray(sol.observed)[late])
+        return mean_frequency(
+            np.asarray(sol.ts)[late], np.asarray(sol.observed)[late]
+        ), peak_to_peak(np.asarray(sol.observed)[late])
 
     f_small, a_small = freq(0.005)
     f_large, a_large = freq(0.04)
@@ -93,10 +105,16 @@ def test_wilson_cowan_hopf_trace_zero_and_frequency():  # item 22 (panel b)
 def test_first_order_wilson_cowan_without_self_excitation_never_hopfs():  # item 25
     rng = np.random.default_rng(3)
     for _ in range(50):
-        m = models.WilsonCowan(w_xx=0.0, w_xy=rng.uniform(0, 20), w_yx=rng.uniform(0, 20),
-                               w_yy=rng.uniform(0, 10), P_x=rng.uniform(-10, 10),
-                               P_y=rng.uniform(-10, 10), tau_x=rng.uniform(0.2, 3),
-                               tau_y=rng.uniform(0.2, 3))
+        m = models.WilsonCowan(
+            w_xx=0.0,
+            w_xy=rng.uniform(0, 20),
+            w_yx=rng.uniform(0, 20),
+            w_yy=rng.uniform(0, 10),
+            P_x=rng.uniform(-10, 10),
+            P_y=rng.uniform(-10, 10),
+            tau_x=rng.uniform(0.2, 3),
+            tau_y=rng.uniform(0.2, 3),
+        )
         y = rng.uniform(0, 1, 2)
         assert np.trace(jac(m, y)) < 0
 
@@ -164,15 +182,17 @@ def _jr_jacobian_auto(y, p):
 def test_jansen_rit_jacobian_matches_auto_code():
     rng = np.random.default_rng(4)
     for _ in range(10):
-        y = np.concatenate([rng.uniform(-0.05, 0.2, 1), rng.uniform(0, 30, 2), rng.uniform(-50, 50, 3)])
+        y = np.concatenate(
+            [rng.uniform(-0.05, 0.2, 1), rng.uniform(0, 30, 2), rng.uniform(-50, 50, 3)]
+        )
         p = rng.uniform(0, 300)
-        np.testing.assert_allclose(jac(models.JansenRit(p=p), y), _jr_jacobian_auto(y, p),
-                                   rtol=1e-10, atol=1e-8)
+        np.testing.assert_allclose(
+            jac(models.JansenRit(p=p), y), _jr_jacobian_auto(y, p), rtol=1e-10, atol=1e-8
+        )
 
 
 def _jr_cycle(p, y0=None, t1=20.0):
-    sol = rj.simulate(models.JansenRit(p=p), t1=t1, dt=1e-4, save_every=10, y0=y0,
-                      save_state=False)
+    sol = rj.simulate(models.JansenRit(p=p), t1=t1, dt=1e-4, save_every=10, y0=y0, save_state=False)
     ts, o = np.asarray(sol.ts), np.asarray(sol.observed)
     late = ts > t1 - 5.0
     return mean_frequency(ts[late], o[late]), peak_to_peak(o[late]), float(o[late].mean())
@@ -183,7 +203,7 @@ def test_jansen_rit_alpha_rhythm():  # item 28
     freqs = [r[0] for r in results]
     assert all(10.0 <= f <= 11.5 for f in freqs), freqs
     assert freqs[0] < freqs[1] < freqs[2]  # rising slowly with p
-    for f, amp, mean in results:
+    for _f, amp, mean in results:
         assert 0.5 < amp < 6.0 and mean > 4.0  # a few mV around a positive mean
 
 
@@ -218,8 +238,9 @@ def test_jansen_rit_upper_hopf_square_root_scaling():  # item 30, JR
     y_start = rj.simulate(models.JansenRit(p=300.0), t1=5.0, dt=1e-4).y_final
 
     def run(p):  # converge onto the cycle (Re lambda ~ 0.015 per unit of p), keep the last 2 s
-        return rj.simulate(models.JansenRit(p=p), t1=120.0, dt=2e-4, save_every=5, y0=y_start,
-                           save_state=False).observed[-2000:]
+        return rj.simulate(
+            models.JansenRit(p=p), t1=120.0, dt=2e-4, save_every=5, y0=y_start, save_state=False
+        ).observed[-2000:]
 
     obs = np.asarray(jax.vmap(run)(p_c - deltas))
     amps = np.array([peak_to_peak(o) / 2 for o in obs])
@@ -236,10 +257,18 @@ def test_jansen_rit_synapse_is_the_alpha_kernel():  # item 18, through the model
     # the excitatory kernel A a t e^{-at}: the alpha kernel with tau = 1/a, gamma = A/a.
     A, a, dt = 3.25, 100.0, 1e-6
     width, onset = 10 * dt, 0.25 * dt  # edges between RK4 stage times: the area is exact
-    pulse = rj.forcing.PulseTrain(amplitude=1.0 / width, period=10.0, width=width, t_on=onset,
-                                  n_pulses=1)
-    sol = rj.simulate(models.JansenRit(A=A, a=a, C=0.0, p=0.0), t1=0.1, dt=dt, save_every=10,
-                      forcing=pulse, solver=solvers.RK4(), y0=jnp.zeros(6))
+    pulse = rj.forcing.PulseTrain(
+        amplitude=1.0 / width, period=10.0, width=width, t_on=onset, n_pulses=1
+    )
+    sol = rj.simulate(
+        models.JansenRit(A=A, a=a, C=0.0, p=0.0),
+        t1=0.1,
+        dt=dt,
+        save_every=10,
+        forcing=pulse,
+        solver=solvers.RK4(),
+        y0=jnp.zeros(6),
+    )
     t = np.asarray(sol.ts) - (onset + width / 2)  # the pulse acts as an impulse at its centre
     y1 = np.asarray(sol.ys[:, 1])
     kernel = np.asarray(models.alpha_kernel(t, 1.0 / a, A / a))
@@ -255,15 +284,26 @@ def test_jansen_rit_synapse_is_the_alpha_kernel():  # item 18, through the model
 @pytest.mark.parametrize("eps", [1e-2, 1e-3])
 def test_master_nmm_fast_synapse_limit_is_wilson_cowan(eps):
     tau_m, kappa, gamma, I_ext = 1.0, 6.0, 2.0, -4.0
-    master = models.MasterNMM(tau_m=tau_m, tau_r=eps, tau_d=eps, gamma=gamma, kappa=kappa,
-                              I_ext=I_ext, e0=0.5, I0=0.0, rho=1.0)
+    master = models.MasterNMM(
+        tau_m=tau_m,
+        tau_r=eps,
+        tau_d=eps,
+        gamma=gamma,
+        kappa=kappa,
+        I_ext=I_ext,
+        e0=0.5,
+        I0=0.0,
+        rho=1.0,
+    )
     # tau_m r' = -r + sigma(gamma kappa r + I_ext): WC with w_xx = gamma kappa and no I population.
-    wc = models.WilsonCowan(tau_x=tau_m, w_xx=gamma * kappa, w_xy=0.0, w_yx=0.0, w_yy=0.0,
-                            P_x=I_ext, P_y=0.0)
+    wc = models.WilsonCowan(
+        tau_x=tau_m, w_xx=gamma * kappa, w_xy=0.0, w_yx=0.0, w_yy=0.0, P_x=I_ext, P_y=0.0
+    )
     ctrl = dict(solver=dfx.Kvaerno5(), stepsize_controller=dfx.PIDController(rtol=1e-9, atol=1e-11))
     r0 = 0.1
-    a = rj.simulate(master, t1=10.0, dt=1e-3, save_every=100, y0=jnp.array([r0, gamma * r0, 0.0]),
-                    **ctrl).ys[:, 0]
+    a = rj.simulate(
+        master, t1=10.0, dt=1e-3, save_every=100, y0=jnp.array([r0, gamma * r0, 0.0]), **ctrl
+    ).ys[:, 0]
     b = rj.simulate(wc, t1=10.0, dt=1e-3, save_every=100, y0=jnp.array([r0, 0.0]), **ctrl).ys[:, 0]
     err = float(jnp.max(jnp.abs(a - b)))
     assert err < 0.5 * eps * float(jnp.max(jnp.abs(b)))  # O(eps): measured 0.31 eps max|b|
@@ -272,15 +312,25 @@ def test_master_nmm_fast_synapse_limit_is_wilson_cowan(eps):
 @pytest.mark.parametrize("eps", [1e-3, 1e-4])
 def test_master_nmm_fast_membrane_limit_is_nmm1(eps):
     tau_s, kappa, gamma, I_ext = 0.01, 40.0, 0.05, 3.0
-    master = models.MasterNMM(tau_m=eps, tau_r=tau_s, tau_d=tau_s, gamma=gamma, kappa=kappa,
-                              I_ext=I_ext, e0=2.5, I0=6.0, rho=0.56)
+    master = models.MasterNMM(
+        tau_m=eps,
+        tau_r=tau_s,
+        tau_d=tau_s,
+        gamma=gamma,
+        kappa=kappa,
+        I_ext=I_ext,
+        e0=2.5,
+        I0=6.0,
+        rho=0.56,
+    )
     # r = phi(kappa s + I_ext), tau^2 s'' + 2 tau s' + s = gamma phi(...): the E-I motif's E
     # population with self-excitation w_xx = kappa and no inhibition.
     motif = models.EIMotif(tau_x=tau_s, gamma_x=gamma, w_xx=kappa, w_xy=0.0, w_yx=0.0, P_x=I_ext)
     ctrl = dict(solver=dfx.Kvaerno5(), stepsize_controller=dfx.PIDController(rtol=1e-9, atol=1e-11))
     r0 = float(models.sigmoid(I_ext, 2.5, 6.0, 0.56))
-    a = rj.simulate(master, t1=0.2, dt=1e-5, save_every=100, y0=jnp.array([r0, 0.0, 0.0]),
-                    **ctrl).ys[:, 1]
+    a = rj.simulate(
+        master, t1=0.2, dt=1e-5, save_every=100, y0=jnp.array([r0, 0.0, 0.0]), **ctrl
+    ).ys[:, 1]
     b = rj.simulate(motif, t1=0.2, dt=1e-5, save_every=100, y0=jnp.zeros(4), **ctrl).ys[:, 0]
     err = float(jnp.max(jnp.abs(a - b)))
     assert err < 0.6 * (eps / tau_s) * float(jnp.max(jnp.abs(b)))  # measured 0.41

@@ -14,20 +14,13 @@ from ._dynamics import (
     jacobian as jacobian,
     stable_equilibrium as stable_equilibrium,
 )
-from ._lyapunov import lyapunov_covariance as lyapunov_covariance
 from ._linear import (
     LinearSpectrum as LinearSpectrum,
     linear_covariance as linear_covariance,
     linear_fc as linear_fc,
     linear_spectrum as linear_spectrum,
 )
-from ._translate import (
-    NormalForm as NormalForm,
-    damped_modes as damped_modes,
-    normal_form as normal_form,
-    phase_reduction as phase_reduction,
-    translate as translate,
-)
+from ._lyapunov import lyapunov_covariance as lyapunov_covariance
 from ._signal import (
     analytic_phase as analytic_phase,
     analytic_signal as analytic_signal,
@@ -46,4 +39,11 @@ from ._specparam import (
     SpectrumFit as SpectrumFit,
     fit_aperiodic as fit_aperiodic,
     fit_spectrum as fit_spectrum,
+)
+from ._translate import (
+    NormalForm as NormalForm,
+    damped_modes as damped_modes,
+    normal_form as normal_form,
+    phase_reduction as phase_reduction,
+    translate as translate,
 )

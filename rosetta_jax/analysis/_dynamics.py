@@ -25,6 +25,7 @@ from ..models._base import AbstractModel
 
 def to_float64(tree):
     """Cast the floating-point arrays of a pytree to float64 (call inside jax.enable_x64)."""
+
     def cast(x):
         if eqx.is_inexact_array(x):
             return x.astype(jnp.complex128 if jnp.iscomplexobj(x) else jnp.float64)
@@ -42,10 +43,14 @@ def in_float64(fn):
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         with jax.enable_x64(True):
-            args = tuple(to_float64(a) if isinstance(a, (eqx.Module, jax.Array, np.ndarray))
-                         else a for a in args)
-            kwargs = {k: to_float64(v) if isinstance(v, (eqx.Module, jax.Array, np.ndarray))
-                      else v for k, v in kwargs.items()}
+            args = tuple(
+                to_float64(a) if isinstance(a, (eqx.Module, jax.Array, np.ndarray)) else a
+                for a in args
+            )
+            kwargs = {
+                k: to_float64(v) if isinstance(v, (eqx.Module, jax.Array, np.ndarray)) else v
+                for k, v in kwargs.items()
+            }
             out = fn(*args, **kwargs)
             # Hand back numpy arrays: float64 JAX arrays would warn when used in float32 mode.
             return jax.tree.map(lambda x: np.asarray(x) if isinstance(x, jax.Array) else x, out)
@@ -112,8 +117,10 @@ def _where(param) -> Callable:
     if callable(param):
         return param
     if not isinstance(param, str) or not param:
-        raise TypeError("`param` must be a parameter name such as 'p' or 'node.G', or a "
-                        "selector such as lambda m: m.p.")
+        raise TypeError(
+            "`param` must be a parameter name such as 'p' or 'node.G', or a "
+            "selector such as lambda m: m.p."
+        )
     parts = param.split(".")
 
     def where(m):
@@ -209,8 +216,10 @@ def fixed_points(
         starts = _default_starts(model, n_starts, key, args, t1, dt)
     starts = jnp.asarray(starts, dtype=y_init.dtype)
     if starts.shape[1:] != y_init.shape:
-        raise ValueError(f"`starts` must have shape (k, {', '.join(map(str, y_init.shape))}); got "
-                         f"{starts.shape}.")
+        raise ValueError(
+            f"`starts` must have shape (k, {', '.join(map(str, y_init.shape))}); got "
+            f"{starts.shape}."
+        )
     newton = lambda y: _newton(model, y, args, early_stop=True)
     # Large systems run the starts one after another: a batched dense solve of a few hundred
     # states is no faster on CPU, and batching them can stall XLA's CPU runtime.
@@ -218,7 +227,7 @@ def fixed_points(
     ys, res = np.asarray(ys), np.asarray(res)
     found: list[FixedPoint] = []
     scale = np.maximum(np.abs(ys).max(axis=0), 1e-12)
-    for y, r in zip(ys, res):
+    for y, r in zip(ys, res, strict=True):
         if not np.isfinite(r) or r > tol or not bool(model.admissible(jnp.asarray(y))):
             continue
         if any(np.all(np.abs(y - fp.state) <= 1e-6 * scale + 1e-9) for fp in found):
@@ -241,8 +250,9 @@ def _default_starts(model, n, key, args, t1, dt):
         t1 = t1 or min(200.0 / max(slow, 1e-9), 2e5 * dt)
     n_steps = max(int(round(t1 / dt)), n)
     save = max(n_steps // n, 1)
-    sol = simulate(model, t1=save * n * dt, dt=dt, save_every=save, throw=False,
-                   forcing=args, solver=None)
+    sol = simulate(
+        model, t1=save * n * dt, dt=dt, save_every=save, throw=False, forcing=args, solver=None
+    )
     path = jnp.asarray(sol.ys)
     path = jnp.where(jnp.isfinite(path), path, y0)
     key = jr.key(0) if key is None else key
@@ -260,9 +270,9 @@ def _default_starts(model, n, key, args, t1, dt):
 class SpecialPoint(NamedTuple):
     """A bifurcation on an equilibrium branch."""
 
-    kind: str                 # "fold" or "hopf"
-    param: float              # parameter value
-    state: np.ndarray         # equilibrium state there
+    kind: str  # "fold" or "hopf"
+    param: float  # parameter value
+    state: np.ndarray  # equilibrium state there
     eigenvalues: np.ndarray
     frequency_hz: float | None  # Hopf frequency (Hz with a time unit, else cycles per unit time)
 
@@ -294,13 +304,17 @@ class Branch:
         return np.asarray(jax.vmap(model.observe)(jnp.asarray(self.states)))
 
     def summary(self) -> str:
-        lines = [f"branch in {self.param_name}: {len(self.param)} points, "
-                 f"{self.param.min():.6g} .. {self.param.max():.6g}"]
+        lines = [
+            f"branch in {self.param_name}: {len(self.param)} points, "
+            f"{self.param.min():.6g} .. {self.param.max():.6g}"
+        ]
         for p in self.fold_points:
             lines.append(f"  fold at {self.param_name} = {p.param:.8g}")
         for p in self.hopf_points:
-            lines.append(f"  Hopf at {self.param_name} = {p.param:.8g}, "
-                         f"{p.frequency_hz:.6g} {'Hz' if self.time_unit else 'cycles/unit'}")
+            lines.append(
+                f"  Hopf at {self.param_name} = {p.param:.8g}, "
+                f"{p.frequency_hz:.6g} {'Hz' if self.time_unit else 'cycles/unit'}"
+            )
         return "\n".join(lines)
 
 
@@ -400,14 +414,18 @@ def continuation(
         y0 = min(fps, key=lambda fp: float(np.max(fp.eigenvalues.real))).state
     y_start, res = _newton(m0, jnp.asarray(y0, dtype=jnp.result_type(float)), args)
     if not float(res) < 1e-6:
-        raise ValueError(f"Newton did not converge to an equilibrium at {_param_label(param)} = "
-                         f"{start} from y0 (residual {float(res):.3g}); pass a closer y0.")
+        raise ValueError(
+            f"Newton did not converge to an equilibrium at {_param_label(param)} = "
+            f"{start} from y0 (residual {float(res):.3g}); pass a closer y0."
+        )
     shape = y_start.shape
     # Work in scaled coordinates: each state variable by its size, the parameter by the range,
     # so that the arclength treats them alike.
     sizes = [np.abs(np.asarray(y_start).reshape(-1))]
-    sizes += [np.abs(fp.state.reshape(-1)) for fp in fixed_points(_set_param(model, where, stop),
-                                                                   args=args)]
+    sizes += [
+        np.abs(fp.state.reshape(-1))
+        for fp in fixed_points(_set_param(model, where, stop), args=args)
+    ]
     ys = np.max(np.stack(sizes), axis=0)
     scale = np.concatenate([np.maximum(ys, max(1e-2 * ys.max(), 1e-9)), [abs(span)]])
     scale = jnp.asarray(scale, dtype=y_start.dtype)
@@ -453,24 +471,36 @@ def continuation(
         if np.sign(dets[k]) != np.sign(dets[k + 1]) and dets[k] != 0:
             folds.append(_locate(model, where, X[k], X[k + 1], args, "fold", locate_tol, scale))
         pair_k, pair_k1 = _complex_lead(eigs[k]), _complex_lead(eigs[k + 1])
-        if pair_k is not None and pair_k1 is not None and \
-                np.sign(pair_k.real) != np.sign(pair_k1.real):
+        if (
+            pair_k is not None
+            and pair_k1 is not None
+            and np.sign(pair_k.real) != np.sign(pair_k1.real)
+        ):
             hopfs.append(_locate(model, where, X[k], X[k + 1], args, "hopf", locate_tol, scale))
     hz = time_scale_hz(model)
     sc = np.asarray(scale)
     folds = [_special(model, where, xp, args, "fold", None, shape, scale) for xp in folds]
     hopfs = [_special(model, where, xp, args, "hopf", hz, shape, scale) for xp in hopfs]
     # A jump of the leading complex pair (another pair taking over) is not a crossing.
-    hopfs = [h for h in hopfs if abs(_complex_lead(h.eigenvalues).real)
-             < 1e-6 * max(1.0, abs(_complex_lead(h.eigenvalues).imag))]
+    hopfs = [
+        h
+        for h in hopfs
+        if abs(_complex_lead(h.eigenvalues).real)
+        < 1e-6 * max(1.0, abs(_complex_lead(h.eigenvalues).imag))
+    ]
     X = X * sc
     inside = (X[:, -1] >= lo - 1e-12 * abs(span)) & (X[:, -1] <= hi + 1e-12 * abs(span))
     X, eigs = X[inside], eigs[inside]
     keep = lambda pts: tuple(p for p in pts if lo <= p.param <= hi)
     return Branch(
-        param_name=_param_label(param), param=X[:, -1], states=X[:, :-1].reshape(-1, *shape),
-        eigenvalues=eigs, stable=np.all(eigs.real < 0, axis=1), fold_points=keep(folds),
-        hopf_points=keep(hopfs), time_unit=model.time_unit,
+        param_name=_param_label(param),
+        param=X[:, -1],
+        states=X[:, :-1].reshape(-1, *shape),
+        eigenvalues=eigs,
+        stable=np.all(eigs.real < 0, axis=1),
+        fold_points=keep(folds),
+        hopf_points=keep(hopfs),
+        time_unit=model.time_unit,
     )
 
 
@@ -498,8 +528,9 @@ def _locate(model, where, xa, xb, args, kind, rtol, scale):
     x_lo, x_hi = jnp.asarray(xa), jnp.asarray(xb)
     for _ in range(200):
         s_mid = 0.5 * (s_lo + s_hi)
-        x_mid, r = _corrector(model, where, jnp.asarray(xa) + s_mid * direction, direction, args,
-                              scale)
+        x_mid, r = _corrector(
+            model, where, jnp.asarray(xa) + s_mid * direction, direction, args, scale
+        )
         g = _test_value(model, where, np.asarray(x_mid), args, kind, scale)
         if not np.isfinite(g) or not bool(jnp.isfinite(r)):
             break
@@ -584,9 +615,10 @@ def bifurcation_diagram(
 
     def extrema(p, y0):
         m = _set_param(model, where, p)
-        sol = simulate(m, t1=t1, dt=dt, save_every=save, y0=y0, forcing=args, throw=False,
-                       save_state=False)
-        o = sol.observed[int(discard * sol.observed.shape[0]):]
+        sol = simulate(
+            m, t1=t1, dt=dt, save_every=save, y0=y0, forcing=args, throw=False, save_state=False
+        )
+        o = sol.observed[int(discard * sol.observed.shape[0]) :]
         return jnp.min(o), jnp.max(o)
 
     if n_sim > 0:
@@ -595,7 +627,7 @@ def bifurcation_diagram(
     else:  # the branch alone
         lo_v = hi_v = np.full((initial_states.shape[0], 0), np.nan)
 
-    fig, ax = (plt.subplots(figsize=(7, 4)) if ax is None else (ax.figure, ax))
+    fig, ax = plt.subplots(figsize=(7, 4)) if ax is None else (ax.figure, ax)
     obs = branch.observe(model)
     obs = obs.reshape(len(branch.param), -1)[:, 0]
     stable = branch.stable
@@ -607,11 +639,23 @@ def bifurcation_diagram(
         ax.plot(values, hi_v[k], ".", color="tab:red", ms=3)
     unit = {"s": "Hz", "ms": "Hz"}.get(model.time_unit, "cyc/unit")
     for fpt in branch.fold_points:
-        ax.plot(fpt.param, float(jnp.atleast_1d(model.observe(jnp.asarray(fpt.state)))[0]), "o",
-                color="tab:green", ms=7, label=f"fold {fpt.param:.4g}")
+        ax.plot(
+            fpt.param,
+            float(jnp.atleast_1d(model.observe(jnp.asarray(fpt.state)))[0]),
+            "o",
+            color="tab:green",
+            ms=7,
+            label=f"fold {fpt.param:.4g}",
+        )
     for h in branch.hopf_points:
-        ax.plot(h.param, float(jnp.atleast_1d(model.observe(jnp.asarray(h.state)))[0]), "s",
-                color="tab:purple", ms=7, label=f"Hopf {h.param:.4g} ({h.frequency_hz:.3g} {unit})")
+        ax.plot(
+            h.param,
+            float(jnp.atleast_1d(model.observe(jnp.asarray(h.state)))[0]),
+            "s",
+            color="tab:purple",
+            ms=7,
+            label=f"Hopf {h.param:.4g} ({h.frequency_hz:.3g} {unit})",
+        )
     ax.set_xlabel(branch.param_name)
     ax.set_ylabel("observable")
     ax.set_xlim(min(start, stop), max(start, stop))
@@ -620,8 +664,9 @@ def bifurcation_diagram(
     return fig, ax, branch
 
 
-def equilibrium(model: AbstractModel, y_guess, args=None, iterations: int = 40, *,
-                tol: float | None = None) -> Array:
+def equilibrium(
+    model: AbstractModel, y_guess, args=None, iterations: int = 40, *, tol: float | None = None
+) -> Array:
     """A differentiable equilibrium: Newton from `y_guess`, with exact parameter gradients.
 
     Newton runs on stopped gradients; one final Newton step carries them, which gives
@@ -661,7 +706,8 @@ def equilibrium(model: AbstractModel, y_guess, args=None, iterations: int = 40, 
                 f"Newton did not converge to an equilibrium of {type(model).__name__} from "
                 f"`y_guess` (last step {float(size):.3g}, residual |f| = {res:.3g}): the point "
                 "is not an equilibrium. Start closer, e.g. y_guess=analysis.stable_equilibrium("
-                "model), or check that the model has an equilibrium at these parameters.")
+                "model), or check that the model has an equilibrium at these parameters."
+            )
         return (x - step).reshape(shape)
     return jnp.where(ok, x - step, jnp.nan).reshape(shape)
 
@@ -684,7 +730,9 @@ def stable_equilibrium(model: AbstractModel, args=None, **kwargs) -> Array:
     """
     fps = [fp for fp in fixed_points(model, args=args, **kwargs) if fp.stable]
     if not fps:
-        raise ValueError(f"{type(model).__name__} has no stable equilibrium at its parameters "
-                         "(it oscillates or diverges); move it below its bifurcation, e.g. "
-                         "JansenRit(p=20).")
+        raise ValueError(
+            f"{type(model).__name__} has no stable equilibrium at its parameters "
+            "(it oscillates or diverges); move it below its bifurcation, e.g. "
+            "JansenRit(p=20)."
+        )
     return jnp.asarray(max(fps, key=lambda fp: float(np.max(fp.eigenvalues.real))).state)

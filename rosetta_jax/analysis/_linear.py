@@ -1,9 +1,11 @@
 """Linearised (analytic) spectra at a stable equilibrium: $S(\\omega) = G(\\omega) D G(\\omega)^*$.
 
 For $\\dot u = J u + \\xi$ with white noise of covariance $D$, the cross-spectral density is
-$S(\\omega) = G(\\omega) D G(\\omega)^*$ with $G(\\omega) = (i\\omega I - J(\\omega))^{-1}$ (spec 3.4). In a
+$S(\\omega) = G(\\omega) D G(\\omega)^*$ with $G(\\omega) = (i\\omega I - J(\\omega))^{-1}$ (spec
+3.4). In a
 network with conduction delays, each delayed coupling term carries $e^{-i\\omega\\tau_{ij}}$, so
-$J(\\omega) = A + \\sum_{ij} K_{ij} e^{-i\\omega\\tau_{ij}}$. Everything is differentiable, so a fit can
+$J(\\omega) = A + \\sum_{ij} K_{ij} e^{-i\\omega\\tau_{ij}}$. Everything is differentiable, so a
+fit can
 use the analytic spectrum as a fast objective.
 """
 
@@ -14,7 +16,6 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jaxtyping import Array, ArrayLike
 
 from ..models._base import AbstractModel
@@ -108,12 +109,12 @@ def _network_blocks(net: Network, y, args):
     A = jax.jacfwd(lambda yy: fields(yy.reshape(n, s), aff_r).reshape(-1))(y.reshape(-1))
     # T_i = d f_i / d afferent_i (s x ka), per node (the afferent of node i only reaches node i).
     dF = jax.jacfwd(lambda a: fields(y, a))(aff_r)  # (n, s, n, ka)
-    T = dF[jnp.arange(n), :, jnp.arange(n), :]      # (n, s, ka)
+    T = dF[jnp.arange(n), :, jnp.arange(n), :]  # (n, s, ka)
     # c_j = d e_j / d y_j (ka x s).
     dE = jax.jacfwd(lambda yy: _as_real(net.efferent(yy)))(y)  # (n, ka, n, s)
-    c = dE[jnp.arange(n), :, jnp.arange(n), :]      # (n, ka, s)
+    c = dE[jnp.arange(n), :, jnp.arange(n), :]  # (n, ka, s)
     R = _complex_block(net._effective_weights(), ka)  # (n, n, ka, ka)
-    K = jnp.einsum("iak,ijkl,jlb->ijab", T, R, c)   # (n, n, s, s)
+    K = jnp.einsum("iak,ijkl,jlb->ijab", T, R, c)  # (n, n, s, s)
     return A, K
 
 
@@ -135,7 +136,8 @@ def linear_spectrum(
 ) -> LinearSpectrum:
     """Analytic power spectrum of a model (or network) linearised at a stable equilibrium.
 
-    $S(\\omega) = G(\\omega) D G(\\omega)^*$, $G(\\omega) = (i\\omega I - J(\\omega))^{-1}$, projected on the
+    $S(\\omega) = G(\\omega) D G(\\omega)^*$, $G(\\omega) = (i\\omega I - J(\\omega))^{-1}$,
+    projected on the
     observable (`model.observe`) and, optionally, through a lead field. Conduction delays enter
     as $e^{-i\\omega\\tau_{ij}}$ on each coupling term. Differentiable with respect to the model's
     parameters (when `y_star` is given or found outside the differentiated function).
@@ -216,8 +218,9 @@ def linear_covariance(
     return cobs @ sigma @ cobs.T
 
 
-def linear_fc(model: AbstractModel, noise: AbstractNoise, *, y_star: Any = None,
-              args: Any = None) -> Array:
+def linear_fc(
+    model: AbstractModel, noise: AbstractNoise, *, y_star: Any = None, args: Any = None
+) -> Array:
     """Analytic functional connectivity (correlation of the observable) of a linearised model."""
     C = linear_covariance(model, noise, y_star=y_star, args=args)
     d = jnp.sqrt(jnp.diagonal(C))

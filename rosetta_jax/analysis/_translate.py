@@ -1,9 +1,11 @@
 """Rung-to-rung translation: see any model in the language of a lower rung.
 
-* At a stable focus, each complex mode $\\lambda = \\alpha \\pm i\\omega$ of the Jacobian is a damped
+* At a stable focus, each complex mode $\\lambda = \\alpha \\pm i\\omega$ of the Jacobian is a
+damped
   oscillator (rung 1).
 * Near a Hopf point, the dynamics on the centre manifold is the Stuart-Landau normal form
-  $\\dot z = (\\alpha + i\\omega) z - (\\gamma + i\\beta)|z|^2 z$ (rung 2), with $\\gamma + i\\beta = -c_1$,
+  $\\dot z = (\\alpha + i\\omega) z - (\\gamma + i\\beta)|z|^2 z$ (rung 2), with
+  $\\gamma + i\\beta = -c_1$,
   $c_1$ the first Lyapunov coefficient (Kuznetsov, Elements of Applied Bifurcation Theory, 3rd
   ed., eq. 5.39).
 * A Stuart-Landau oscillator (or a weakly coupled network of them) reduces to phases: Kuramoto
@@ -49,12 +51,16 @@ class NormalForm(NamedTuple):
         if float(sl.alpha) <= 0 or float(sl.gamma) <= 0:
             return 0.0
         r = math.sqrt(float(sl.alpha) / float(sl.gamma))
-        c = np.asarray(jax.grad(lambda y: model.observe(y.reshape(self.state.shape)))(
-            jnp.asarray(self.state).reshape(-1)))
+        c = np.asarray(
+            jax.grad(lambda y: model.observe(y.reshape(self.state.shape)))(
+                jnp.asarray(self.state).reshape(-1)
+            )
+        )
         return 2 * r * abs(np.dot(c, self.q))
 
     def cycle_frequency(self) -> float:
-        """Angular frequency on the limit cycle, $\\omega - \\beta\\alpha/\\gamma$ (rad per time unit)."""
+        """Angular frequency on the limit cycle, $\\omega - \\beta\\alpha/\\gamma$ (rad per time
+        unit)."""
         sl = self.model
         return float(sl.omega - sl.beta * sl.alpha / sl.gamma)
 
@@ -71,8 +77,10 @@ def damped_modes(model: AbstractModel, *, y_star: Any = None, args: Any = None):
     ev = np.linalg.eigvals(np.asarray(jacobian(model, y, args)))
     pairs = sorted((e for e in ev if e.imag > 1e-9 * max(1.0, abs(e))), key=lambda e: -e.real)
     if not pairs:
-        raise ValueError("The equilibrium is a node (no complex eigenvalues): there is no "
-                         "oscillatory mode to translate.")
+        raise ValueError(
+            "The equilibrium is a node (no complex eigenvalues): there is no "
+            "oscillatory mode to translate."
+        )
     return tuple(DampedOscillator(alpha=float(e.real), omega=float(e.imag)) for e in pairs)
 
 
@@ -80,7 +88,8 @@ def damped_modes(model: AbstractModel, *, y_star: Any = None, args: Any = None):
 def normal_form(model: AbstractModel, *, y_star: Any = None, args: Any = None) -> NormalForm:
     """Stuart-Landau normal form of `model` at (or near) a Hopf point.
 
-    The equilibrium's leading complex pair $\\lambda = \\alpha + i\\omega$ (with $\\alpha$ small near
+    The equilibrium's leading complex pair $\\lambda = \\alpha + i\\omega$ (with $\\alpha$ small
+    near
     the Hopf) and the first Lyapunov coefficient give
     $\\dot z = \\lambda z + c_1 |z|^2 z$, i.e. `StuartLandau(alpha, omega, gamma=-Re c1,
     beta=-Im c1)`. $c_1$ is computed with the projection method (Kuznetsov eq. 5.39), valid in
@@ -124,8 +133,9 @@ def normal_form(model: AbstractModel, *, y_star: Any = None, args: Any = None) -
     h11 = -np.linalg.solve(A, B(q, qb))
     h20 = np.linalg.solve(2j * omega * np.eye(len(q)) - A, B(q, q))
     c1 = 0.5 * np.vdot(p, C(q, q, qb) + 2 * B(q, h11) + B(qb, h20))
-    sl = StuartLandau(alpha=float(lam.real), omega=float(omega), gamma=float(-c1.real),
-                      beta=float(-c1.imag))
+    sl = StuartLandau(
+        alpha=float(lam.real), omega=float(omega), gamma=float(-c1.real), beta=float(-c1.imag)
+    )
     return NormalForm(sl, np.asarray(y), q, complex(c1))
 
 
@@ -149,8 +159,9 @@ def _d3(f, x0, a, b, c):
 def _bilinear(f, x0, u, v):
     ur, ui = _real_imag_dirs(u)
     vr, vi = _real_imag_dirs(v)
-    return (_d2(f, x0, ur, vr) - _d2(f, x0, ui, vi)) + 1j * (_d2(f, x0, ur, vi)
-                                                          + _d2(f, x0, ui, vr))
+    return (_d2(f, x0, ur, vr) - _d2(f, x0, ui, vi)) + 1j * (
+        _d2(f, x0, ur, vi) + _d2(f, x0, ui, vr)
+    )
 
 
 def _trilinear(f, x0, u, v, w):
@@ -189,13 +200,17 @@ def phase_reduction(model):
     A single `StuartLandau` becomes `Kuramoto(omega = omega - alpha beta / gamma)`. A `Network` of
     SL nodes with diffusive coupling $G\\sum_j C_{ij}(z_j - z_i)$ becomes, for weak coupling,
     $\\dot\\varphi_i = \\Omega_i + G\\frac{\\beta}{\\gamma}\\sum_j C_{ij}
-    + G K\\sum_j C_{ij}\\sin(\\varphi_j - \\varphi_i - a)$ with $K = \\sqrt{1 + \\beta^2/\\gamma^2}$,
+    + G K\\sum_j C_{ij}\\sin(\\varphi_j - \\varphi_i - a)$ with $K = \\sqrt{1 +
+    \\beta^2/\\gamma^2}$,
     $a = \\arctan(\\beta/\\gamma)$: a Kuramoto network with `coupling.Sine(lag=a)` and gain $GK$.
     """
     if isinstance(model, StuartLandau):
         return Kuramoto(omega=model.omega - model.beta * model.alpha / model.gamma)
-    if isinstance(model, Network) and isinstance(model.node, StuartLandau) and \
-            isinstance(model.coupling, Diffusive):
+    if (
+        isinstance(model, Network)
+        and isinstance(model.node, StuartLandau)
+        and isinstance(model.coupling, Diffusive)
+    ):
         sl = model.node
         if jnp.ndim(sl.gamma) or jnp.ndim(sl.beta):
             raise ValueError("The phase reduction needs shared (scalar) gamma and beta.")
@@ -203,11 +218,18 @@ def phase_reduction(model):
         rowsum = jnp.sum(model.weights, axis=1)
         omega = sl.omega - sl.alpha * ratio + model.G * ratio * rowsum
         K = jnp.sqrt(1 + ratio**2)
-        return Network(Kuramoto(omega=omega), model.weights, G=model.G * K,
-                       coupling=Sine(lag=jnp.arctan(ratio)), normalize=None,
-                       delays=model.delay_matrix())
-    raise TypeError("phase_reduction takes a StuartLandau oscillator or a Network of them with "
-                    "diffusive coupling.")
+        return Network(
+            Kuramoto(omega=omega),
+            model.weights,
+            G=model.G * K,
+            coupling=Sine(lag=jnp.arctan(ratio)),
+            normalize=None,
+            delays=model.delay_matrix(),
+        )
+    raise TypeError(
+        "phase_reduction takes a StuartLandau oscillator or a Network of them with "
+        "diffusive coupling."
+    )
 
 
 def translate(model: AbstractModel, to: str = "damped", **kwargs):

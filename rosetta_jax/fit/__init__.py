@@ -15,12 +15,10 @@ from ._objectives import (
     SpectrumTarget as SpectrumTarget,
     fcd_quantiles as fcd_quantiles,
 )
-from ._transforms import (
-    AbstractTransform as AbstractTransform,
-    Bounded as Bounded,
-    GaussianPrior as GaussianPrior,
-    Identity as Identity,
-    Positive as Positive,
+from ._real import (
+    fit_connectome_fc as fit_connectome_fc,
+    fit_network_spectra as fit_network_spectra,
+    fit_regional_spectra as fit_regional_spectra,
 )
 from ._sensitivity import (
     SensitivityResult as SensitivityResult,
@@ -28,8 +26,10 @@ from ._sensitivity import (
     sensitivity as sensitivity,
     spectral_features as spectral_features,
 )
-from ._real import (
-    fit_connectome_fc as fit_connectome_fc,
-    fit_network_spectra as fit_network_spectra,
-    fit_regional_spectra as fit_regional_spectra,
+from ._transforms import (
+    AbstractTransform as AbstractTransform,
+    Bounded as Bounded,
+    GaussianPrior as GaussianPrior,
+    Identity as Identity,
+    Positive as Positive,
 )

@@ -78,7 +78,9 @@ class FitResult:
         lines = [f"best loss {self.best_loss:.6g} (start {self.best_start})"]
         for k, v in self.params.items():
             v = np.asarray(v)
-            lines.append(f"  {k} = {v.round(6) if v.size <= 6 else f'{v.size} values, mean {v.mean():.6g}'}")
+            lines.append(
+                f"  {k} = {v.round(6) if v.size <= 6 else f'{v.size} values, mean {v.mean():.6g}'}"
+            )
         for k, v in self.goodness.items():
             if v is not None and np.ndim(v) == 0:
                 lines.append(f"  {k}: {float(v):.4g}")
@@ -86,14 +88,14 @@ class FitResult:
 
 
 def _apply(model, params, transforms, u):
-    values = tuple(t.forward(x) for t, x in zip(transforms, u))
+    values = tuple(t.forward(x) for t, x in zip(transforms, u, strict=True))
     where = lambda m: _as_tuple(params(m))
     return eqx.tree_at(where, model, values)
 
 
 def _prior_penalty(transforms, priors, u):
     total = 0.0
-    for t, p, x in zip(transforms, priors, u):
+    for t, p, x in zip(transforms, priors, u, strict=True):
         if p is not None:
             total = total + p.penalty(t.forward(x))
     return total
@@ -177,12 +179,13 @@ def fit(
     transforms = tuple(transforms) if transforms is not None else (Identity(),) * n
     priors = tuple(priors) if priors is not None else (None,) * n
     if len(transforms) != n or len(priors) != n:
-        raise ValueError(f"`params` selects {n} leaves: give one transform and one prior (or None) "
-                         "per leaf.")
+        raise ValueError(
+            f"`params` selects {n} leaves: give one transform and one prior (or None) per leaf."
+        )
     names = _param_names(params, model, names)
     if len(names) != n:
         raise ValueError(f"`names` must name the {n} selected leaves.")
-    for name, t, leaf in zip(names, transforms, leaves):
+    for name, t, leaf in zip(names, transforms, leaves, strict=True):
         if not eqx.is_inexact_array(leaf):
             raise TypeError(f"`{name}` is not a floating-point array leaf of the model.")
         t.check(name, leaf)
@@ -191,18 +194,27 @@ def fit(
     key = jr.key(0) if key is None else key
     optimizer = optax.adam(0.05) if optimizer is None else optimizer
     if not isinstance(optimizer, optax.GradientTransformation):
-        raise TypeError("`optimizer` must be an optax optimiser, e.g. optax.adam(0.05); got "
-                        f"{type(optimizer).__name__}.")
+        raise TypeError(
+            "`optimizer` must be an optax optimiser, e.g. optax.adam(0.05); got "
+            f"{type(optimizer).__name__}."
+        )
     user_optimizer = optimizer
     if clip_norm is not None:
         optimizer = optax.chain(optax.clip_by_global_norm(clip_norm), optimizer)
     optimizer = optax.apply_if_finite(optimizer, max_consecutive_errors=1_000_000)
 
-    u0 = tuple(t.inverse(jnp.asarray(leaf)) for t, leaf in zip(transforms, leaves))
+    u0 = tuple(t.inverse(jnp.asarray(leaf)) for t, leaf in zip(transforms, leaves, strict=True))
     k_starts, k_run = jr.split(key)
     u = tuple(
-        jnp.concatenate([x[None], x[None] + start_spread * jr.normal(
-            jr.fold_in(k_starts, i), (n_starts - 1, *x.shape), x.dtype)], axis=0)
+        jnp.concatenate(
+            [
+                x[None],
+                x[None]
+                + start_spread
+                * jr.normal(jr.fold_in(k_starts, i), (n_starts - 1, *x.shape), x.dtype),
+            ],
+            axis=0,
+        )
         for i, x in enumerate(u0)
     )
     opt_state = jax.vmap(optimizer.init)(u)
@@ -213,11 +225,25 @@ def fit(
 
     ckpt = None
     if checkpoint is not None:
-        ckpt = _Checkpoint(checkpoint, resume, {
-            "model": model, "objective": objective, "params": params, "names": names,
-            "transforms": transforms, "priors": priors, "optimizer": user_optimizer, "key": key,
-            "settings": {"n_starts": n_starts, "start_spread": start_spread,
-                         "clip_norm": clip_norm}})
+        ckpt = _Checkpoint(
+            checkpoint,
+            resume,
+            {
+                "model": model,
+                "objective": objective,
+                "params": params,
+                "names": names,
+                "transforms": transforms,
+                "priors": priors,
+                "optimizer": user_optimizer,
+                "key": key,
+                "settings": {
+                    "n_starts": n_starts,
+                    "start_spread": start_spread,
+                    "clip_norm": clip_norm,
+                },
+            },
+        )
         state = ckpt.latest((u, opt_state, best_u), steps, n_starts)
         if state is not None:
             (u, opt_state, best_u), start_step, hist, best_loss = state
@@ -228,15 +254,30 @@ def fit(
     step_seconds = []
     for i in range(start_step, steps):
         t_step = time.perf_counter()
-        u_new, opt_state, loss, aux = _step(u, opt_state, jnp.asarray(i), k_run, model, params,
-                                            transforms, priors, objective, optimizer)
+        u_new, opt_state, loss, aux = _step(
+            u,
+            opt_state,
+            jnp.asarray(i),
+            k_run,
+            model,
+            params,
+            transforms,
+            priors,
+            objective,
+            optimizer,
+        )
         loss = np.asarray(loss)
         step_seconds.append(time.perf_counter() - t_step)
         history[i] = loss
         better = np.isfinite(loss) & (loss < best_loss)
         best_loss = np.where(better, loss, best_loss)
-        best_u = jax.tree.map(lambda b, x: np.where(
-            better.reshape((-1,) + (1,) * (np.ndim(b) - 1)), np.asarray(x), b), best_u, u)
+        best_u = jax.tree.map(
+            lambda b, x, better=better: np.where(
+                better.reshape((-1,) + (1,) * (np.ndim(b) - 1)), np.asarray(x), b
+            ),
+            best_u,
+            u,
+        )
         u = u_new
         if bar is not None:
             bar.update(1)
@@ -248,25 +289,42 @@ def fit(
 
     rejected = int(np.sum(~np.isfinite(history)))
     if not np.any(np.isfinite(best_loss)):
-        warnings.warn("No step of any start gave a finite loss (every step was rejected): the "
-                      "result is the starting point. Check the objective at the start (e.g. an "
-                      "equilibrium that Newton does not find, a simulation that blows up).",
-                      RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            "No step of any start gave a finite loss (every step was rejected): the "
+            "result is the starting point. Check the objective at the start (e.g. an "
+            "equilibrium that Newton does not find, a simulation that blows up).",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     b = int(np.nanargmin(best_loss)) if np.any(np.isfinite(best_loss)) else 0
     u_best = tuple(jnp.asarray(x[b]) for x in best_u)
     fitted = _apply(model, params, transforms, u_best)
-    values = {nm: np.asarray(t.forward(x)) for nm, t, x in zip(names, transforms, u_best)}
-    per_start = {nm: np.asarray(jax.vmap(t.forward)(jnp.asarray(x)))
-                 for nm, t, x in zip(names, transforms, best_u)}
-    goodness = objective.report(fitted, jr.fold_in(k_run, steps)) if hasattr(
-        objective, "report") and np.any(np.isfinite(best_loss)) else {}
-    meta = {"steps": steps, "n_starts": n_starts, "optimizer": str(optimizer.__class__.__name__),
-            "clip_norm": clip_norm, "seconds": time.perf_counter() - t_start,
-            "rejected_steps": rejected,
-            "step_seconds": np.asarray(step_seconds),
-            "rosetta_jax": __version__, "jax": jax.__version__}
-    return FitResult(fitted, values, history, float(best_loss[b]), b, goodness, per_start,
-                     objective, meta)
+    values = {
+        nm: np.asarray(t.forward(x)) for nm, t, x in zip(names, transforms, u_best, strict=True)
+    }
+    per_start = {
+        nm: np.asarray(jax.vmap(t.forward)(jnp.asarray(x)))
+        for nm, t, x in zip(names, transforms, best_u, strict=True)
+    }
+    goodness = (
+        objective.report(fitted, jr.fold_in(k_run, steps))
+        if hasattr(objective, "report") and np.any(np.isfinite(best_loss))
+        else {}
+    )
+    meta = {
+        "steps": steps,
+        "n_starts": n_starts,
+        "optimizer": str(optimizer.__class__.__name__),
+        "clip_norm": clip_norm,
+        "seconds": time.perf_counter() - t_start,
+        "rejected_steps": rejected,
+        "step_seconds": np.asarray(step_seconds),
+        "rosetta_jax": __version__,
+        "jax": jax.__version__,
+    }
+    return FitResult(
+        fitted, values, history, float(best_loss[b]), b, goodness, per_start, objective, meta
+    )
 
 
 def _progress(total, initial, enabled):
@@ -284,8 +342,13 @@ class _Checkpoint:
     optimiser's state, the best values so far and the loss history, the newest two kept."""
 
     def __init__(self, path, resume, parts):
-        self.store = Store(path, "fit", fingerprint(parts), resume=resume,
-                           what=f"The fit checkpoint in {os.fspath(path)}")
+        self.store = Store(
+            path,
+            "fit",
+            fingerprint(parts),
+            resume=resume,
+            what=f"The fit checkpoint in {os.fspath(path)}",
+        )
 
     @staticmethod
     def _name(step: int) -> str:
@@ -294,8 +357,10 @@ class _Checkpoint:
     def save(self, tree, step, history, best_loss):
         leaves = jax.tree.leaves(tree)
         arrays = {f"leaf_{i}": np.asarray(x) for i, x in enumerate(leaves)}
-        arrays.update(history=np.asarray(history, dtype=np.float64),
-                      best_loss=np.asarray(best_loss, dtype=np.float64))
+        arrays.update(
+            history=np.asarray(history, dtype=np.float64),
+            best_loss=np.asarray(best_loss, dtype=np.float64),
+        )
         self.store.save(self._name(step), arrays, step=int(step))
         recorded = sorted((e.get("step", 0), n) for n, e in self.store.recorded().items())
         for _, name in recorded[:-2]:  # keep the newest two
@@ -311,11 +376,19 @@ class _Checkpoint:
             if step > steps:
                 continue
             expect = {f"leaf_{i}": (np.shape(x), np.asarray(x).dtype) for i, x in enumerate(leaves)}
-            expect.update(history=((step, n_starts), np.float64),
-                          best_loss=((n_starts,), np.float64))
+            expect.update(
+                history=((step, n_starts), np.float64), best_loss=((n_starts,), np.float64)
+            )
             got = self.store.load(name, expect, entry)
             if got is not None:
-                tree = jax.tree.unflatten(treedef, [jnp.asarray(got[f"leaf_{i}"]) if isinstance(
-                    x, jax.Array) else got[f"leaf_{i}"] for i, x in enumerate(leaves)])
+                tree = jax.tree.unflatten(
+                    treedef,
+                    [
+                        jnp.asarray(got[f"leaf_{i}"])
+                        if isinstance(x, jax.Array)
+                        else got[f"leaf_{i}"]
+                        for i, x in enumerate(leaves)
+                    ],
+                )
                 return tree, step, got["history"], got["best_loss"]
         return None

@@ -44,10 +44,10 @@ def damping_ratio(model, y) -> Array:
     zeta = -lam.real / jnp.maximum(jnp.abs(lam), 1e-12)
     k = jnp.argmin(zeta)
     lam_k, v = lam[k], V[:, k]
-    mu, U = jnp.linalg.eig(Js.T)              # left eigenvectors: u^T J = lambda u^T
+    mu, U = jnp.linalg.eig(Js.T)  # left eigenvectors: u^T J = lambda u^T
     u = U[:, jnp.argmin(jnp.abs(mu - lam_k))]
     dJ = (J - Js).astype(v.dtype)
-    lam_k = lam_k + (u @ dJ @ v) / (u @ v)    # value unchanged, gradient first order
+    lam_k = lam_k + (u @ dJ @ v) / (u @ v)  # value unchanged, gradient first order
     return -lam_k.real / jnp.maximum(jnp.abs(lam_k), 1e-12)
 
 
@@ -89,8 +89,10 @@ class SpectrumTarget(eqx.Module):
             p = p[:, None]
         p = _check_target("psd", p, 2)
         if p.shape[0] != f.shape[0]:
-            raise ValueError(f"`psd` has {p.shape[0]} frequencies (rows) but `freqs` has "
-                             f"{f.shape[0]}; pass psd with shape (n_freqs, n_channels).")
+            raise ValueError(
+                f"`psd` has {p.shape[0]} frequencies (rows) but `freqs` has "
+                f"{f.shape[0]}; pass psd with shape (n_freqs, n_channels)."
+            )
         if is_concrete(f) and bool(jnp.any(jnp.diff(f) <= 0)):
             raise ValueError("`freqs` must be strictly increasing.")
         if is_concrete(p) and bool(jnp.any(p <= 0)):
@@ -155,11 +157,20 @@ class _Simulated(eqx.Module):
 
     def run(self, model, key):
         """Observed signals of `n_keys` noise realisations, transient discarded."""
+
         def one(k):
-            sol = simulate(model, t1=self.t1, dt=self.dt, save_every=self.save_every,
-                           noise=self.noise, key=k, save_state=False, throw=False,
-                           checkpoint=self.checkpoint)
-            return sol.observed[int(self.discard * sol.observed.shape[0]):]
+            sol = simulate(
+                model,
+                t1=self.t1,
+                dt=self.dt,
+                save_every=self.save_every,
+                noise=self.noise,
+                key=k,
+                save_state=False,
+                throw=False,
+                checkpoint=self.checkpoint,
+            )
+            return sol.observed[int(self.discard * sol.observed.shape[0]) :]
 
         x = jax.vmap(one)(jr.split(key, self.n_keys))
         return x.reshape(x.shape[0], x.shape[1], -1)  # (keys, time, channels)
@@ -214,32 +225,59 @@ class SpectrumObjective(eqx.Module):
     min_damping: float = eqx.field(static=True)
     stability_weight: float = eqx.field(static=True)
 
-    def __init__(self, target, noise, *, method="linear", band=None, normalize=True,
-                 peak_weight=0.0, peak_band=(7.0, 14.0), lead_field=None, t1=20.0, dt=1e-4,
-                 save_every=10, discard=0.1, n_keys=2, nperseg=None, y_guess=None,
-                 regional=False, newton_iterations=40, checkpoint=None, min_damping=0.01,
-                 stability_weight=1.0):
+    def __init__(
+        self,
+        target,
+        noise,
+        *,
+        method="linear",
+        band=None,
+        normalize=True,
+        peak_weight=0.0,
+        peak_band=(7.0, 14.0),
+        lead_field=None,
+        t1=20.0,
+        dt=1e-4,
+        save_every=10,
+        discard=0.1,
+        n_keys=2,
+        nperseg=None,
+        y_guess=None,
+        regional=False,
+        newton_iterations=40,
+        checkpoint=None,
+        min_damping=0.01,
+        stability_weight=1.0,
+    ):
         if not isinstance(target, SpectrumTarget):
             raise TypeError("`target` must be a SpectrumTarget (e.g. SpectrumTarget(freqs, psd)).")
         if not isinstance(noise, AbstractNoise):
-            raise TypeError("`noise` must be a rosetta_jax.noise object (e.g. noise.Additive(1.0)).")
+            raise TypeError(
+                "`noise` must be a rosetta_jax.noise object (e.g. noise.Additive(1.0))."
+            )
         if method not in METHODS:
             raise ValueError(f"`method` must be one of {METHODS}; got {method!r}.")
         f = np.asarray(target.freqs)
         band = (float(f[0]), float(f[-1])) if band is None else tuple(float(b) for b in band)
         if band[0] >= band[1] or band[1] < f[0] or band[0] > f[-1]:
-            raise ValueError(f"`band` {band} does not overlap the target's frequencies "
-                             f"({f[0]:g}-{f[-1]:g} Hz).")
+            raise ValueError(
+                f"`band` {band} does not overlap the target's frequencies ({f[0]:g}-{f[-1]:g} Hz)."
+            )
         self.target, self.noise, self.method, self.band = target, noise, method, band
         self.normalize, self.peak_weight = bool(normalize), float(peak_weight)
         self.peak_band = tuple(float(b) for b in peak_band)
-        self.lead_field = None if lead_field is None else jnp.asarray(
-            getattr(lead_field, "gain", lead_field))
+        self.lead_field = (
+            None if lead_field is None else jnp.asarray(getattr(lead_field, "gain", lead_field))
+        )
         self.y_guess = None if y_guess is None else jnp.asarray(y_guess)
         ck = None if checkpoint is None else bool(checkpoint)
-        self.sim = None if method == "linear" else _Simulated(noise, float(t1), float(dt),
-                                                               int(save_every), float(discard),
-                                                               int(n_keys), ck)
+        self.sim = (
+            None
+            if method == "linear"
+            else _Simulated(
+                noise, float(t1), float(dt), int(save_every), float(discard), int(n_keys), ck
+            )
+        )
         if nperseg is None:  # resolve the target's frequency spacing
             step = float(np.min(np.diff(f))) if len(f) > 1 else 1.0
             nperseg = int(2 ** math.ceil(math.log2(max(8.0, 1.0 / (save_every * dt * step)))))
@@ -281,8 +319,9 @@ class SpectrumObjective(eqx.Module):
         if self.method == "linear":
             y0 = model.initial_state() if self.y_guess is None else self.y_guess
             y = equilibrium(model, y0, iterations=self.newton_iterations)
-            psd = linear_spectrum(model, freqs, self.noise, y_star=y,
-                                  lead_field=self.lead_field).psd
+            psd = linear_spectrum(
+                model, freqs, self.noise, y_star=y, lead_field=self.lead_field
+            ).psd
             zeta = damping_ratio(model, y) if self.stability_weight else jnp.ones(())
             return psd, zeta
         key = jr.key(0) if key is None else key
@@ -332,10 +371,14 @@ class SpectrumObjective(eqx.Module):
         ss_tot = jnp.sum(jnp.where(mask[:, None], lt, 0.0) ** 2, axis=0)
         r2 = 1 - jnp.sum(d**2, axis=0) / ss_tot
         peak_err = jnp.abs(self._peak(psd) - self._peak(self.target.psd))
-        return {"r2_log_psd": np.asarray(r2), "r2_log_psd_mean": float(jnp.mean(r2)),
-                "peak_error_hz": np.asarray(peak_err), "peak_error_hz_mean": float(jnp.mean(
-                    peak_err)), "model_psd": np.asarray(psd),
-                "damping_ratio": np.asarray(zeta) if self.method == "linear" else None}
+        return {
+            "r2_log_psd": np.asarray(r2),
+            "r2_log_psd_mean": float(jnp.mean(r2)),
+            "peak_error_hz": np.asarray(peak_err),
+            "peak_error_hz_mean": float(jnp.mean(peak_err)),
+            "model_psd": np.asarray(psd),
+            "damping_ratio": np.asarray(zeta) if self.method == "linear" else None,
+        }
 
     def plot(self, model, key=None, channels=None, ax=None):
         """Target and model spectra (log scale) of a few channels."""
@@ -344,8 +387,11 @@ class SpectrumObjective(eqx.Module):
         psd = np.asarray(self.spectrum(model, key))
         tgt = np.asarray(self.target.psd)
         d, _ = self._log_residual(jnp.asarray(psd))
-        shift = np.asarray(jnp.log10(psd) - jnp.log10(self.target.psd) - d)[0] if \
-            self.normalize else np.zeros(psd.shape[1])
+        shift = (
+            np.asarray(jnp.log10(psd) - jnp.log10(self.target.psd) - d)[0]
+            if self.normalize
+            else np.zeros(psd.shape[1])
+        )
         channels = range(min(4, psd.shape[1])) if channels is None else channels
         ax = plt.subplots(figsize=(6, 4))[1] if ax is None else ax
         f = np.asarray(self.target.freqs)
@@ -397,10 +443,27 @@ class FCObjective(eqx.Module):
     min_damping: float = eqx.field(static=True)
     stability_weight: float = eqx.field(static=True)
 
-    def __init__(self, target, noise, *, method="linear", mse_weight=0.0, fcd_target=None,
-                 fcd_weight=0.0, fcd_window=60, fcd_step=10, t1=600.0, dt=0.05, save_every=20,
-                 discard=0.1, n_keys=1, y_guess=None, checkpoint=None, min_damping=0.01,
-                 stability_weight=1.0):
+    def __init__(
+        self,
+        target,
+        noise,
+        *,
+        method="linear",
+        mse_weight=0.0,
+        fcd_target=None,
+        fcd_weight=0.0,
+        fcd_window=60,
+        fcd_step=10,
+        t1=600.0,
+        dt=0.05,
+        save_every=20,
+        discard=0.1,
+        n_keys=1,
+        y_guess=None,
+        checkpoint=None,
+        min_damping=0.01,
+        stability_weight=1.0,
+    ):
         if not isinstance(target, FCTarget):
             raise TypeError("`target` must be an FCTarget (e.g. FCTarget(fc)).")
         if not isinstance(noise, Additive):
@@ -415,9 +478,13 @@ class FCObjective(eqx.Module):
         self.fcd_window, self.fcd_step = int(fcd_window), int(fcd_step)
         self.y_guess = None if y_guess is None else jnp.asarray(y_guess)
         ck = None if checkpoint is None else bool(checkpoint)
-        self.sim = None if method == "linear" else _Simulated(noise, float(t1), float(dt),
-                                                               int(save_every), float(discard),
-                                                               int(n_keys), ck)
+        self.sim = (
+            None
+            if method == "linear"
+            else _Simulated(
+                noise, float(t1), float(dt), int(save_every), float(discard), int(n_keys), ck
+            )
+        )
         if min_damping <= 0 or stability_weight < 0:
             raise ValueError("`min_damping` must be > 0 and `stability_weight` >= 0.")
         self.min_damping, self.stability_weight = float(min_damping), float(stability_weight)
@@ -456,9 +523,11 @@ class FCObjective(eqx.Module):
 
     def report(self, model, key=None) -> dict[str, Any]:
         fc, _ = self.fc(model, key)
-        return {"fc_correlation": float(_corr(_upper(fc), _upper(self.target.fc))),
-                "fc_rmse": float(jnp.sqrt(jnp.mean((_upper(fc) - _upper(self.target.fc)) ** 2))),
-                "model_fc": np.asarray(fc)}
+        return {
+            "fc_correlation": float(_corr(_upper(fc), _upper(self.target.fc))),
+            "fc_rmse": float(jnp.sqrt(jnp.mean((_upper(fc) - _upper(self.target.fc)) ** 2))),
+            "model_fc": np.asarray(fc),
+        }
 
     def plot(self, model, key=None, ax=None):
         """Model FC against target FC (scatter of the upper triangles)."""

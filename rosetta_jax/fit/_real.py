@@ -72,15 +72,35 @@ def fit_regional_spectra(
     y_guess = stable_equilibrium(node)
     leaves = params(node)
     leaves = leaves if isinstance(leaves, tuple) else (leaves,)
-    regional = eqx.tree_at(lambda m: tuple(params(m)) if isinstance(params(m), tuple)
-                           else (params(m),), node,
-                           tuple(jnp.full(n, jnp.asarray(x)) for x in leaves))
-    objective = SpectrumObjective(target, Additive(noise_sigma), method="linear", band=band,
-                                  peak_weight=peak_weight, y_guess=y_guess, regional=True,
-                                  newton_iterations=20, min_damping=min_damping)
-    return fit(regional, objective, params=params, transforms=transforms, names=names,
-               optimizer=optax.adam(learning_rate), steps=steps, n_starts=n_starts,
-               checkpoint=checkpoint, progress=progress, key=key)
+    regional = eqx.tree_at(
+        lambda m: tuple(params(m)) if isinstance(params(m), tuple) else (params(m),),
+        node,
+        tuple(jnp.full(n, jnp.asarray(x)) for x in leaves),
+    )
+    objective = SpectrumObjective(
+        target,
+        Additive(noise_sigma),
+        method="linear",
+        band=band,
+        peak_weight=peak_weight,
+        y_guess=y_guess,
+        regional=True,
+        newton_iterations=20,
+        min_damping=min_damping,
+    )
+    return fit(
+        regional,
+        objective,
+        params=params,
+        transforms=transforms,
+        names=names,
+        optimizer=optax.adam(learning_rate),
+        steps=steps,
+        n_starts=n_starts,
+        checkpoint=checkpoint,
+        progress=progress,
+        key=key,
+    )
 
 
 def fit_connectome_fc(
@@ -108,16 +128,32 @@ def fit_connectome_fc(
         A `FitResult` with `params` G and alpha and `goodness["fc_correlation"]`.
     """
     aal = _data.load_aal80()
-    node = models.StuartLandau(alpha=-0.05, omega=2 * np.pi * 0.05, gamma=1.0) if node is None \
+    node = (
+        models.StuartLandau(alpha=-0.05, omega=2 * np.pi * 0.05, gamma=1.0)
+        if node is None
         else node
+    )
     W = aal.weights / aal.weights.max()
     net = Network(node, W, G=G, normalize="max_eigenvalue")
-    objective = FCObjective(FCTarget(aal.fc, aal.labels), Additive(noise_sigma), method="linear",
-                            y_guess=jnp.zeros_like(net.initial_state()))
-    return fit(net, objective, params=lambda m: (m.G, m.node.alpha), names=("G", "alpha"),
-               transforms=(Positive(1.0), Bounded(-1.0, -1e-3)),
-               optimizer=optax.adam(learning_rate), steps=steps, n_starts=n_starts,
-               checkpoint=checkpoint, progress=progress, key=key)
+    objective = FCObjective(
+        FCTarget(aal.fc, aal.labels),
+        Additive(noise_sigma),
+        method="linear",
+        y_guess=jnp.zeros_like(net.initial_state()),
+    )
+    return fit(
+        net,
+        objective,
+        params=lambda m: (m.G, m.node.alpha),
+        names=("G", "alpha"),
+        transforms=(Positive(1.0), Bounded(-1.0, -1e-3)),
+        optimizer=optax.adam(learning_rate),
+        steps=steps,
+        n_starts=n_starts,
+        checkpoint=checkpoint,
+        progress=progress,
+        key=key,
+    )
 
 
 def fit_network_spectra(
@@ -151,10 +187,25 @@ def fit_network_spectra(
     # would also return mixed states, some regions up, others down).
     mean_node = jax.tree.map(lambda x: jnp.mean(x) if eqx.is_inexact_array(x) else x, node)
     y_guess = jnp.broadcast_to(stable_equilibrium(mean_node), net.initial_state().shape)
-    objective = SpectrumObjective(target, Additive(noise_sigma), method="linear", band=band,
-                                  peak_weight=peak_weight, y_guess=y_guess, newton_iterations=12,
-                                  min_damping=min_damping)
-    return fit(net, objective, params=lambda m: (m.G, m.node.p), names=("G", "p"),
-               transforms=(Positive(1.0), Bounded(-20.0, 110.0)),
-               optimizer=optax.adam(learning_rate), steps=steps, checkpoint=checkpoint,
-               progress=progress, key=key)
+    objective = SpectrumObjective(
+        target,
+        Additive(noise_sigma),
+        method="linear",
+        band=band,
+        peak_weight=peak_weight,
+        y_guess=y_guess,
+        newton_iterations=12,
+        min_damping=min_damping,
+    )
+    return fit(
+        net,
+        objective,
+        params=lambda m: (m.G, m.node.p),
+        names=("G", "p"),
+        transforms=(Positive(1.0), Bounded(-20.0, 110.0)),
+        optimizer=optax.adam(learning_rate),
+        steps=steps,
+        checkpoint=checkpoint,
+        progress=progress,
+        key=key,
+    )

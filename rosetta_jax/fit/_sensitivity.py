@@ -87,17 +87,29 @@ def spectral_features(
         else:
             d1, ddt, dse = _SIM_DEFAULTS[unit.name]
             t_1, d_t, s_e = t1 or d1, dt or ddt, save_every or dse
-            sol = simulate(model, t1=t_1, dt=d_t, save_every=s_e, noise=noise, key=key,
-                           y0=y_guess, save_state=False, throw=False)
-            x = sol.observed[int(discard * sol.observed.shape[0]):]
+            sol = simulate(
+                model,
+                t1=t_1,
+                dt=d_t,
+                save_every=s_e,
+                noise=noise,
+                key=key,
+                y0=y_guess,
+                save_state=False,
+                throw=False,
+            )
+            x = sol.observed[int(discard * sol.observed.shape[0]) :]
             x = x.reshape(x.shape[0], -1)
             fs = unit.hz_per_cycle_per_unit / (d_t * s_e)
             f, p = welch(x, fs, nperseg=min(nperseg, x.shape[0]))
             top_f = fs / 2
         pk = _default_peak_band(model, peak_band, top_f, unit)
         out = {"peak_frequency": jnp.mean(peak_frequency(f, p, pk))}
-        all_bands = dict(bands) if bands is not None else {
-            k: b for k, b in unit.bands().items() if b[1] <= top_f}
+        all_bands = (
+            dict(bands)
+            if bands is not None
+            else {k: b for k, b in unit.bands().items() if b[1] <= top_f}
+        )
         total = band_power(f, p, (float(f[1]), float(f[-1])))
         for name, b in all_bands.items():
             b = check_band(f"bands[{name!r}]", b, top_f, unit.frequency_unit)
@@ -114,8 +126,15 @@ def _default_peak_band(model, peak_band, top, unit):
     return lo, min(hi, top)
 
 
-def fc_features(noise: AbstractNoise, *, method: str = "linear", t1: float = 600.0,
-                dt: float = 0.05, save_every: int = 20, y_guess: Any = None) -> Callable:
+def fc_features(
+    noise: AbstractNoise,
+    *,
+    method: str = "linear",
+    t1: float = 600.0,
+    dt: float = 0.05,
+    save_every: int = 20,
+    y_guess: Any = None,
+) -> Callable:
     """A feature function `(model, key) -> {name: value}` for networks: the mean FC and its
     spread across region pairs.
 
@@ -133,8 +152,16 @@ def fc_features(noise: AbstractNoise, *, method: str = "linear", t1: float = 600
             y0 = model.initial_state() if y_guess is None else y_guess
             fc = linear_fc(model, noise, y_star=equilibrium(model, y0))
         else:
-            sol = simulate(model, t1=t1, dt=dt, save_every=save_every, noise=noise, key=key,
-                           save_state=False, throw=False)
+            sol = simulate(
+                model,
+                t1=t1,
+                dt=dt,
+                save_every=save_every,
+                noise=noise,
+                key=key,
+                save_state=False,
+                throw=False,
+            )
             fc = functional_connectivity(sol.observed)
         i, j = np.triu_indices(fc.shape[0], 1)
         return {"mean_fc": jnp.mean(fc[i, j]), "std_fc": jnp.std(fc[i, j])}
@@ -152,7 +179,8 @@ class SensitivityResult:
         params: parameter values.
         jacobian: $\\partial F_i / \\partial \\theta_j$, shape `(n_features, n_params)` (mean over
             noise keys).
-        elasticity: $(\\partial F_i/\\partial\\theta_j)(\\theta_j / F_i)$: the % change of a feature per
+        elasticity: $(\\partial F_i/\\partial\\theta_j)(\\theta_j / F_i)$: the % change of a
+        feature per
             % change of a parameter.
         jacobian_std: spread of the Jacobian across noise keys (0 with one key).
         gradient_check: max relative difference between autodiff and central differences per
@@ -188,8 +216,9 @@ class SensitivityResult:
         head = " " * width + "".join(f"{self.param_names[k]:>14}" for k in order)
         rows = [head]
         for i, name in enumerate(self.feature_names):
-            rows.append(f"{name:<{width}}" + "".join(f"{self.elasticity[i, k]:>14.4g}"
-                                                   for k in order))
+            rows.append(
+                f"{name:<{width}}" + "".join(f"{self.elasticity[i, k]:>14.4g}" for k in order)
+            )
         return "\n".join(rows)
 
     def plot(self, ax=None):
@@ -198,8 +227,11 @@ class SensitivityResult:
 
         order = [self.param_names.index(n) for n, _ in self.ranking()]
         E = self.elasticity[:, order]
-        ax = plt.subplots(figsize=(1.2 * len(order) + 3, 0.5 * len(self.feature_names) + 2))[1] \
-            if ax is None else ax
+        ax = (
+            plt.subplots(figsize=(1.2 * len(order) + 3, 0.5 * len(self.feature_names) + 2))[1]
+            if ax is None
+            else ax
+        )
         lim = np.nanmax(np.abs(E)) or 1.0
         im = ax.imshow(E, cmap="RdBu_r", vmin=-lim, vmax=lim, aspect="auto")
         ax.set_xticks(range(len(order)))
@@ -240,8 +272,9 @@ def sensitivity(
     leaves = params(model)
     leaves = tuple(leaves) if isinstance(leaves, (tuple, list)) else (leaves,)
     if any(jnp.ndim(x) != 0 for x in leaves):
-        raise ValueError("sensitivity() takes scalar parameters; select regional ones element "
-                         "by element.")
+        raise ValueError(
+            "sensitivity() takes scalar parameters; select regional ones element by element."
+        )
     names = tuple(names) if names is not None else tuple(f"param_{i}" for i in range(len(leaves)))
     theta = jnp.stack([jnp.asarray(x, dtype=jnp.result_type(float)) for x in leaves])
     where = lambda m: tuple(params(m)) if isinstance(params(m), (tuple, list)) else (params(m),)
@@ -256,11 +289,13 @@ def sensitivity(
 
     values = np.asarray(jnp.mean(jax.vmap(lambda k: F(theta, k))(keys), axis=0))
     if not np.all(np.isfinite(values)):
-        bad = [nm for nm, v in zip(feat_names, values) if not np.isfinite(v)]
-        raise ValueError(f"The features {bad} are NaN or inf at these parameters (no "
-                         "equilibrium found from `y_guess`, or a simulation that blew up); "
-                         "pass y_guess=analysis.stable_equilibrium(model) or change the "
-                         "parameters.")
+        bad = [nm for nm, v in zip(feat_names, values, strict=True) if not np.isfinite(v)]
+        raise ValueError(
+            f"The features {bad} are NaN or inf at these parameters (no "
+            "equilibrium found from `y_guess`, or a simulation that blew up); "
+            "pass y_guess=analysis.stable_equilibrium(model) or change the "
+            "parameters."
+        )
     jac_keys = np.asarray(jax.vmap(lambda k: jax.jacfwd(F)(theta, k))(keys))
     jac = jac_keys.mean(axis=0)
     jstd = jac_keys.std(axis=0) if n_keys > 1 else np.zeros_like(jac)
@@ -273,8 +308,13 @@ def sensitivity(
             h = rel_step * max(abs(th[j]), 1e-3)
             e = np.zeros(len(leaves))
             e[j] = h
-            fd = np.mean([(np.asarray(F(theta + e, k)) - np.asarray(F(theta - e, k))) / (2 * h)
-                          for k in keys], axis=0)
+            fd = np.mean(
+                [
+                    (np.asarray(F(theta + e, k)) - np.asarray(F(theta - e, k))) / (2 * h)
+                    for k in keys
+                ],
+                axis=0,
+            )
             scale = np.maximum(np.abs(jac[:, j]), 1e-12 * np.max(np.abs(jac)) + 1e-300)
             gcheck[j] = float(np.max(np.abs(fd - jac[:, j]) / scale))
     return SensitivityResult(feat_names, names, values, th, jac, elasticity, jstd, gcheck)

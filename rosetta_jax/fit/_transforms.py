@@ -59,8 +59,9 @@ class Positive(AbstractTransform):
     def check(self, name, theta):
         if eqx.is_array(theta) and not isinstance(theta, jax.core.Tracer):
             if bool(jnp.any(theta <= 0)):
-                raise ValueError(f"The initial value of `{name}` must be > 0 for Positive(); "
-                                 f"got {theta}.")
+                raise ValueError(
+                    f"The initial value of `{name}` must be > 0 for Positive(); got {theta}."
+                )
 
 
 class Bounded(AbstractTransform):
@@ -89,8 +90,10 @@ class Bounded(AbstractTransform):
     def check(self, name, theta):
         if eqx.is_array(theta) and not isinstance(theta, jax.core.Tracer):
             if bool(jnp.any((theta <= self.low) | (theta >= self.high))):
-                raise ValueError(f"The initial value of `{name}` must lie strictly inside "
-                                 f"({self.low}, {self.high}); got {theta}.")
+                raise ValueError(
+                    f"The initial value of `{name}` must lie strictly inside "
+                    f"({self.low}, {self.high}); got {theta}."
+                )
 
 
 class GaussianPrior(eqx.Module):

@@ -88,7 +88,8 @@ class AbstractModel(eqx.Module):
         return ()
 
     def noisy_vector_field(self, t: ArrayLike, y: Array, args: Any, xi: Array) -> Array:
-        """Vector field with white noise `xi` ($\\sigma\\,\\Delta W/\\Delta t$) in the input channel.
+        """Vector field with white noise `xi` ($\\sigma\\,\\Delta W/\\Delta t$) in the input
+        channel.
 
         For models whose input enters additively (all but the sigmoid-input ones) the noise is
         simply added to the drive. Models with the input inside a nonlinearity override this and

@@ -1,8 +1,8 @@
 """Linear synaptic kernels (spec section 5.1): impulse and frequency responses.
 
-The synaptic operator $\\tau_r\\tau_d \\ddot s + (\\tau_r+\\tau_d)\\dot s + s = \\gamma r(t)$ has the
-bi-exponential impulse response; equal rise and decay give the alpha synapse, a vanishing rise
-the first-order (exponential) synapse. All kernels have unit DC gain times $\\gamma$
+The synaptic operator $\\tau_r\\tau_d \\ddot s + (\\tau_r+\\tau_d)\\dot s + s = \\gamma r(t)$ has
+the bi-exponential impulse response; equal rise and decay give the alpha synapse, a vanishing
+rise the first-order (exponential) synapse. All kernels have unit DC gain times $\\gamma$
 ($\\int_0^\\infty K = \\gamma$). Times in any unit, as long as the time constants share it.
 
 Reference: Castaldo et al. (2026), section 5.1.
@@ -33,7 +33,8 @@ def exponential_kernel(t: ArrayLike, tau_d: ArrayLike, gamma: ArrayLike = 1.0) -
 def biexponential_kernel(
     t: ArrayLike, tau_r: ArrayLike, tau_d: ArrayLike, gamma: ArrayLike = 1.0
 ) -> Array:
-    """Bi-exponential synapse $s(t) = \\gamma (e^{-t/\\tau_d} - e^{-t/\\tau_r})/(\\tau_d - \\tau_r)$.
+    """Bi-exponential synapse
+    $s(t) = \\gamma (e^{-t/\\tau_d} - e^{-t/\\tau_r})/(\\tau_d - \\tau_r)$.
 
     Requires $\\tau_r \\ne \\tau_d$ (use `alpha_kernel` for equal time constants).
     """
@@ -43,14 +44,16 @@ def biexponential_kernel(
 
 
 def biexponential_peak_time(tau_r: ArrayLike, tau_d: ArrayLike) -> Array:
-    """Time of the bi-exponential kernel's peak, $\\ln(\\tau_d/\\tau_r)\\,\\tau_r\\tau_d/(\\tau_d-\\tau_r)$."""
+    """Time of the bi-exponential kernel's peak,
+    $\\ln(\\tau_d/\\tau_r)\\,\\tau_r\\tau_d/(\\tau_d-\\tau_r)$."""
     return jnp.log(tau_d / tau_r) * tau_r * tau_d / (tau_d - tau_r)
 
 
 def synapse_frequency_response(
     omega: ArrayLike, tau_r: ArrayLike, tau_d: ArrayLike, gamma: ArrayLike = 1.0
 ) -> Array:
-    """Complex frequency response $H(i\\omega) = \\gamma / ((1 + i\\omega\\tau_r)(1 + i\\omega\\tau_d))$.
+    """Complex frequency response
+    $H(i\\omega) = \\gamma / ((1 + i\\omega\\tau_r)(1 + i\\omega\\tau_d))$.
 
     $\\omega$ in rad per time unit. With $\\tau_r = \\tau_d = \\tau$ this is the alpha synapse,
     $|H| = \\gamma/(1 + \\omega^2\\tau^2)$, phase $-2\\arctan(\\omega\\tau)$; with $\\tau_r = 0$ the

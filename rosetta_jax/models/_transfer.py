@@ -10,9 +10,9 @@ the QIF with Cauchy heterogeneity.
 
 from __future__ import annotations
 
-import numpy as np
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.scipy.special import erfcx
 from jaxtyping import Array, ArrayLike
 

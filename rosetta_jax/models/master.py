@@ -69,7 +69,6 @@ class MasterNMM(AbstractModel):
     def observe(self, y):
         return y[0]
 
-
     def efferent(self, y):
         """The rate $r$."""
         return y[0]

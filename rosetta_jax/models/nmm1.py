@@ -24,7 +24,8 @@ def _synapse(u, du, rate, A, a):
 class EIMotif(AbstractModel):
     """The minimal NMM1 E-I push-pull motif with second-order (alpha) synapses (spec 7.1).
 
-    $$\\tau_x^2 \\ddot x + 2\\tau_x \\dot x + x = \\gamma_x\\,\\sigma(w_{xx} x - w_{xy} y + P_x + F),$$
+    $$\\tau_x^2 \\ddot x + 2\\tau_x \\dot x + x = \\gamma_x\\,\\sigma(w_{xx} x - w_{xy} y + P_x +
+    F),$$
     $$\\tau_y^2 \\ddot y + 2\\tau_y \\dot y + y = \\gamma_y\\,\\sigma(w_{yx} x - w_{yy} y + P_y),$$
 
     with the Jansen-Rit sigmoid $\\sigma(v) = 2e_0/(1 + e^{r(v_0 - v)})$. $x, y$ are the PSPs
@@ -156,8 +157,9 @@ class JansenRit(AbstractModel):
         y0, y1, y2, y3, y4, y5 = (y[i] for i in range(6))
         C = self.C
         dy3 = _synapse(y0, y3, self.rate(y1 - y2), self.A, self.a)
-        dy4 = _synapse(y1, y4, self.p + drive(args) + self.c2 * C * self.rate(self.c1 * C * y0),
-                       self.A, self.a)
+        dy4 = _synapse(
+            y1, y4, self.p + drive(args) + self.c2 * C * self.rate(self.c1 * C * y0), self.A, self.a
+        )
         dy5 = _synapse(y2, y5, self.c4 * C * self.rate(self.c3 * C * y0), self.B, self.b)
         return jnp.stack([y3, y4, y5, dy3, dy4, dy5])
 
@@ -229,8 +231,9 @@ class Wendling(AbstractModel):
     def vector_field(self, t, y, args):
         y0, y1, y2, y3, y4, y5, y6, y7 = (y[i] for i in range(8))
         dy4 = _synapse(y0, y4, self.rate(y1 - y2 - y3), self.A, self.a)
-        dy5 = _synapse(y1, y5, self.p + drive(args) + self.C2 * self.rate(self.C1 * y0),
-                       self.A, self.a)
+        dy5 = _synapse(
+            y1, y5, self.p + drive(args) + self.C2 * self.rate(self.C1 * y0), self.A, self.a
+        )
         dy6 = _synapse(y2, y6, self.C4 * self.rate(self.C3 * y0), self.B, self.b)
         dy7 = _synapse(y3, y7, self.C7 * self.rate(self.C5 * y0 - self.C6 * y2), self.G, self.g)
         return jnp.stack([y4, y5, y6, y7, dy4, dy5, dy6, dy7])
@@ -247,10 +250,38 @@ class Wendling(AbstractModel):
 
 
 # LaNMM synapse table (Ruffini's LaNMM code): presynaptic source and receptor type per synapse.
-_LANMM_SOURCES = ("SS", "SST", "e1", "P1", "P1", "P2", "PV", "e2", "P2", "PV", "P2", "P1", "P1",
-                  "pv")
-_LANMM_TYPES = ("AMPA", "GABA_slow", "AMPA", "AMPA", "AMPA", "AMPA", "GABA_fast", "AMPA", "AMPA",
-                "GABA_fast", "AMPA", "AMPA", "AMPA", "AMPA")
+_LANMM_SOURCES = (
+    "SS",
+    "SST",
+    "e1",
+    "P1",
+    "P1",
+    "P2",
+    "PV",
+    "e2",
+    "P2",
+    "PV",
+    "P2",
+    "P1",
+    "P1",
+    "pv",
+)
+_LANMM_TYPES = (
+    "AMPA",
+    "GABA_slow",
+    "AMPA",
+    "AMPA",
+    "AMPA",
+    "AMPA",
+    "GABA_fast",
+    "AMPA",
+    "AMPA",
+    "GABA_fast",
+    "AMPA",
+    "AMPA",
+    "AMPA",
+    "AMPA",
+)
 
 
 class LaNMM(AbstractModel):
@@ -261,8 +292,10 @@ class LaNMM(AbstractModel):
     with membrane potentials $v_{P1} = u_1+u_2+u_3+u_{11}$, $v_{SS} = u_4$, $v_{SST} = u_5$,
     $v_{P2} = u_6+u_7+u_8+u_{12}$, $v_{PV} = u_9+u_{10}+u_{13}+u_{14}$, and
     $\\sigma(v) = e_{max}/(1 + e^{r(v_0 - v)})$ ($v_0$ = 6 mV, 1 mV for P2). Presynaptic rates
-    $\\phi_s$ = ($\\sigma_{SS}$, $\\sigma_{SST}$, $e_1$, $\\sigma_{P1}$, $\\sigma_{P1}$, $\\sigma_{P2}$,
-    $\\sigma_{PV}$, $e_2$, $\\sigma_{P2}$, $\\sigma_{PV}$, $\\sigma_{P2}$, $\\sigma_{P1}$, $\\sigma_{P1}$,
+    $\\phi_s$ = ($\\sigma_{SS}$, $\\sigma_{SST}$, $e_1$, $\\sigma_{P1}$, $\\sigma_{P1}$,
+    $\\sigma_{P2}$,
+    $\\sigma_{PV}$, $e_2$, $\\sigma_{P2}$, $\\sigma_{PV}$, $\\sigma_{P2}$, $\\sigma_{P1}$,
+    $\\sigma_{P1}$,
     $pv$). Synapses are AMPA ($A$ = 3.25 mV, $a$ = 100/s) except $s_2$ (GABA slow,
     -22 mV, 50/s) and $s_7, s_{10}$ (GABA fast, -30 mV, 220/s). The drive and noise add to the
     external rate $e_1$ into P1.
@@ -319,7 +352,11 @@ class LaNMM(AbstractModel):
     time_unit: ClassVar[str | None] = "s"
     rhythm_band: ClassVar[tuple[float, float] | None] = (1.0, 100.0)  # Hz
     positive_params: ClassVar[tuple[str, ...]] = (
-        "a_AMPA", "a_GABA_slow", "a_GABA_fast", "e_max", "r",
+        "a_AMPA",
+        "a_GABA_slow",
+        "a_GABA_fast",
+        "e_max",
+        "r",
     )
 
     def _sigma(self, v, v0):
@@ -369,7 +406,6 @@ class LaNMM(AbstractModel):
 
     def observe(self, y):
         return self.membrane_potentials(y)["P1"]
-
 
     def efferent(self, y):
         """The deep pyramidal (P1) firing rate [1/s], received as external rate $e_1$."""

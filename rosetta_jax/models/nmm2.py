@@ -22,7 +22,8 @@ from ._base import AbstractModel, drive, param
 def _qif_mean_field(r, v, tau, Delta, net_input):
     """$(\\dot r, \\dot v)$ of the dimensional MPR equations.
 
-    $\\tau\\dot r = \\Delta/(\\pi\\tau) + 2 r v$ and $\\tau\\dot v = v^2 - (\\pi\\tau r)^2 + I_{net}$,
+    $\\tau\\dot r = \\Delta/(\\pi\\tau) + 2 r v$ and
+    $\\tau\\dot v = v^2 - (\\pi\\tau r)^2 + I_{net}$,
     where `net_input` collects $\\bar\\eta$, the synaptic term and the external input.
     """
     dr = (Delta / (jnp.pi * tau) + 2.0 * r * v) / tau
@@ -180,8 +181,10 @@ class ING(AbstractModel):
 class PING(AbstractModel):
     """Pyramidal-interneuron gamma (PING): coupled E and I QIF populations (NMM2 push-pull).
 
-    $$\\tau_e\\dot v_e = \\eta_e - (\\pi\\tau_e r_e)^2 + v_e^2 + \\tau_e(J_{ee}s_e - J_{ei}s_i) + I + F$$
-    $$\\tau_i\\dot v_i = \\eta_i - (\\pi\\tau_i r_i)^2 + v_i^2 + \\tau_i(J_{ie}s_e - J_{ii}s_i) + I$$
+    $$\\tau_e\\dot v_e = \\eta_e - (\\pi\\tau_e r_e)^2 + v_e^2 + \\tau_e(J_{ee}s_e - J_{ei}s_i) +
+    I + F$$
+    $$\\tau_i\\dot v_i = \\eta_i - (\\pi\\tau_i r_i)^2 + v_i^2 + \\tau_i(J_{ie}s_e - J_{ii}s_i) +
+    I$$
     $$\\tau_\\alpha\\dot r_\\alpha = \\Delta_\\alpha/(\\pi\\tau_\\alpha) + 2 r_\\alpha v_\\alpha$$
 
     with alpha synapses $\\tau_a\\dot s_e = z_e$, $\\tau_a\\dot z_e = r_e - 2z_e - s_e$ (E) and
@@ -220,18 +223,30 @@ class PING(AbstractModel):
     Delta_i: Array = param(1.0)
     I: Array = param(10.0)
 
-    state_names: ClassVar[tuple[str, ...]] = ("r_e", "v_e", "s_e", "z_e", "r_i", "v_i", "s_i",
-                                              "z_i")
+    state_names: ClassVar[tuple[str, ...]] = (
+        "r_e",
+        "v_e",
+        "s_e",
+        "z_e",
+        "r_i",
+        "v_i",
+        "s_i",
+        "z_i",
+    )
     time_unit: ClassVar[str | None] = "ms"
     rhythm_band: ClassVar[tuple[float, float] | None] = (20.0, 200.0)  # Hz
     positive_params: ClassVar[tuple[str, ...]] = (
-        "tau_e", "tau_i", "tau_a", "tau_g", "Delta_e", "Delta_i",
+        "tau_e",
+        "tau_i",
+        "tau_a",
+        "tau_g",
+        "Delta_e",
+        "Delta_i",
     )
 
     def vector_field(self, t, y, args):
         r_e, v_e, s_e, z_e, r_i, v_i, s_i, z_i = (y[k] for k in range(8))
-        net_e = self.eta_e + self.tau_e * (self.J_ee * s_e - self.J_ei * s_i) + self.I + drive(
-            args)
+        net_e = self.eta_e + self.tau_e * (self.J_ee * s_e - self.J_ei * s_i) + self.I + drive(args)
         net_i = self.eta_i + self.tau_i * (self.J_ie * s_e - self.J_ii * s_i) + self.I
         dr_e, dv_e = _qif_mean_field(r_e, v_e, self.tau_e, self.Delta_e, net_e)
         dr_i, dv_i = _qif_mean_field(r_i, v_i, self.tau_i, self.Delta_i, net_i)
@@ -244,7 +259,6 @@ class PING(AbstractModel):
 
     def observe(self, y):
         return y[0]
-
 
     def efferent(self, y):
         """$\\tau_e s_e$: the E synaptic activation, received by the E population (spec 8.4)."""

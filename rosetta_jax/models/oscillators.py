@@ -113,7 +113,8 @@ class StuartLandau(AbstractModel):
     $$\\dot z = (\\alpha + i\\omega) z - (\\gamma + i\\beta)|z|^2 z + F.$$
 
     For $\\gamma > 0$ the Hopf at $\\alpha = 0$ is supercritical; for $\\alpha > 0$ the limit
-    cycle is a circle of radius $\\sqrt{\\alpha/\\gamma}$ travelled at $\\omega - \\beta\\alpha/\\gamma$.
+    cycle is a circle of radius $\\sqrt{\\alpha/\\gamma}$ travelled at
+    $\\omega - \\beta\\alpha/\\gamma$.
 
     State: `(x, y)`. Observable: `x`.
 
@@ -215,8 +216,8 @@ class Kuramoto(AbstractModel):
         c = jnp.cos(y)
         return c[0] if jnp.ndim(self.omega) == 0 else c
 
-
     def efferent(self, y):
-        """$e^{i\\theta}$: the sine coupling is $\\mathrm{Im}(e^{-i\\theta_i}\\sum_j C_{ij} e^{i\\theta_j})$."""
+        """$e^{i\\theta}$: the sine coupling is
+        $\\mathrm{Im}(e^{-i\\theta_i}\\sum_j C_{ij} e^{i\\theta_j})$."""
         e = jnp.exp(1j * y)
         return e[0] if jnp.ndim(self.omega) == 0 else e

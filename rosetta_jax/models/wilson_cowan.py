@@ -17,7 +17,8 @@ class WilsonCowan(AbstractModel):
     $$\\tau_x \\dot x + x = \\gamma_x\\,\\sigma_x(w_{xx} x - w_{xy} y + P_x + F),\\qquad
     \\tau_y \\dot y + y = \\gamma_y\\,\\sigma_y(w_{yx} x - w_{yy} y + P_y),$$
 
-    with logistic $\\sigma_\\alpha(s) = 1/(1 + e^{-\\rho_\\alpha (s - \\theta_\\alpha)})$ (maximum 1).
+    with logistic $\\sigma_\\alpha(s) = 1/(1 + e^{-\\rho_\\alpha (s - \\theta_\\alpha)})$ (maximum
+    1).
     With $\\gamma_x = \\gamma_y = 1$ (the default) this is the firing-rate form used for networks;
     other gains give the PSP form ($\\kappa$ weights). All weights are positive; the signs are
     explicit. The drive $F$ enters the E sigmoid. White noise, which cannot sit inside a sigmoid,
@@ -84,7 +85,6 @@ class WilsonCowan(AbstractModel):
 
     def observe(self, y):
         return y[0]
-
 
     def efferent(self, y):
         """The E activity $x$ (added inside the receiving E sigmoid, spec 6.5)."""
