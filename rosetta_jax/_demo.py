@@ -17,6 +17,7 @@ from . import forcing, models, noise
 from ._simulate import simulate
 from ._version import __version__
 from .plotting import periodogram, plot_solution
+from .units import TimeUnit
 
 
 @dataclass
@@ -139,7 +140,7 @@ def ladder_scenes() -> list[Rung]:
             0.005,
             20,
             ("r", "v"),
-            0.1,
+            100.0,
             dict(
                 forcing=forcing.Constant(3.0, t_on=100.0, t_off=160.0)
                 + forcing.Constant(-3.0, t_on=250.0, t_off=310.0)
@@ -153,17 +154,17 @@ def ladder_scenes() -> list[Rung]:
             0.005,
             10,
             ("r", "v"),
-            0.3,
+            300.0,
         ),
         Rung(
             "05_ping",
-            "Rung 5: PING E-I populations (table values, see the spec's flag)",
+            "Rung 5: PING E-I populations (the paper's table values)",
             models.PING(),
             500.0,
             0.01,
             10,
             ("r_e", "r_i"),
-            0.3,
+            300.0,
         ),
     ]
 
@@ -224,7 +225,7 @@ def run_demo(
             "t1": scene.t1,
             "dt": scene.dt,
             "dominant_frequency": _dominant_frequency(sol),
-            "frequency_unit": {"s": "Hz", "ms": "kHz"}.get(sol.time_unit, "1/unit time"),
+            "frequency_unit": TimeUnit.of(sol).frequency_unit,
             "observable_range": [float(late.min()), float(late.max())],
             "figure": path.name,
         }

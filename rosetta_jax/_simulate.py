@@ -30,6 +30,7 @@ from .forcing import as_forcing
 from .models._base import AbstractModel
 from .noise import AbstractNoise
 from .solvers import AbstractFixedSolver, Heun
+from .units import TimeUnit
 
 
 class SimulationDivergedError(FloatingPointError):
@@ -75,8 +76,9 @@ class Solution(eqx.Module):
 
     @property
     def sampling_rate(self) -> float:
-        """Samples per model time unit (Hz for models in seconds)."""
-        return 1.0 / (self.meta["dt"] * self.meta["save_every"])
+        """Saved samples per second [Hz] for models in s or ms; per time unit for
+        dimensionless ones (`rosetta_jax.units`)."""
+        return TimeUnit.of(self).hz_factor / (self.meta["dt"] * self.meta["save_every"])
 
     def state(self, name: str) -> Array:
         """The saved trajectory of one state variable, by name."""

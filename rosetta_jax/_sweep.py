@@ -409,7 +409,7 @@ def _plan(model, space, t0, t1, dt, save_every, discard, nperseg, keep) -> _Plan
     if not isinstance(save_every, (int, np.integer)) or save_every < 1:
         raise ValueError(f"`save_every` must be a positive integer; got {save_every!r}.")
     n_saves = n_steps // int(save_every)
-    fs = unit.hz_per_cycle_per_unit / (dt * save_every)
+    fs = unit.hz_factor / (dt * save_every)
     n_keep = n_saves - int(discard * n_saves)
     if n_keep < 8:
         raise ValueError(

@@ -7,8 +7,10 @@ harmonic, damped and Stuart-Landau oscillators. Forcings add (`f + g`), scale by
 a per-node spatial pattern (`f * weights`, `weights * f`) and are `eqx.Module`s: every number
 is an array leaf, so amplitudes and frequencies can be vmapped, fitted and differentiated.
 
-Frequencies are in cycles per model time unit: Hz for models in seconds (Jansen-Rit),
-kHz for models in ms (MPR, ING), cycles per unit time for the dimensionless rungs.
+A forcing is evaluated at the model's time, so its frequencies are in cycles per model time
+unit: Hz for models in seconds (Jansen-Rit), cycles per ms (kHz: 0.04 for 40 Hz) for models in
+ms (MPR, ING, PING), cycles per unit time for the dimensionless rungs. (Frequencies the package
+reports, such as spectral peaks, are in Hz for models in s or ms; see `rosetta_jax.units`.)
 
 Example:
     >>> from rosetta_jax import forcing

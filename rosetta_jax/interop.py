@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from .fit import SpectrumTarget
+from .units import TimeUnit
 
 
 def _mne():
@@ -111,8 +112,7 @@ def to_mne_raw(
             ts = np.asarray(solution.ts)
             if ts.size < 2:
                 raise ValueError("The solution has fewer than two samples; pass `sfreq`.")
-            per_unit = {"s": 1.0, "ms": 1000.0}.get(getattr(solution, "time_unit", "s"), 1.0)
-            sfreq = per_unit / float(ts[1] - ts[0])
+            sfreq = TimeUnit.of(solution).hz_factor / float(ts[1] - ts[0])
     else:
         x = np.asarray(solution)
         if sfreq is None:

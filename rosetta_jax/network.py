@@ -28,12 +28,10 @@ from ._validation import check_finite, concrete_values, is_concrete, python_numb
 from .coupling import AbstractCoupling, Additive, Diffusive, Sine
 from .models._base import AbstractModel
 from .models.oscillators import DampedOscillator, HarmonicOscillator, Kuramoto, StuartLandau
+from .units import TimeUnit
 
 
 NORMALIZATIONS = ("max_eigenvalue", "row", "max", None)
-
-# Conduction delay in ms is length [mm] / speed [m/s]; this converts it to the node's unit.
-_MS_TO_UNIT = {"ms": 1.0, "s": 1e-3}
 
 
 def default_coupling(node: AbstractModel) -> AbstractCoupling:
@@ -269,7 +267,7 @@ class Network(AbstractModel):
             spv = concrete_values(sp)
             if spv is not None and not (np.isfinite(spv) and spv > 0):
                 raise ValueError(f"`speed` must be a positive number of m/s; got {float(spv)}.")
-            if node.time_unit not in _MS_TO_UNIT:
+            if TimeUnit.of(node).seconds is None:
                 raise ValueError(
                     f"{type(node).__name__} has dimensionless time, so lengths [mm] and speed "
                     "[m/s] have no meaning for it; pass `delays=` in its time unit instead."
@@ -324,7 +322,7 @@ class Network(AbstractModel):
         if L is None or W is None:
             raise ValueError("`min_speed` needs concrete (not traced) `lengths` and `weights`.")
         longest = float(np.max(np.where(W != 0, L, 0.0)))
-        return longest / v * _MS_TO_UNIT[self.node.time_unit]
+        return TimeUnit.of(self.node).from_ms(longest / v)  # mm / (m/s) = ms
 
     # ------------------------------------------------------------------ model interface
 
@@ -365,7 +363,7 @@ class Network(AbstractModel):
             return self.delays
         if self.lengths is None:
             return None
-        return self.lengths / self.speed * _MS_TO_UNIT[self.node.time_unit]
+        return TimeUnit.of(self.node).from_ms(self.lengths / self.speed)  # mm / (m/s) = ms
 
     def initial_state(self):
         return self._per_node(lambda m: m.initial_state())(self.node)

@@ -11,23 +11,13 @@ from collections.abc import Sequence
 import numpy as np
 
 from ._simulate import Solution
+from .units import TimeUnit
 
 
 def _plt():
     import matplotlib.pyplot as plt
 
     return plt
-
-
-def _unit_label(sol: Solution) -> str:
-    unit = sol.time_unit
-    return f"time [{unit}]" if unit else "time [model units]"
-
-
-def _freq_label(sol: Solution) -> str:
-    return {"s": "frequency [Hz]", "ms": "frequency [kHz]"}.get(
-        sol.time_unit, "frequency [cycles / unit time]"
-    )
 
 
 def periodogram(x, fs: float, discard: float = 0.0):
@@ -58,7 +48,7 @@ def plot_timeseries(sol: Solution, ax=None, states: Sequence[str] | None = None,
         for name in states:
             ax.plot(ts, np.asarray(sol.state(name)), lw=0.8, label=name, **kwargs)
         ax.legend(loc="upper right", fontsize="small")
-    ax.set_xlabel(_unit_label(sol))
+    ax.set_xlabel(TimeUnit.of(sol).time_label)
     return ax
 
 
@@ -86,7 +76,7 @@ def plot_spectrum(
     )
     keep = f > 0 if fmax is None else (f > 0) & (f <= fmax)
     ax.semilogy(f[keep], p[..., keep].T + 1e-300, lw=0.8, **kwargs)
-    ax.set_xlabel(_freq_label(sol))
+    ax.set_xlabel(TimeUnit.of(sol).frequency_label)
     ax.set_ylabel("power")
     return ax
 

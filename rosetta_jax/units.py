@@ -31,7 +31,7 @@ _SECONDS = {"s": 1.0, "ms": 1e-3}
 
 @dataclasses.dataclass(frozen=True)
 class TimeUnit:
-    """A model's time unit.
+    """A model's time unit, and how numbers read in it are converted.
 
     Attributes:
         name: `"s"`, `"ms"` or None (dimensionless).
@@ -43,7 +43,8 @@ class TimeUnit:
 
     @classmethod
     def of(cls, model_or_name) -> TimeUnit:
-        """The time unit of a model (or of a unit name)."""
+        """The time unit of a model (anything with `time_unit`: a model, a network, a
+        `Solution`), or of a unit name."""
         name = (
             model_or_name
             if isinstance(model_or_name, (str, type(None)))
@@ -54,19 +55,39 @@ class TimeUnit:
         return cls(name, _SECONDS.get(name))
 
     @property
-    def hz_per_cycle_per_unit(self) -> float:
-        """Multiply a frequency in cycles per time unit by this to get the reported unit (Hz
-        for s and ms; 1 for dimensionless time, reported in cycles per unit)."""
+    def hz_factor(self) -> float:
+        """Reported frequency per cycle per time unit: 1 for s, 1000 for ms (both reported in
+        Hz), 1 for dimensionless time (reported in cycles per time unit)."""
         return 1.0 if self.seconds is None else 1.0 / self.seconds
 
     @property
     def frequency_unit(self) -> str:
+        """The unit of reported frequencies: `"Hz"`, or `"cycles per time unit"`."""
         return "cycles per time unit" if self.seconds is None else "Hz"
 
     @property
-    def ms(self) -> float | None:
-        """This unit in milliseconds (a delay of L mm at v m/s is L / v ms)."""
-        return None if self.seconds is None else 1e3 * self.seconds
+    def time_label(self) -> str:
+        """An axis label for time."""
+        return f"time [{self.name}]" if self.name else "time [model units]"
+
+    @property
+    def frequency_label(self) -> str:
+        """An axis label for frequency."""
+        return "frequency [Hz]" if self.seconds else "frequency [cycles / time unit]"
+
+    def from_ms(self, value):
+        """A duration in ms expressed in this unit (e.g. a conduction delay, L [mm] / v [m/s]
+        ms); an error for dimensionless time, where ms have no meaning."""
+        if self.seconds is None:
+            raise ValueError("A duration in ms has no meaning in dimensionless time.")
+        return value * (1e-3 / self.seconds)
+
+    @property
+    def default_run(self) -> tuple[float, float, int]:
+        """`(t1, dt, save_every)` of the analyses' default simulations: 10 s at dt = 0.1 ms for
+        models in s, 2000 ms at dt = 0.01 ms for models in ms (faster rhythms), 500 units at
+        dt = 0.01 for dimensionless ones; the signal saved every 10 steps."""
+        return _DEFAULT_RUN[self.name]
 
     def bands(
         self, extra: Mapping[str, tuple[float, float]] | None = None
@@ -77,6 +98,9 @@ class TimeUnit:
         for name, band in dict(extra or {}).items():
             out[name] = check_band(f"bands[{name!r}]", band)
         return out
+
+
+_DEFAULT_RUN = {"s": (10.0, 1e-4, 10), "ms": (2000.0, 0.01, 10), None: (500.0, 0.01, 10)}
 
 
 def check_band(

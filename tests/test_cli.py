@@ -31,7 +31,8 @@ def test_demo_writes_a_figure_per_rung_the_fits_and_a_report(tmp_path):
     r = summary["rungs"]
     assert 10.0 < r["04_jansen_rit"]["dominant_frequency"] < 12.0  # alpha
     assert 9.0 < r["04_ei_motif"]["dominant_frequency"] < 13.0
-    assert 0.03 < r["05_ing"]["dominant_frequency"] < 0.1  # gamma, in kHz
+    assert 30.0 < r["05_ing"]["dominant_frequency"] < 100.0  # gamma [Hz]
+    assert r["05_ing"]["frequency_unit"] == "Hz"
 
 
 def test_no_command_prints_help_and_exits_2(capsys):

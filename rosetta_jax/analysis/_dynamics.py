@@ -18,6 +18,7 @@ from jaxtyping import Array
 
 from .._validation import is_concrete
 from ..models._base import AbstractModel
+from ..units import TimeUnit
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -76,11 +77,6 @@ def jacobian(model: AbstractModel, y, args=None, t: float = 0.0) -> Array:
     """
     f, _ = _flat_field(model, args, t)
     return jax.jacfwd(f)(jnp.asarray(y).reshape(-1))
-
-
-def time_scale_hz(model) -> float:
-    """Hz per (cycle per model time unit): 1 for seconds, 1000 for ms, 1 if dimensionless."""
-    return {"s": 1.0, "ms": 1000.0}.get(model.time_unit, 1.0)
 
 
 def classify(eigenvalues, tol: float = 1e-9) -> str:
@@ -477,7 +473,7 @@ def continuation(
             and np.sign(pair_k.real) != np.sign(pair_k1.real)
         ):
             hopfs.append(_locate(model, where, X[k], X[k + 1], args, "hopf", locate_tol, scale))
-    hz = time_scale_hz(model)
+    hz = TimeUnit.of(model).hz_factor
     sc = np.asarray(scale)
     folds = [_special(model, where, xp, args, "fold", None, shape, scale) for xp in folds]
     hopfs = [_special(model, where, xp, args, "hopf", hz, shape, scale) for xp in hopfs]
@@ -558,8 +554,6 @@ def _special(model, where, x, args, kind, hz, shape, scale):
 
 # ----------------------------------------------------------------------------- diagram
 
-_DEFAULT_RUN = {"s": (10.0, 1e-4, 10), "ms": (2000.0, 0.01, 10), None: (500.0, 0.01, 10)}
-
 
 def bifurcation_diagram(
     model: AbstractModel,
@@ -604,7 +598,7 @@ def bifurcation_diagram(
     if branch is None:
         branch = continuation(model, param, start, stop, args=args)
     dtype = model.initial_state().dtype
-    t1_d, dt_d, save = _DEFAULT_RUN.get(model.time_unit, _DEFAULT_RUN[None])
+    t1_d, dt_d, save = TimeUnit.of(model).default_run
     t1, dt = t1 or t1_d, dt or dt_d
     y_init = model.initial_state()
     if initial_states is None:
@@ -637,7 +631,7 @@ def bifurcation_diagram(
     for k in range(initial_states.shape[0]):
         ax.plot(values, lo_v[k], ".", color="tab:blue", ms=3)
         ax.plot(values, hi_v[k], ".", color="tab:red", ms=3)
-    unit = {"s": "Hz", "ms": "Hz"}.get(model.time_unit, "cyc/unit")
+    unit = TimeUnit.of(model).frequency_unit
     for fpt in branch.fold_points:
         ax.plot(
             fpt.param,

@@ -21,7 +21,8 @@ from jaxtyping import Array, ArrayLike
 from ..models._base import AbstractModel
 from ..network import Network
 from ..noise import AbstractNoise, Additive, OrnsteinUhlenbeck
-from ._dynamics import stable_equilibrium, time_scale_hz
+from ..units import TimeUnit
+from ._dynamics import stable_equilibrium
 from ._lyapunov import lyapunov_covariance
 
 
@@ -163,8 +164,9 @@ def linear_spectrum(
     if freqs.ndim != 1:
         raise ValueError(f"`freqs` must be 1-D; got shape {freqs.shape}.")
     y = stable_equilibrium(model, args) if y_star is None else jnp.asarray(y_star)
-    hz = time_scale_hz(model)
-    seconds_per_unit = 1.0 / hz if model.time_unit in ("s", "ms") else 1.0
+    unit = TimeUnit.of(model)
+    hz = unit.hz_factor
+    seconds_per_unit = unit.seconds or 1.0  # spectral density per Hz (per cycle/unit)
     omegas = 2 * math.pi * freqs / hz  # rad per model time unit
     N = y.size
     cobs = jax.jacfwd(lambda x: jnp.atleast_1d(model.observe(x.reshape(y.shape))))(y.reshape(-1))

@@ -21,10 +21,11 @@ from jaxtyping import Array, ArrayLike
 
 from .._simulate import simulate
 from .._validation import is_concrete
-from ..analysis._dynamics import equilibrium, jacobian, time_scale_hz
+from ..analysis._dynamics import equilibrium, jacobian
 from ..analysis._linear import linear_fc, linear_spectrum
 from ..analysis._signal import fcd, functional_connectivity, peak_frequency, welch
 from ..noise import AbstractNoise, Additive
+from ..units import TimeUnit
 
 
 METHODS = ("linear", "simulation")
@@ -328,7 +329,7 @@ class SpectrumObjective(eqx.Module):
         x = self.sim.run(model, key)
         if self.lead_field is not None:
             x = x @ self.lead_field.T
-        fs = time_scale_hz(model) / (self.sim.dt * self.sim.save_every)
+        fs = TimeUnit.of(model).hz_factor / (self.sim.dt * self.sim.save_every)
         f, P = welch(x, fs, nperseg=min(self.nperseg, x.shape[1]), axis=1)
         P = P.mean(axis=0)
         return jax.vmap(lambda p: jnp.interp(freqs, f, p), in_axes=1, out_axes=1)(P), jnp.ones(())

@@ -23,10 +23,6 @@ from ..units import TimeUnit, check_band
 
 METHODS = ("simulation", "linear")
 
-# Simulation defaults per time unit: (t1, dt, save_every), about 20 s at 10 kHz for models in s,
-# 2 s at 100 kHz for models in ms (faster rhythms), and 2000 units for dimensionless ones.
-_SIM_DEFAULTS = {"s": (20.0, 1e-4, 10), "ms": (2000.0, 0.01, 10), None: (2000.0, 0.01, 10)}
-
 
 def _check_method(method: str) -> str:
     if method not in METHODS:
@@ -66,9 +62,10 @@ def spectral_features(
             spectrum; none for dimensionless models). A band beyond the top of the spectrum
             (the Nyquist frequency, or the linear grid's end) is an error.
         peak_band: where to look for the spectral peak (default the model's `rhythm_band`).
-        t1, dt, save_every: simulation settings in the model's time unit (default 20 s at
-            dt = 0.1 ms for models in s; 2000 ms at dt = 0.01 ms for models in ms; 2000 units at
-            dt = 0.01 for dimensionless ones; saving every 10 steps).
+        t1, dt, save_every: simulation settings in the model's time unit (default
+            `units.TimeUnit.default_run`: 10 s at dt = 0.1 ms for models in s; 2000 ms at
+            dt = 0.01 ms for models in ms; 500 units at dt = 0.01 for dimensionless ones; saving
+            every 10 steps).
         discard, nperseg: transient fraction and Welch segment length.
         y_guess: the state the equilibrium search (linear) or the simulation starts from, e.g.
             `analysis.stable_equilibrium(model)` (default `initial_state()`).
@@ -85,7 +82,7 @@ def spectral_features(
             f, p = grid, linear_spectrum(model, grid, noise, y_star=y).psd
             top_f = float(grid[-1])
         else:
-            d1, ddt, dse = _SIM_DEFAULTS[unit.name]
+            d1, ddt, dse = unit.default_run
             t_1, d_t, s_e = t1 or d1, dt or ddt, save_every or dse
             sol = simulate(
                 model,
@@ -100,7 +97,7 @@ def spectral_features(
             )
             x = sol.observed[int(discard * sol.observed.shape[0]) :]
             x = x.reshape(x.shape[0], -1)
-            fs = unit.hz_per_cycle_per_unit / (d_t * s_e)
+            fs = unit.hz_factor / (d_t * s_e)
             f, p = welch(x, fs, nperseg=min(nperseg, x.shape[0]))
             top_f = fs / 2
         pk = _default_peak_band(model, peak_band, top_f, unit)
