@@ -13,11 +13,17 @@ from . import _config as C
 from ._version import __version__
 
 
-def _setup(cfg, section="simulation"):
-    import jax
+def uses_float64(cfg, command: str) -> bool:
+    """The precision a command runs in: float64 for fits and bifurcation analyses (analytic
+    spectra and continuation need it near a bifurcation), else as `[simulation] float64` says
+    (float32 by default). The command line applies it to the command alone
+    (`jax.enable_x64(...)` as a context), never to the whole process."""
+    if command in ("fit", "bifurcation"):
+        return True
+    return bool(cfg.get("simulation", {}).get("float64", False))
 
-    if cfg.get(section, {}).get("float64", False):
-        jax.config.update("jax_enable_x64", True)
+
+def _setup(cfg, section="simulation"):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -130,11 +136,9 @@ def _target_spectrum(cfg, value):
 
 def run_fit(cfg, say=print) -> dict:
     _setup(cfg, "fit")
-    import jax
     import jax.random as jr
     import optax
 
-    jax.config.update("jax_enable_x64", True)  # analytic spectra need float64 near a bifurcation
     from . import fit as F
     from .analysis import stable_equilibrium
     from .noise import Additive
@@ -338,9 +342,6 @@ def _plot_sweep(ds, space, path):
 
 def run_bifurcation(cfg, say=print) -> dict:
     _setup(cfg, "bifurcation")
-    import jax
-
-    jax.config.update("jax_enable_x64", True)
     from .analysis import bifurcation_diagram, continuation
 
     b = cfg["bifurcation"]

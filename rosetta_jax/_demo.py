@@ -251,10 +251,15 @@ def run_demo(
 
 
 def _demo_fits(out: Path, quick: bool, quiet: bool, say, plt) -> dict:
-    """The two one-call fits of the bundled real data, with their figures."""
+    """The two one-call fits of the bundled real data, with their figures (in float64, scoped
+    to the fits: analytic spectra need it near a bifurcation)."""
     import jax
 
-    jax.config.update("jax_enable_x64", True)  # analytic spectra need float64 near a bifurcation
+    with jax.enable_x64(True):
+        return _run_demo_fits(out, quick, quiet, say, plt)
+
+
+def _run_demo_fits(out: Path, quick: bool, quiet: bool, say, plt) -> dict:
     from . import fit
 
     fits = {}

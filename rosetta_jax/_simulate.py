@@ -441,9 +441,6 @@ def _stage_offsets(solver, y0, dt):
     return None
 
 
-# Counts traces (trace-time only, no run-time cost): the tests check that new parameter values
-# reuse the compiled engine.
-@eqx.debug.assert_max_traces(max_traces=None)
 def _fixed_impl(
     model,
     y0,

@@ -50,8 +50,11 @@ def _run_config(args) -> int:
 
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
     try:
+        import jax
+
         cfg = _config.load(args.config, args.command)
-        getattr(_commands, f"run_{args.command}")(cfg, say=say)
+        with jax.enable_x64(_commands.uses_float64(cfg, args.command)):  # scoped precision
+            getattr(_commands, f"run_{args.command}")(cfg, say=say)
     except _config.ConfigError as e:
         print(f"rosetta-jax {args.command}: error: {e}", file=sys.stderr)
         return 2

@@ -1,5 +1,8 @@
 """Small numerical helpers shared by the tests (independent of the package)."""
 
+import contextlib
+
+import jax
 import numpy as np
 from scipy.optimize import brentq
 
@@ -64,3 +67,20 @@ def hopf_amplitude_exponent(deltas, amplitudes):
     d = np.asarray(deltas, dtype=float)
     X = np.stack([np.ones_like(d), np.log(d), d], axis=1)
     return np.linalg.lstsq(X, np.log(np.asarray(amplitudes)), rcond=None)[0][1]
+
+
+@contextlib.contextmanager
+def count_compilations():
+    """Count XLA compilations inside the block (JAX's monitoring events): a call that reuses
+    compiled code adds none."""
+    events = []
+
+    def listener(name, duration, **kwargs):
+        if name == "/jax/core/compile/backend_compile_duration":
+            events.append(duration)
+
+    jax.monitoring.register_event_duration_secs_listener(listener)
+    try:
+        yield events
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listener)

@@ -80,7 +80,7 @@ def test_simulate_command_writes_npz_json_png(tmp_path):
     """,
     )
     assert main(["simulate", str(cfg), "--quiet"]) == 0
-    z = np.load(tmp_path / "sim" / "simulation.npz")
+    z = dict(np.load(tmp_path / "sim" / "simulation.npz"))  # read, then closed
     assert z["observed"].shape == (300, 68) and np.all(np.isfinite(z["observed"]))
     np.testing.assert_allclose(z["ts"][[0, -1]], [1e-3, 0.3], rtol=1e-5)
     meta = json.loads((tmp_path / "sim" / "simulation.json").read_text())
@@ -159,7 +159,7 @@ def test_fit_command_on_a_spectrum_file(tmp_path):
     )
     assert main(["fit", str(cfg), "--quiet"]) == 0
     out = json.loads((tmp_path / "fit" / "fit.json").read_text())
-    hist = np.load(tmp_path / "fit" / "fit.npz")["loss_history"][:, 0]
+    hist = dict(np.load(tmp_path / "fit" / "fit.npz"))["loss_history"][:, 0]
     assert hist[-1] < 0.9 * hist[0] and -20.0 < out["params"]["p"] < 110.0
     assert set(out["params"]) == {"a", "p"}
 

@@ -44,7 +44,7 @@ def _run_pair(path, tmp_path, kill_after=(None, None), timeout=300):
         outs.append(out)
         logs.append(log)
     codes = [p.wait(timeout=timeout) for p in procs]
-    done = [np.load(o)["computed"].tolist() if o.exists() else None for o in outs]
+    done = [dict(np.load(o))["computed"].tolist() if o.exists() else None for o in outs]
     return codes, done, [log.read_text()[-3000:] for log in logs]
 
 

@@ -214,7 +214,7 @@ def in_process(**kw):
 def test_sharded_over_four_devices_equals_one(tmp_path):
     r = run_script(tmp_path, "plain", tmp_path, devices=4)
     assert r.returncode == 0, r.stderr[-2000:]
-    z = np.load(tmp_path / "result.npz")
+    z = dict(np.load(tmp_path / "result.npz"))
     assert int(z["devices"]) == 4
     ds = in_process()
     np.testing.assert_allclose(z["std"], ds["std"].values, rtol=1e-12)
