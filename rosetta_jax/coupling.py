@@ -1,4 +1,4 @@
-"""How a node's input is formed from the signals of the nodes connected to it (spec section 9).
+"""How a node's input is formed from the signals of the nodes connected to it.
 
 A `Network` computes, for every node $i$, the afferent sum
 $a_i = \\sum_j C_{ij}\\, e_j(t - \\tau_{ij})$ of the other nodes' efferent signals
@@ -18,6 +18,9 @@ the input that enters node $i$'s input channel, scaled by the global gain $G$:
 
 Every coupling accepts `signal=f(node, y)` to couple another quantity than `node.efferent`
 (e.g. `signal=lambda m, y: y[1] - y[2]` couples Jansen-Rit PSPs instead of rates).
+
+Reference: Castaldo et al. (2026), the network form of each rung (sections 2.1.4, 2.2.2, 3.2,
+5.3, 6.1, 7.1); docs/models.md#network-coupling-conventions.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """Deterministic external drives: DC, tACS-like sinusoids, pulse trains, sampled data.
 
 A forcing is a callable `f(t)` of time (in the model's time unit) returning the drive that
-enters the model's input channel (spec section 1): the E population for Wilson-Cowan, NMM1 and
-NMM2 (JR's input rate $p$, MPR's current $I$), and the complex drive $F = F_x + iF_y$ for the
-harmonic, damped and Stuart-Landau oscillators. Forcings add (`f + g`), scale by a number or by
+enters the model's input channel: the E population for Wilson-Cowan, NMM1 and NMM2 (JR's input
+rate $p$, MPR's current $I$), the paper's convention (Castaldo et al. 2026, sections 2.1.2, 5.3,
+7.1), and the complex drive $F = F_x + iF_y$ for the harmonic, damped and Stuart-Landau
+oscillators (see docs/models.md). Forcings add (`f + g`), scale by a number or by
 a per-node spatial pattern (`f * weights`, `weights * f`) and are `eqx.Module`s: every number
 is an array leaf, so amplitudes and frequencies can be vmapped, fitted and differentiated.
 

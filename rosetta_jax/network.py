@@ -9,8 +9,10 @@ conduction delays (fibre length / speed), $F$ the forcing and $\\eta$ the noise,
 node's input channel. Nodes are vmapped: node parameters are scalars (shared) or arrays of shape
 `(n_nodes,)` (regional).
 
-Reference: Castaldo et al. (2026), section 9 (coupling per rung) and sections 2.4, 3.3, 4.3,
-6.5, 7.2, 8.4 (the network forms of each rung).
+Reference: Castaldo et al. (2026), the roadmap table of coupled node equations (section 1)
+and the network form of each rung: sections 2.1.4 (Kuramoto), 2.2.2 (damped oscillator),
+3.2 (Stuart-Landau), 5.3 (Wilson-Cowan), 6.1 (NMM1), 7.1 (NMM2). Conventions and the paper's
+inconsistencies: docs/models.md#network-coupling-conventions.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ NORMALIZATIONS = ("max_eigenvalue", "row", "max", None)
 
 
 def default_coupling(node: AbstractModel) -> AbstractCoupling:
-    """The coupling form of the node's rung (spec section 9)."""
+    """The coupling form of the node's rung (see the module docstring)."""
     if isinstance(node, (HarmonicOscillator, DampedOscillator, StuartLandau)):
         return Diffusive()
     if isinstance(node, Kuramoto):
@@ -160,6 +162,8 @@ def _row_sum(x):
 
 class Network(AbstractModel):
     """A network of identical (or regionally varied) nodes coupled through a connectome.
+
+    Conventions: docs/models.md#network-coupling-conventions
 
     A `Network` is itself a model: `simulate(network, ...)` works as for a single node, with
     state shape `(n_nodes, n_states)` and observable shape `(n_nodes,)`.

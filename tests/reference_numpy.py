@@ -1,8 +1,9 @@
 """Independent plain-numpy reference vector fields for the Rosetta Stone models.
 
-Each function is transcribed directly from /work/shared/paper/ROSETTA_SPEC.md (section numbers are
-cited in the docstrings) plus the package's documented interface conventions (state layouts,
-parameter names, where the external drive ``u`` enters). It deliberately does not reuse any code
+Each function transcribes the equations documented in docs/models.md (Castaldo et al. 2026 and
+the primary sources; the paper's sections are cited in the docstrings as "sec.") plus the
+package's documented interface conventions (state layouts, parameter names, where the external
+drive ``u`` enters). It deliberately does not reuse any code
 from ``rosetta_jax`` so that the tests comparing against it are an independent check.
 
 Signature of every function: ``f(y, p, u=0.0) -> np.ndarray`` with ``y`` the state (float64),
@@ -21,17 +22,17 @@ import numpy as np
 
 
 def _logistic(s, rho, theta):
-    """Logistic sigmoid with maximum 1: 1 / (1 + exp(-rho (s - theta)))  (spec 6.1/6.2)."""
+    """Logistic sigmoid with maximum 1: 1 / (1 + exp(-rho (s - theta)))  (sec. 5)."""
     return 1.0 / (1.0 + np.exp(-rho * (s - theta)))
 
 
 def _jr_sigmoid(v, e0, v0, r):
-    """JR sigmoid S(v) = 2 e0 / (1 + exp(r (v0 - v)))  (spec 7.3)."""
+    """JR sigmoid S(v) = 2 e0 / (1 + exp(r (v0 - v)))  (sec. 6.2)."""
     return 2.0 * e0 / (1.0 + np.exp(r * (v0 - v)))
 
 
 def _second_order_synapse(u, du, gain, rate, drive):
-    """u'' = K k R - 2 k u' - k^2 u  (spec 7.3 / 7.5)."""
+    """u'' = K k R - 2 k u' - k^2 u  (sec. 6.2)."""
     return gain * rate * drive - 2.0 * rate * du - rate**2 * u
 
 
@@ -41,7 +42,7 @@ def _second_order_synapse(u, du, gain, rate, drive):
 
 
 def harmonic_oscillator(y, p, u=0.0):
-    """Forced harmonic oscillator, spec 2.1-2.2.
+    """Forced harmonic oscillator, sec. 2.1, 2.1.1.
 
     x' = -omega y + Re F,  y' = omega x + Im F  (z' = i omega z + F).
     """
@@ -52,14 +53,14 @@ def harmonic_oscillator(y, p, u=0.0):
 
 
 def damped_oscillator(y, p, u=0.0):
-    """Damped harmonic oscillator, spec 3.1-3.2: z' = (alpha + i omega) z + F."""
+    """Damped harmonic oscillator, sec. 2.2, 2.2.1: z' = (alpha + i omega) z + F."""
     z = complex(y[0], y[1])
     dz = (p["alpha"] + 1j * p["omega"]) * z + complex(u)
     return np.array([dz.real, dz.imag], dtype=np.float64)
 
 
 def stuart_landau(y, p, u=0.0):
-    """Stuart-Landau, spec 4.1-4.2: z' = (alpha + i omega) z - (gamma + i beta)|z|^2 z + F."""
+    """Stuart-Landau, sec. 3, 3.1: z' = (alpha + i omega) z - (gamma + i beta)|z|^2 z + F."""
     z = complex(y[0], y[1])
     dz = (
         (p["alpha"] + 1j * p["omega"]) * z
@@ -70,7 +71,7 @@ def stuart_landau(y, p, u=0.0):
 
 
 def kuramoto(y, p, u=0.0):
-    """All-to-all Kuramoto, spec 2.4: theta_i' = omega_i + (K/N) sum_j sin(theta_j - theta_i) +
+    """All-to-all Kuramoto, sec. 2.1.4: theta_i' = omega_i + (K/N) sum_j sin(theta_j - theta_i) +
     u."""
     theta = np.atleast_1d(np.asarray(y, dtype=np.float64))
     n = theta.shape[0]
@@ -90,7 +91,7 @@ def kuramoto(y, p, u=0.0):
 
 
 def wilson_cowan(y, p, u=0.0):
-    """Wilson-Cowan, spec 6.1/6.3 (PSP form with gains gamma and optional P_y).
+    """Wilson-Cowan, sec. 5, 5.1 (PSP form with gains gamma and optional P_y).
 
     tau_x x' + x = gamma_x sig_x(w_xx x - w_xy y + P_x + u)
     tau_y y' + y = gamma_y sig_y(w_yx x - w_yy y + P_y)
@@ -109,7 +110,7 @@ def wilson_cowan(y, p, u=0.0):
 
 
 def ei_motif(y, p, u=0.0):
-    """E-I push-pull motif, spec 7.1 (alpha synapses, JR sigmoid).
+    """E-I push-pull motif, sec. 6 (alpha synapses, JR sigmoid).
 
     tau_x^2 x'' + 2 tau_x x' + x = gamma_x S(w_xx x - w_xy y + P_x + u)
     tau_y^2 y'' + 2 tau_y y' + y = gamma_y S(w_yx x - w_yy y + P_y)
@@ -126,7 +127,7 @@ def ei_motif(y, p, u=0.0):
 
 
 def jansen_rit(y, p, u=0.0):
-    """Jansen-Rit, spec 7.3 (six first-order states, seconds, mV).
+    """Jansen-Rit, sec. 6.2 (six first-order states, seconds, mV).
 
     y0' = y3 ; y3' = A a S(y1 - y2) - 2a y3 - a^2 y0
     y1' = y4 ; y4' = A a (p + u + C2 S(C1 y0)) - 2a y4 - a^2 y1
@@ -143,7 +144,7 @@ def jansen_rit(y, p, u=0.0):
 
 
 def wendling(y, p, u=0.0):
-    """Wendling, spec 7.4 with the Wendling-2002 conventions (+C2, C5 multiplies y0).
+    """Wendling, sec. 6.2 with the Wendling-2002 conventions (+C2, C5 multiplies y0).
 
     y0: (A, a) driven by S(y1 - y2 - y3)
     y1: (A, a) driven by p + u + C2 S(C1 y0)
@@ -175,7 +176,7 @@ def wendling(y, p, u=0.0):
 
 
 def lanmm(y, p, u=0.0):
-    """Laminar NMM, spec 7.5 (14-synapse code form).
+    """Laminar NMM, sec. 6.2 (14-synapse code form).
 
     u_s'' = a_s A_s C_s phi_s - 2 a_s u_s' - a_s^2 u_s for s = 1..14, with
     v_P1 = u1+u2+u3+u11, v_SS = u4, v_SST = u5, v_P2 = u6+u7+u8+u12, v_PV = u9+u10+u13+u14,
@@ -242,7 +243,7 @@ def lanmm(y, p, u=0.0):
 
 
 def montbrio_pazo_roxin(y, p, u=0.0):
-    """MPR, spec 8.1 dimensional form (ms), with a synapse of order 0, 1 or 2.
+    """MPR, sec. 7, dimensional form (ms), with a synapse of order 0, 1 or 2.
 
     tau r' = Delta/(pi tau) + 2 r v
     tau v' = v^2 + eta + J tau s - (pi tau r)^2 + I + u
@@ -275,7 +276,7 @@ def montbrio_pazo_roxin(y, p, u=0.0):
 
 
 def ing(y, p, u=0.0):
-    """ING, spec 8.2 (code form, ms).
+    """ING, sec. 7 (AUTO-code form, ms).
 
     tau_m v' = eta + I + u + v^2 - (pi tau_m r)^2 - tau_m J s
     tau_m r' = Delta/(pi tau_m) + 2 r v
@@ -292,7 +293,7 @@ def ing(y, p, u=0.0):
 
 
 def ping(y, p, u=0.0):
-    """PING, spec 8.3 appendix/figure form (ms), Delta/(pi tau) in the r equations.
+    """PING, bifurcation-appendix form (ms), Delta/(pi tau) in the r equations.
 
     tau_e r_e' = Delta_e/(pi tau_e) + 2 r_e v_e
     tau_e v_e' = eta_e - (pi r_e tau_e)^2 + v_e^2 + tau_e (J_ee s_e - J_ei s_i) + I + u
@@ -331,7 +332,7 @@ def ping(y, p, u=0.0):
 
 
 def master_nmm(y, p, u=0.0):
-    """Master NMM, spec 5.1-5.3.
+    """Master NMM, sec. 4.1, 4.3, 4.4.
 
     tau_m r' = -r + phi(kappa s + I_ext + u),  phi(I) = 2 e0 / (1 + exp(rho (I0 - I)))
     tau_r tau_d s'' + (tau_r + tau_d) s' + s = gamma r

@@ -1,4 +1,4 @@
-"""Synaptic kernels and transfer functions of spec section 5 (item 18), against scipy."""
+"""Synaptic kernels and transfer functions (Castaldo et al. 2026, sec. 4.1, 4.3) against scipy."""
 
 import jax
 import jax.numpy as jnp
@@ -9,7 +9,7 @@ from scipy import integrate, special
 from rosetta_jax import models
 
 
-def test_alpha_kernel_peak_and_value():  # item 18
+def test_alpha_kernel_peak_and_value():
     tau, gamma = 0.007, 2.3
     t = np.linspace(0, 0.1, 200001)
     s = np.asarray(models.alpha_kernel(t, tau, gamma))
@@ -17,7 +17,7 @@ def test_alpha_kernel_peak_and_value():  # item 18
     np.testing.assert_allclose(s.max(), gamma / (np.e * tau), rtol=1e-10)
 
 
-def test_jansen_rit_excitatory_kernel_peak():  # item 18: A a t e^{-at} peaks at 10 ms, A/e
+def test_jansen_rit_excitatory_kernel_peak():  # A a t e^{-at} peaks at 10 ms, A/e
     A, a = 3.25, 100.0
     t = np.linspace(0, 0.1, 100001)
     s = np.asarray(models.alpha_kernel(t, 1.0 / a, A / a))
@@ -27,7 +27,7 @@ def test_jansen_rit_excitatory_kernel_peak():  # item 18: A a t e^{-at} peaks at
 
 
 @pytest.mark.parametrize("tau_r, tau_d", [(0.5, 3.0), (2.0, 40.0), (25.0, 150.0)])
-def test_biexponential_kernel_peak_time_and_integral(tau_r, tau_d):  # item 18
+def test_biexponential_kernel_peak_time_and_integral(tau_r, tau_d):
     gamma = 1.7
     t_peak = float(models.biexponential_peak_time(tau_r, tau_d))
     np.testing.assert_allclose(t_peak, np.log(tau_d / tau_r) * tau_r * tau_d / (tau_d - tau_r))

@@ -1,4 +1,4 @@
-"""Networks: linear-network statistics against closed forms (spec 11 items 6, 8-11), phase
+"""Networks: linear-network statistics against closed forms (Castaldo et al. 2026, 2.2.3), phase
 locking, delays (method of steps, delayed locking), the vmapped network against plain loops,
 gradients through delays, and clear errors."""
 
@@ -22,7 +22,7 @@ def dho_network(n, alpha, omegas, G, C):
 
 
 def real_jacobian(alpha, omegas, G, C):
-    """2N x 2N Jacobian of the linear resonator network (spec 3.4, corrected sign)."""
+    """2N x 2N Jacobian of the linear resonator network (sign corrected: docs/models.md, E2)."""
     n = len(omegas)
     J = np.zeros((2 * n, 2 * n))
     for i, w in enumerate(omegas):
@@ -47,7 +47,7 @@ def random_weights(n, seed, density=1.0):
 # ----------------------------------------------------------------------------- linear network
 
 
-def test_linear_network_covariance_is_the_lyapunov_solution():  # item 6
+def test_linear_network_covariance_is_the_lyapunov_solution():
     n, alpha, G, sigma = 4, -0.4, 0.3, 0.5
     omegas = [1.0, 1.3, 0.8, 1.1]
     C = random_weights(n, 0)
@@ -73,7 +73,7 @@ def test_linear_network_covariance_is_the_lyapunov_solution():  # item 6
     assert np.linalg.norm(sample - Sigma) / np.linalg.norm(Sigma) < 0.05
 
 
-def test_two_node_fc_closed_form():  # item 8
+def test_two_node_fc_closed_form():
     alpha, c, G, omega = -0.5, 0.8, 1.0, 2.0
     net = dho_network(2, alpha, [omega, omega], G, np.array([[0.0, c], [c, 0.0]]))
     run = lambda k: rj.simulate(
@@ -90,7 +90,7 @@ def test_two_node_fc_closed_form():  # item 8
     assert abs(corr - G * c / (abs(alpha) + G * c)) < 0.02
 
 
-def test_simulated_spectrum_matches_the_linear_cross_spectrum():  # item 9
+def test_simulated_spectrum_matches_the_linear_cross_spectrum():
     n, alpha, G, sigma = 3, -0.3, 0.2, 0.4
     omegas = [2 * np.pi * 1.0, 2 * np.pi * 1.5, 2 * np.pi * 2.0]
     C = random_weights(n, 2)
@@ -136,7 +136,7 @@ def test_simulated_spectrum_matches_the_linear_cross_spectrum():  # item 9
     assert abs(f[np.argmax(P1)] - 1.0) < 0.02
 
 
-def test_tacs_linear_response_of_the_network():  # item 10
+def test_tacs_linear_response_of_the_network():
     n, alpha, G = 3, -0.5, 0.4
     omegas = [1.0, 1.4, 2.0]
     C = random_weights(n, 3)
@@ -165,7 +165,7 @@ def test_tacs_linear_response_of_the_network():  # item 10
     np.testing.assert_allclose(z, expected, rtol=1e-4)
 
 
-def test_lyapunov_perturbation_matches_finite_difference():  # item 11
+def test_lyapunov_perturbation_matches_finite_difference():
     n, alpha, G = 3, -0.4, 0.3
     omegas = [1.0, 1.5, 0.7]
     C = random_weights(n, 4)

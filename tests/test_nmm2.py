@@ -1,4 +1,4 @@
-"""NMM2 (MPR, ING, PING) against the spec: item 19, the MPR fixed-point relation, item 30 (ING)."""
+"""NMM2 (MPR, ING, PING): the QIF transfer function, the MPR fixed-point relation, ING near Hopf."""
 
 import diffrax as dfx
 import jax
@@ -22,14 +22,14 @@ def jac(model, y):
 @pytest.mark.parametrize(
     "I, rate", [(-5.0, 0.009444), (0.0, 0.030011), (5.0, 0.095370), (20.0, 0.189863)]
 )
-def test_uncoupled_mpr_rate_is_the_qif_transfer_function(I, rate):  # item 19
+def test_uncoupled_mpr_rate_is_the_qif_transfer_function(I, rate):
     tau, Delta = 7.5, 1.0
     m = models.MontbrioPazoRoxin(tau=tau, Delta=Delta, eta=0.0, J=0.0, I=I)
     sol = rj.simulate(m, t1=2000.0, dt=0.1, save_every=100, y0=jnp.array([0.05, -0.5]), **TIGHT)
     r_end = float(sol.y_final[0])
     closed = np.sqrt(I + np.sqrt(I**2 + Delta**2)) / (tau * np.pi * np.sqrt(2))
     assert abs(r_end - closed) < 1e-6 * closed
-    assert abs(closed - rate) < 5e-7  # the spec's published values (6 decimals)
+    assert abs(closed - rate) < 5e-7  # the tabulated values (6 decimals)
     np.testing.assert_allclose(float(models.qif_cauchy_rate(I, tau, Delta)), closed, rtol=1e-14)
 
 
@@ -110,7 +110,7 @@ def test_ing_oscillates_between_its_hopf_points_and_rests_outside():
     assert amplitude(I_high + 40.0, t1=3000.0) < 1e-6
 
 
-def test_ing_lower_hopf_square_root_scaling():  # item 30, ING
+def test_ing_lower_hopf_square_root_scaling():
     I_c = brentq(lambda I: _ing_branch_eigenvalue(I)[0].real, 0.0, 20.0, xtol=1e-12)
     f_hopf = abs(_ing_branch_eigenvalue(I_c)[0].imag) / (2 * np.pi)  # kHz
     deltas = jnp.array([0.025, 0.05, 0.1, 0.2])

@@ -1,8 +1,9 @@
 """Linearised (analytic) spectra at a stable equilibrium: $S(\\omega) = G(\\omega) D G(\\omega)^*$.
 
 For $\\dot u = J u + \\xi$ with white noise of covariance $D$, the cross-spectral density is
-$S(\\omega) = G(\\omega) D G(\\omega)^*$ with $G(\\omega) = (i\\omega I - J(\\omega))^{-1}$ (spec
-3.4). In a
+$S(\\omega) = G(\\omega) D G(\\omega)^*$ with $G(\\omega) = (i\\omega I - J(\\omega))^{-1}$
+(Castaldo et al. 2026, section 2.2.3; $J$ is taken by autodiff, see docs/models.md, errata,
+for the sign of the paper's printed $J$). In a
 network with conduction delays, each delayed coupling term carries $e^{-i\\omega\\tau_{ij}}$, so
 $J(\\omega) = A + \\sum_{ij} K_{ij} e^{-i\\omega\\tau_{ij}}$. Everything is differentiable, so a
 fit can

@@ -11,9 +11,9 @@ def lyapunov_covariance(J: ArrayLike, D: ArrayLike, iterations: int = 60) -> Arr
     """Solve the continuous Lyapunov equation $J\\Sigma + \\Sigma J^* = -D$ for stable $J$.
 
     $\\Sigma$ is the stationary covariance of $\\dot u = J u + \\xi$ with white noise of
-    covariance $D$ (spec 3.4). Uses Roberts' matrix-sign-function iteration with determinant
-    scaling: only matrix inverses and products, so it runs on CPU and GPU, vmaps and is
-    differentiable.
+    covariance $D$ (Castaldo et al. 2026, section 2.2.3). Uses Roberts' matrix-sign-function
+    iteration with determinant scaling: only matrix inverses and products, so it runs on CPU
+    and GPU, vmaps and is differentiable.
 
     Args:
         J: Jacobian, shape `(n, n)`, all eigenvalues with negative real part.

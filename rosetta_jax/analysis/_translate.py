@@ -9,7 +9,7 @@ damped
   $c_1$ the first Lyapunov coefficient (Kuznetsov, Elements of Applied Bifurcation Theory, 3rd
   ed., eq. 5.39).
 * A Stuart-Landau oscillator (or a weakly coupled network of them) reduces to phases: Kuramoto
-  (-Sakaguchi), spec 4.4.
+  (-Sakaguchi) (Kuramoto 1984; see `phase_reduction`).
 """
 
 from __future__ import annotations
@@ -195,7 +195,7 @@ def _equilibrium(model, y_star, args, need_stable):
 
 
 def phase_reduction(model):
-    """Kuramoto phase model of a Stuart-Landau oscillator or a diffusive SL network (spec 4.4).
+    """Kuramoto phase model of a Stuart-Landau oscillator or a diffusive SL network.
 
     A single `StuartLandau` becomes `Kuramoto(omega = omega - alpha beta / gamma)`. A `Network` of
     SL nodes with diffusive coupling $G\\sum_j C_{ij}(z_j - z_i)$ becomes, for weak coupling,
@@ -203,6 +203,10 @@ def phase_reduction(model):
     + G K\\sum_j C_{ij}\\sin(\\varphi_j - \\varphi_i - a)$ with $K = \\sqrt{1 +
     \\beta^2/\\gamma^2}$,
     $a = \\arctan(\\beta/\\gamma)$: a Kuramoto network with `coupling.Sine(lag=a)` and gain $GK$.
+
+    Reference: Kuramoto (1984); the appendix on phase reduction of Castaldo et al.,
+    arXiv:2512.10982v1, which prints the drift as $GK\\beta/\\gamma$; its own phase response
+    curve gives $G\\beta/\\gamma$, used here (see docs/models.md, errata).
     """
     if isinstance(model, StuartLandau):
         return Kuramoto(omega=model.omega - model.beta * model.alpha / model.gamma)

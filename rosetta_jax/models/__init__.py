@@ -3,7 +3,8 @@
 Rung 0-2 (dimensionless time): `HarmonicOscillator`, `DampedOscillator`, `StuartLandau`,
 `Kuramoto`. Rung 3: `WilsonCowan`. Bridge: `MasterNMM`. Rung 4, NMM1 (s, mV): `EIMotif`,
 `JansenRit`, `Wendling`, `LaNMM`. Rung 5, NMM2 (ms): `MontbrioPazoRoxin`, `ING`, `PING`.
-Synaptic kernels and transfer functions of spec section 5 are plain functions.
+Synaptic kernels and transfer functions (Castaldo et al. 2026, sections 4.1 and 4.3) are plain
+functions. Equations, units, parameters and errata of every model: docs/models.md.
 """
 
 from ._base import AbstractModel as AbstractModel, param as param

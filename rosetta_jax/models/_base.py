@@ -73,7 +73,8 @@ class AbstractModel(eqx.Module):
         """The canonical observable (e.g. the EEG proxy $y_1 - y_2$ for Jansen-Rit)."""
 
     def efferent(self, y: Array) -> Array:
-        """What the node sends to other nodes in a `Network` (spec section 9).
+        """What the node sends to other nodes in a `Network` (docs/models.md, network
+        coupling conventions).
 
         The coupling weights it and adds it to the receiving node's input channel: a firing
         rate for NMM1, a synaptic activation for NMM2, the E activity for Wilson-Cowan, the

@@ -1,11 +1,11 @@
-"""Linear synaptic kernels (spec section 5.1): impulse and frequency responses.
+"""Linear synaptic kernels (Castaldo et al. 2026, section 4.1): impulse and frequency responses.
 
 The synaptic operator $\\tau_r\\tau_d \\ddot s + (\\tau_r+\\tau_d)\\dot s + s = \\gamma r(t)$ has
 the bi-exponential impulse response; equal rise and decay give the alpha synapse, a vanishing
 rise the first-order (exponential) synapse. All kernels have unit DC gain times $\\gamma$
 ($\\int_0^\\infty K = \\gamma$). Times in any unit, as long as the time constants share it.
 
-Reference: Castaldo et al. (2026), section 5.1.
+Reference: Castaldo et al. (2026), section 4.1 (synaptic dynamics and operator formalism).
 """
 
 from __future__ import annotations

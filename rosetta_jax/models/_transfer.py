@@ -1,11 +1,11 @@
-"""Static transfer functions $\\phi(I)$ (spec section 5.2).
+"""Static transfer functions $\\phi(I)$ (Castaldo et al. 2026, section 4.3).
 
 All functions are pure, jit/vmap/grad-safe and broadcast over their arguments. Integrals are
 computed with fixed Gauss-Legendre quadrature (differentiable, no data-dependent control flow).
 
-Reference: Castaldo et al. (2026), Table "transfers"; Brunel & Hakim (1999) for the
-Siegert formula; Fourcaud-Trocme et al. (2003) for the EIF; Montbrio, Pazo & Roxin (2015) for
-the QIF with Cauchy heterogeneity.
+Reference: Castaldo et al. (2026), section 4.3 and its table of transfer functions; Brunel &
+Hakim (1999) for the Siegert formula; Fourcaud-Trocme et al. (2003) for the EIF; Montbrio, Pazo
+& Roxin (2015) for the QIF with Cauchy heterogeneity.
 """
 
 from __future__ import annotations
@@ -119,7 +119,7 @@ def _qif_gaussian_scalar(I, tau_m, sigma):
 
 
 def eif_rate(I, tau_m=1.0, sigma=1.0, V_th=10.0, V_r=0.0, V_T=2.0, Delta_T=0.5, V_low=-20.0):
-    """Exponential integrate-and-fire rate with Gaussian noise (spec 5.2).
+    """Exponential integrate-and-fire rate with Gaussian noise (Castaldo et al. 2026, sec. 4.3).
 
     $\\phi(I) = [(2\\tau_m/\\sigma^2) \\int_{-\\infty}^{V_{th}} \\int_{\\max(V, V_r)}^{V_{th}}
     e^{(2/\\sigma^2)(F(v) - F(u))} du\\, dv]^{-1}$ with

@@ -1,4 +1,4 @@
-"""The master neural mass model of spec section 5.3, bridging rungs 3 and 4."""
+"""The master neural mass model (Castaldo et al. 2026, section 4.4), bridging rungs 3 and 4."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from ._transfer import sigmoid
 
 
 class MasterNMM(AbstractModel):
-    """A self-coupled population with a dynamic transfer function and a synapse (spec 5.3).
+    """A self-coupled population with a dynamic transfer function and a synapse.
 
     $$\\tau_m \\dot r = -r + \\phi(\\kappa s + I_{ext} + F),\\qquad
     \\tau_r\\tau_d \\ddot s + (\\tau_r + \\tau_d)\\dot s + s = \\gamma r,$$
@@ -36,7 +36,9 @@ class MasterNMM(AbstractModel):
         I_ext: constant input, default 0.
         e0, I0, rho: transfer function (half maximum, midpoint, slope), default 0.5, 0, 1.
 
-    Reference: Castaldo et al. (2026), section 5.3.
+    Reference: Castaldo et al. (2026), section 4.4 (the master NMM equation and its limits),
+    with the synapse of section 4.1 and the transfer functional of section 4.3.
+    Equations, units and errata: docs/models.md#master-nmm
     """
 
     tau_m: Array = param(1.0)

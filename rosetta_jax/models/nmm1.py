@@ -22,7 +22,7 @@ def _synapse(u, du, rate, A, a):
 
 
 class EIMotif(AbstractModel):
-    """The minimal NMM1 E-I push-pull motif with second-order (alpha) synapses (spec 7.1).
+    """The minimal NMM1 E-I push-pull motif with second-order (alpha) synapses.
 
     $$\\tau_x^2 \\ddot x + 2\\tau_x \\dot x + x = \\gamma_x\\,\\sigma(w_{xx} x - w_{xy} y + P_x +
     F),$$
@@ -47,10 +47,12 @@ class EIMotif(AbstractModel):
         P_x, P_y: tonic membrane inputs [mV], default 17 and 0.
         e0 [1/s], v0 [mV], r [1/mV]: sigmoid, default 2.5, 6, 0.56.
 
-    The spec gives no parameter values for this motif; the defaults are JR-like kinetics and
+    The paper gives no parameter values for this motif; the defaults are JR-like kinetics and
     gains with weights chosen to sit just past the Hopf (an alpha-band limit cycle).
 
-    Reference: Castaldo et al. (2026), section 7.1.
+    Reference: Castaldo et al. (2026), section 6 (the motif and its Barkhausen condition) and
+    section 6.1 (networks); Jansen & Rit (1995) for the kinetics and sigmoid.
+    Equations, units and errata: docs/models.md#e-i-motif
     """
 
     tau_x: Array = param(0.01)
@@ -100,7 +102,8 @@ class EIMotif(AbstractModel):
         return y[0]
 
     def efferent(self, y):
-        """The E PSP $x$ [mV], fed into the receiving E sigmoid (spec 7.2, network box)."""
+        """The E PSP $x$ [mV], fed into the receiving E sigmoid (the network example of
+        Castaldo et al. 2026, section 6.1)."""
         return y[0]
 
 
@@ -127,7 +130,8 @@ class JansenRit(AbstractModel):
         p: extrinsic input rate [1/s], default 220 (alpha limit cycle).
 
     Reference: Jansen & Rit, Biol. Cybern. 73:357 (1995); Grimbert & Faugeras (2006);
-    Castaldo et al. (2026), section 7.3.
+    Castaldo et al. (2026), section 6.2 (Jansen-Rit).
+    Equations, units and errata: docs/models.md#jansen-rit
     """
 
     A: Array = param(3.25)
@@ -171,7 +175,8 @@ class JansenRit(AbstractModel):
 
     def efferent(self, y):
         """The pyramidal firing rate $S(y_1 - y_2)$ [1/s], received through the excitatory
-        synapse as extra input rate $p$ (rate-through-synapse coupling, spec 7.2)."""
+        synapse as extra input rate $p$ (rate-through-synapse coupling, the general NMM1 form
+        of Castaldo et al. 2026, section 6.1)."""
         return self.rate(y[1] - y[2])
 
 
@@ -183,10 +188,13 @@ class Wendling(AbstractModel):
     $$\\ddot y_2 = B b\\,C_4 S(C_3 y_0) - 2b\\dot y_2 - b^2 y_2$$
     $$\\ddot y_3 = G g\\,C_7 S(C_5 y_0 - C_6 y_2) - 2g\\dot y_3 - g^2 y_3$$
 
-    Sign conventions follow Wendling et al. (2002), as the spec's erratum 12.5 advises: $+C_2$
-    (the paper and its AUTO code print $-C_2$) and $C_5$ acting on the pyramidal PSP $y_0$ (the
-    code uses $y_3$). In the 10-state original the slow-to-fast inhibition is $C_6$ times a slow
-    PSP without the $C_4$ factor; that model is recovered exactly with $C_6 \\to C_6/C_4$.
+    Sign conventions follow Wendling et al. (2002). Castaldo et al. (2026), section 6.2, print
+    $Ab\\,(P - C_2\\sigma(C_1 y_0))$ and their AUTO code (wendling.f90) has $-C_2$ and $C_5 y_3$;
+    here $+C_2$ (the $C_1$-$C_2$ loop runs through excitatory interneurons), $C_5$ acts on the
+    pyramidal PSP $y_0$ (as the paper prints) and the excitatory synapses have rate $a$, not
+    the printed $b$ (see docs/models.md, errata). In the 10-state original the slow-to-fast
+    inhibition is $C_6$ times a slow PSP without the $C_4$ factor; that model is recovered
+    exactly with $C_6 \\to C_6/C_4$.
 
     State: `(y0, y1, y2, y3, y4, y5, y6, y7)`: PSPs [mV] then derivatives [mV/s].
     Observable: $y_1 - y_2 - y_3$ [mV] (pyramidal membrane potential).
@@ -199,7 +207,8 @@ class Wendling(AbstractModel):
         p: extrinsic input rate [1/s], default 90 (Wendling 2002's mean input).
 
     Reference: Wendling et al., Eur. J. Neurosci. 15:1499 (2002); Castaldo et al. (2026),
-    section 7.4.
+    section 6.2 (the Wendling model).
+    Equations, units and errata: docs/models.md#wendling
     """
 
     A: Array = param(3.25)
@@ -311,11 +320,14 @@ class LaNMM(AbstractModel):
         e1, e2, pv: external rates into P1, P2 and PV [1/s], default 270, 90, 0.
         e_max [1/s], r [1/mV], v0 [mV], v0_P2 [mV]: sigmoid, default 5, 0.56, 6, 1.
 
-    The paper's own five-PSP index set is inconsistent (spec erratum 12.6); this is the
-    14-synapse form of the authors' code.
+    The five-PSP system printed in Castaldo et al. (2026), section 6.2, is not self-consistent
+    (no $C_3$, $C_8$, $C_{14}$; mislabelled presynaptic sigmoids); this is the 14-synapse form
+    of the authors' code (see docs/models.md, errata).
 
-    Reference: Sanchez-Todo et al., PLoS Comput. Biol. (2023); Castaldo et al. (2026),
-    section 7.5; Ruffini's LaNMM code (LaNMM_parameters.jl).
+    Reference: Sanchez-Todo et al., NeuroImage 270:119938 (2023); Castaldo et al. (2026),
+    section 6.2 (the laminar model); Ruffini's LaNMM code (LaNMM_parameters.jl,
+    LaNMM_Engine.jl).
+    Equations, units and errata: docs/models.md#lanmm
     """
 
     C1: Array = param(108.0)

@@ -5,7 +5,7 @@ self-inhibited ING population; and the E-I PING motif. Time is in ms, so rates a
 (spikes per ms); $v$, $\\eta$, $\\Delta$, $J$ and the input $I$ are dimensionless QIF units.
 
 Reference: Montbrio, Pazo & Roxin, Phys. Rev. X 5:021028 (2015); Clusella et al.,
-Biol. Cybern. (2023); Castaldo et al. (2026), section 8.
+Biol. Cybern. (2023); Castaldo et al. (2026), section 7.
 """
 
 from __future__ import annotations
@@ -63,7 +63,8 @@ class MontbrioPazoRoxin(AbstractModel):
     $\\bar\\eta + I = \\pi^2 r^2 - J r - \\Delta^2/(4\\pi^2 r^2)$.
 
     Reference: Montbrio, Pazo & Roxin, Phys. Rev. X 5:021028 (2015); Castaldo et al. (2026),
-    section 8.1.
+    section 7 (which writes the $\\tau = 1$ form).
+    Equations, units and errata: docs/models.md#montbrio-pazo-roxin
     """
 
     tau: Array = param(10.0)
@@ -110,7 +111,8 @@ class MontbrioPazoRoxin(AbstractModel):
 
     def efferent(self, y):
         """$\\tau s$ (with $s = r$ for the instantaneous synapse): a weight $C_{ij}$ then acts
-        on the receiving $v$ exactly like the self-coupling $J$ (spec 8.4)."""
+        on the receiving $v$ exactly like the self-coupling $J$ (the E-I network of Castaldo
+        et al. 2026, section 7.1)."""
         s = y[0] if self.synapse_order == 0 else y[2]
         return self.tau * s
 
@@ -126,8 +128,10 @@ class ING(AbstractModel):
     \\tau_m\\dot r = \\frac{\\Delta}{\\pi\\tau_m} + 2 r v,$$
     $$\\tau_d\\dot s = z,\\qquad \\tau_d\\dot z = r - 2z - s.$$
 
-    The $r$ equation uses $\\Delta/(\\pi\\tau_m)$ as in the authors' AUTO code; the paper's
-    printed $\\Delta + 2rv$ has no Hopf (spec erratum 12.3). The drive and noise add to $I$.
+    The $r$ equation uses $\\Delta/(\\pi\\tau_m)$, the dimensional MPR form, as in the authors'
+    AUTO code (ing.f90). Castaldo et al. (2026), section 7 and appendix, print
+    $\\tau_i\\dot r = \\Delta + 2rv$, with which the fixed point has no Hopf point for
+    $I \\in [-20, 100]$ (see docs/models.md, errata). The drive and noise add to $I$.
 
     State: `(r, v, s, z)`, $r$ in kHz. Observable: $r$ [kHz].
 
@@ -139,8 +143,10 @@ class ING(AbstractModel):
         eta: mean excitability [-], default 0.
         I: external input [-], default 10 (inside the gamma oscillation window).
 
-    Reference: Castaldo et al. (2026), section 8.2 and its AUTO code (ing.f90);
+    Reference: Castaldo et al. (2026), section 7 and the parameter table of its appendix
+    "Linear Stability and Bifurcation Analysis", and its AUTO code (ing.f90);
     Clusella et al. (2023).
+    Equations, units and errata: docs/models.md#ing
     """
 
     tau_m: Array = param(7.5)
@@ -192,9 +198,11 @@ class PING(AbstractModel):
     enters both populations (the paper's appendix form); the external drive $F$ and noise
     enter E only.
 
-    The paper's table values (the defaults) are flagged in the spec (section 8.3): with them no
-    folds or Hopf points are found on the fixed-point branch, so the described PING diagram is
-    not reproduced; use this model qualitatively.
+    The $r$ equations use $\\Delta/(\\pi\\tau)$ (the paper prints $\\Delta + 2rv$, see `ING`).
+    With the values of the paper's parameter table (the defaults), no folds or Hopf points lie
+    on the fixed-point branch for $I \\in [-20, 75]$, with either form of the $r$ equations, so
+    the PING diagram described by Castaldo et al. (2026), section 7.1, is not reproduced; use
+    this model qualitatively (see docs/models.md, errata).
 
     State: `(r_e, v_e, s_e, z_e, r_i, v_i, s_i, z_i)`, rates in kHz. Observable: $r_e$.
 
@@ -206,7 +214,9 @@ class PING(AbstractModel):
         Delta_e, Delta_i: heterogeneity half-widths [-], default 1.
         I: tonic input to both populations [-], default 10.
 
-    Reference: Castaldo et al. (2026), section 8.3 and appendix table.
+    Reference: Castaldo et al. (2026), section 7.1 (E-I push-pull motif) and the appendix
+    "Linear Stability and Bifurcation Analysis" (PING equations, parameter table).
+    Equations, units and errata: docs/models.md#ping
     """
 
     tau_e: Array = param(15.0)
@@ -261,7 +271,8 @@ class PING(AbstractModel):
         return y[0]
 
     def efferent(self, y):
-        """$\\tau_e s_e$: the E synaptic activation, received by the E population (spec 8.4)."""
+        """$\\tau_e s_e$: the E synaptic activation, received by the E population (the E-I
+        network of Castaldo et al. 2026, section 7.1)."""
         return self.tau_e * y[2]
 
     def admissible(self, y):

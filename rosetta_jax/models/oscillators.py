@@ -5,7 +5,7 @@ model time. The input channel carries a complex drive $F = F_x + i F_y$ that ent
 equations ($\\dot z = \\dots + F$); a real drive acts on $x$ only.
 
 Reference: Castaldo et al., "Rosetta Stone of Neural Mass Models", Physics Reports (2026),
-sections 2-4.
+sections 2 (undamped and damped oscillators, Kuramoto) and 3 (Stuart-Landau).
 """
 
 from __future__ import annotations
@@ -30,15 +30,18 @@ class HarmonicOscillator(AbstractModel):
     (\\Leftrightarrow \\dot z = i\\omega z + F).$$
 
     The radius $|z|$ is conserved (neutral, not attracting). A constant drive moves the centre
-    of rotation to $z^* = iF/\\omega$, i.e. $(x^*, y^*) = (-F_y/\\omega, F_x/\\omega)$ (the paper
-    prints $(-F_x/\\omega, 0)$; see spec erratum 12.1).
+    of rotation to $z^* = iF/\\omega$, i.e. $(x^*, y^*) = (-F_y/\\omega, F_x/\\omega)$. Castaldo
+    et al. (2026), section 2.1.1, print $(-F_x/\\omega, 0)$ for a real $F$; setting
+    $\\dot x = \\dot y = 0$ gives $(0, F_x/\\omega)$, as does the paper's own DC-shift appendix
+    (see docs/models.md, errata).
 
     State: `(x, y)`. Observable: `x`.
 
     Args:
         omega: angular frequency [rad per unit time], default 1.
 
-    Reference: Castaldo et al. (2026), section 2.1-2.2.
+    Reference: Castaldo et al. (2026), section 2.1 (2.1.1: forcing; 2.1.3: network).
+    Equations, units and errata: docs/models.md#harmonic-oscillator
     """
 
     omega: Array = param(1.0)
@@ -59,7 +62,8 @@ class HarmonicOscillator(AbstractModel):
         return y[0]
 
     def efferent(self, y):
-        """The complex amplitude $z = x + iy$ (diffusive coupling, spec 3.3)."""
+        """The complex amplitude $z = x + iy$ (diffusive coupling, Castaldo et al. 2026,
+        sections 2.2.2 and 3.2)."""
         return y[0] + 1j * y[1]
 
 
@@ -80,7 +84,8 @@ class DampedOscillator(AbstractModel):
         alpha: growth rate [1/unit time], default -0.1 (a stable focus).
         omega: angular frequency [rad per unit time], default 1.
 
-    Reference: Castaldo et al. (2026), section 3.
+    Reference: Castaldo et al. (2026), section 2.2 (2.2.2: network; 2.2.3: linear response).
+    Equations, units and errata: docs/models.md#damped-oscillator
     """
 
     alpha: Array = param(-0.1)
@@ -103,7 +108,8 @@ class DampedOscillator(AbstractModel):
         return y[0]
 
     def efferent(self, y):
-        """The complex amplitude $z = x + iy$ (diffusive coupling, spec 3.3)."""
+        """The complex amplitude $z = x + iy$ (diffusive coupling, Castaldo et al. 2026,
+        sections 2.2.2 and 3.2)."""
         return y[0] + 1j * y[1]
 
 
@@ -124,8 +130,9 @@ class StuartLandau(AbstractModel):
         gamma: amplitude saturation [1/unit time], default 1.
         beta: shear, amplitude-dependent frequency [1/unit time], default 0.
 
-    Reference: Castaldo et al. (2026), section 4; the paper's bifurcation figure uses
-    $\\gamma = 1, \\beta = 0, \\omega = 1$.
+    Reference: Castaldo et al. (2026), section 3 (3.1: forcing; 3.2: network); the paper's
+    bifurcation figure uses $\\gamma = 1, \\beta = 0, \\omega = 1$.
+    Equations, units and errata: docs/models.md#stuart-landau
     """
 
     alpha: Array = param(1.0)
@@ -153,7 +160,8 @@ class StuartLandau(AbstractModel):
         return y[0]
 
     def efferent(self, y):
-        """The complex amplitude $z = x + iy$ (diffusive coupling, spec 3.3)."""
+        """The complex amplitude $z = x + iy$ (diffusive coupling, Castaldo et al. 2026,
+        sections 2.2.2 and 3.2)."""
         return y[0] + 1j * y[1]
 
 
@@ -173,7 +181,8 @@ class Kuramoto(AbstractModel):
         omega: natural angular frequency [rad per unit time], scalar or shape `(N,)`.
         K: all-to-all coupling strength [rad per unit time], default 0.
 
-    Reference: Castaldo et al. (2026), section 2.4; Kuramoto (1984).
+    Reference: Castaldo et al. (2026), section 2.1.4; Kuramoto (1984).
+    Equations, units and errata: docs/models.md#kuramoto
     """
 
     omega: Array = param(1.0)

@@ -25,7 +25,8 @@ class WilsonCowan(AbstractModel):
     is added to the E equation instead ($\\dot x \\mathrel{+}= \\xi/\\tau_x$); use an
     Ornstein-Uhlenbeck noise for a fluctuating input inside the sigmoid.
 
-    Jacobian at a fixed point (spec 6.4):
+    Jacobian at a fixed point (Castaldo et al. 2026, appendix "From Wilson-Cowan to
+    Stuart-Landau"; Hopf where its trace vanishes with positive determinant, section 5.2):
     $J = [[(-1 + \\sigma_x' w_{xx})/\\tau_x, -\\sigma_x' w_{xy}/\\tau_x],
     [\\sigma_y' w_{yx}/\\tau_y, (-1 - \\sigma_y' w_{yy})/\\tau_y]]$ (times $\\gamma$).
 
@@ -40,8 +41,10 @@ class WilsonCowan(AbstractModel):
         rho_x, rho_y: sigmoid slopes, default 1.
         theta_x, theta_y: sigmoid thresholds, default 0.
 
-    Reference: Wilson & Cowan (1972); Castaldo et al. (2026), section 6 and its WC figure
-    (code values $w = (12, 12, 12, 2)$, $\\tau = 1$).
+    Reference: Wilson & Cowan (1972); Castaldo et al. (2026), section 5 and its WC bifurcation
+    figure (values of the authors' AUTO code wcnmm.f90: $w = (12, 12, 12, 2)$, $\\tau = 1$,
+    logistic of maximum 1).
+    Equations, units and errata: docs/models.md#wilson-cowan
     """
 
     tau_x: Array = param(1.0)
@@ -87,5 +90,6 @@ class WilsonCowan(AbstractModel):
         return y[0]
 
     def efferent(self, y):
-        """The E activity $x$ (added inside the receiving E sigmoid, spec 6.5)."""
+        """The E activity $x$ (added inside the receiving E sigmoid, Castaldo et al. 2026,
+        section 5.3)."""
         return y[0]
