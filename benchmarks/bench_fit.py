@@ -69,20 +69,14 @@ def bench_steps():
     obj0 = fit.SpectrumObjective(
         fit.SpectrumTarget(np.linspace(2, 40, 77), np.ones((77, 1))),
         noise.Additive(20.0),
-        method="simulation",
-        t1=20.0,
-        dt=DT,
-        n_keys=2,
+        method=fit.Simulated(t1=20.0, dt=DT, save_every=10, n_keys=2),
         band=(2.0, 40.0),
     )
     target = fit.SpectrumTarget(obj0.target.freqs, obj0.spectrum(target_model, jr.key(1)))
     obj = fit.SpectrumObjective(
         target,
         noise.Additive(20.0),
-        method="simulation",
-        t1=20.0,
-        dt=DT,
-        n_keys=2,
+        method=fit.Simulated(t1=20.0, dt=DT, save_every=10, n_keys=2),
         band=(2.0, 40.0),
     )
     out["single_jr_simulation_2x20s_f32"] = _fit_time(
@@ -111,14 +105,10 @@ def _network_objective(t1, checkpoint=None, dtype=np.float32):
     obj = fit.SpectrumObjective(
         target,
         noise.Additive(20.0),
-        method="simulation",
-        t1=t1,
-        dt=DT,
-        n_keys=1,
+        method=fit.Simulated(
+            t1=t1, dt=DT, save_every=10, n_keys=1, nperseg=1000, discard=0.1, checkpoint=checkpoint
+        ),
         band=(2.0, 45.0),
-        nperseg=1000,
-        discard=0.1,
-        checkpoint=checkpoint,
     )
     return net, obj
 

@@ -7,6 +7,7 @@ parameter sweeps (`sweep` over a `Space`).
 
 from . import (
     analysis as analysis,
+    connectome as connectome,
     coupling as coupling,
     data as data,
     fit as fit,

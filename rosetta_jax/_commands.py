@@ -197,10 +197,8 @@ def run_fit(cfg, say=print) -> dict:
         obj = F.SpectrumObjective(
             target,
             Additive(float(f.get("noise", 1.0))),
-            method="linear",
-            y_guess=y,
+            method=F.Linear(y_guess=y, min_damping=0.03),
             peak_weight=0.05,
-            min_damping=0.03,
         )
         sel = lambda m: tuple(getattr(m, n) for n in names)
         res = F.fit(

@@ -137,7 +137,9 @@ def simulate(
             `solvers.RK4()` or any diffrax solver (deterministic runs). Adaptive default
             `diffrax.Tsit5()`.
         stepsize_controller: e.g. `diffrax.PIDController(rtol=1e-8, atol=1e-10)` to use the
-            adaptive diffrax path (no noise).
+            adaptive diffrax path: an ODE, or with `noise.Additive` an SDE whose noise term is
+            the model's `input_gain` times sigma, driven by a virtual Brownian tree (default
+            solver `diffrax.ShARK()`).
         max_steps: step budget of the adaptive path (default 16 x the nominal step count).
         save_state: also save the full state `ys` (default True); False saves memory.
         throw: raise `SimulationDivergedError` when the run blows up (NaN/inf). With False the
@@ -154,7 +156,7 @@ def simulate(
     Raises:
         ValueError: non-positive `dt`, `t1 <= t0`, a non-integer step count, a `save_every`
             that does not divide it, a `y0` of the wrong shape, NaN parameters, noise without
-            a key, or noise with the adaptive path.
+            a key, or coloured noise with the adaptive path.
         TypeError: wrong argument types (a solver that is not a diffrax solver, a traced t1).
         SimulationDivergedError: the state became NaN or inf (with `throw=True`).
 
@@ -257,12 +259,14 @@ def simulate(
             raise ValueError(
                 "Conduction delays need the fixed-step engine; leave stepsize_controller=None."
             )
-        if noise is not None:
+        if noise is not None and not noise.is_white():
             raise ValueError(
-                "Adaptive steps (`stepsize_controller`) are for deterministic runs; with noise use "
-                "the fixed-step path (leave stepsize_controller=None)."
+                "Adaptive steps (`stepsize_controller`) take white noise (noise.Additive) as a "
+                "diffrax SDE term; coloured noise needs the fixed-step path (leave "
+                "stepsize_controller=None)."
             )
-        solver = dfx.Tsit5() if solver is None else solver
+        if solver is None:
+            solver = dfx.Tsit5() if noise is None else dfx.ShARK()
         if max_steps is None:
             max_steps = max(4096, 16 * n_steps)
         info.update(solver=type(solver).__name__, controller=type(stepsize_controller).__name__)
@@ -271,6 +275,8 @@ def simulate(
             model,
             y0,
             forcing,
+            noise,
+            key,
             solver,
             stepsize_controller,
             jnp.asarray(t0, t_dtype),
@@ -340,7 +346,7 @@ def _check_noise_shape(model, noise) -> None:
     shape = tuple(model.input_shape())
     for name in ("sigma", "tau", "mean"):
         v = getattr(noise, name, None)
-        if v is None or jnp.ndim(v) == 0 or tuple(jnp.shape(v)) == shape:
+        if v is None or jnp.ndim(v) == 0 or tuple(jnp.shape(v)) == shape[: jnp.ndim(v)]:
             continue
         if jnp.ndim(v) == 1 and shape and jnp.shape(v)[0] == shape[0]:
             continue  # one value per node
@@ -463,9 +469,14 @@ def _fixed_impl(
     cplx = model.complex_input
     fast = isinstance(solver, AbstractFixedSolver)
     sqrt_dt = math.sqrt(dt)
+    # White noise enters through the model's input gain, one real sample per component of
+    # `noise_shape` (real and imaginary parts of a complex input, each of intensity
+    # sigma^2 / 2); coloured noise is a drive, complex for complex inputs.
+    draw_shape = tuple(model.noise_shape()) if white else shape
+    draw_scale = 1.0 / math.sqrt(2.0) if (white and cplx) else 1.0
 
     if noise is not None:
-        noise = _align_to(noise, shape)
+        noise = _align_to(noise, draw_shape)
     if coloured:  # started from its stationary law, drawn anew for each start step
         key, k_init = jr.split(key)
         z0 = _standard_normal(jr.fold_in(k_init, first_step), shape, dtype, cplx)
@@ -542,8 +553,11 @@ def _fixed_impl(
         z = None
         if noise is not None:
             g = first_step + (b * steps_per_block + jnp.arange(steps_per_block)).astype(jnp.uint32)
-            draw = lambda g: _standard_normal(jr.fold_in(key, g), shape, dtype, cplx)
-            z = jax.vmap(draw)(g).reshape(block, save_every, *shape)
+            if white:
+                draw = lambda g: draw_scale * jr.normal(jr.fold_in(key, g), draw_shape, dtype)
+            else:
+                draw = lambda g: _standard_normal(jr.fold_in(key, g), shape, dtype, cplx)
+            z = jax.vmap(draw)(g).reshape(block, save_every, *draw_shape)
         return jax.lax.scan(interval, carry, (idx, z))
 
     carry0 = (y0, eta0, solver_state0, history0)
@@ -574,9 +588,43 @@ def _fixed_impl(
 _run_fixed = eqx.filter_jit(_fixed_impl)
 
 
+def _sde_terms(model, noise, key, drift, t0, t1, dt, dtype):
+    """The drift and diffusion terms of diffrax for white noise in the input channel:
+    $dy = f\\,dt + g(y)\\,\\sigma\\,dW$ (the model's input gain; complex inputs get each part
+    of intensity $\\sigma^2/2$), with a virtual Brownian tree resolved to a tenth of `dt`."""
+    n_shape = tuple(model.noise_shape())
+    scale = _align_to(noise, n_shape).sigma * (1 / math.sqrt(2.0) if model.complex_input else 1.0)
+
+    def diffusion(t, y, args):
+        return model.input_gain(y) * jnp.broadcast_to(scale, n_shape).astype(y.dtype)
+
+    bm = dfx.VirtualBrownianTree(
+        t0,
+        t1,
+        tol=dt / 10,
+        shape=jax.ShapeDtypeStruct(n_shape, dtype),
+        key=key,
+        levy_area=dfx.SpaceTimeLevyArea,
+    )
+    return dfx.MultiTerm(dfx.ODETerm(drift), dfx.ControlTerm(diffusion, bm))
+
+
 @eqx.filter_jit
 def _run_adaptive(
-    model, y0, forcing, solver, controller, t0, t1, dt, n_saves, max_steps, save_state, throw
+    model,
+    y0,
+    forcing,
+    noise,
+    key,
+    solver,
+    controller,
+    t0,
+    t1,
+    dt,
+    n_saves,
+    max_steps,
+    save_state,
+    throw,
 ):
     def vf(t, y, args):
         return model.vector_field(t, y, None if forcing is None else forcing(t))
@@ -584,8 +632,13 @@ def _run_adaptive(
     ts = jnp.linspace(t0, t1, n_saves + 1, dtype=y0.dtype)[1:]
     fn = lambda t, y, args: (model.observe(y), y if save_state else None)
     saveat = dfx.SaveAt(subs=[dfx.SubSaveAt(ts=ts, fn=fn), dfx.SubSaveAt(t1=True)])
+    terms = (
+        dfx.ODETerm(vf)
+        if noise is None
+        else _sde_terms(model, noise, key, vf, t0, t1, dt, y0.dtype)
+    )
     sol = dfx.diffeqsolve(
-        dfx.ODETerm(vf),
+        terms,
         solver,
         t0,
         t1,

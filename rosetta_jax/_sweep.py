@@ -30,19 +30,12 @@ import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 
+from . import features as F
 from ._simulate import simulate
 from ._version import __version__
-from .analysis._signal import (
-    analytic_phase,
-    band_power,
-    functional_connectivity,
-    order_parameter,
-    peak_frequency,
-    welch,
-)
 from .network import Network
 from .store import Store, fingerprint
-from .units import TimeUnit, check_band
+from .units import TimeUnit
 
 
 # ----------------------------------------------------------------------------- the space
@@ -191,18 +184,6 @@ def _set_params(model, names, values):
 # ----------------------------------------------------------------------------- features
 
 
-FEATURES = (
-    "peak_frequency",
-    "power_<band>",
-    "psd",
-    "fc",
-    "fc_sc_correlation",
-    "order_parameter",
-    "mean",
-    "std",
-)
-
-
 @dataclasses.dataclass(frozen=True)
 class _Sampling:
     """What the features see: `n_keep` saved samples at `fs` per second (Hz) or per time unit
@@ -216,150 +197,6 @@ class _Sampling:
     @property
     def freqs(self) -> np.ndarray:
         return np.fft.rfftfreq(self.nperseg, 1.0 / self.fs)
-
-
-@dataclasses.dataclass(frozen=True)
-class _FeatureSpec:
-    """The requested features (names and `(name, fn)` pairs) and their band settings."""
-
-    items: tuple
-    bands: tuple[tuple[str, tuple[float, float]], ...]
-    peak_band: tuple[float, float] | None
-
-    @classmethod
-    def make(cls, features, bands, peak_band) -> _FeatureSpec:
-        items = []
-        for f in [features] if isinstance(features, (str, Mapping)) else list(features):
-            if isinstance(f, Mapping):
-                items.extend(f.items())
-            elif isinstance(f, str):
-                items.append(f)
-            elif callable(f):
-                raise TypeError("Give custom features as a dict {name: fn(x, fs)}.")
-            else:
-                raise TypeError(
-                    f"A feature is a name such as 'peak_frequency' or a dict "
-                    f"{{name: fn(x, fs)}}; got {f!r}."
-                )
-        if not items:
-            raise ValueError("`features` is empty; name at least one, e.g. ['peak_frequency'].")
-        names = [f if isinstance(f, str) else f[0] for f in items]
-        dup = sorted({n for n in names if names.count(n) > 1})
-        if dup or "diverged" in names or "observed" in names:
-            raise ValueError(
-                f"Feature names must be unique and not 'diverged' or 'observed'; got {names}."
-            )
-        if bands is not None and not isinstance(bands, Mapping):
-            raise TypeError("`bands` must be a dict {name: (low, high)}.")
-        bands = tuple(
-            sorted((str(k), check_band(f"bands[{k!r}]", v)) for k, v in dict(bands or {}).items())
-        )
-        peak = None if peak_band is None else check_band("peak_band", peak_band)
-        return cls(tuple(items), bands, peak)
-
-
-def _mean_psd(x, s: _Sampling):
-    f, p = welch(x, s.fs, nperseg=s.nperseg)
-    return f, jnp.mean(p.reshape(p.shape[0], -1), axis=1)
-
-
-def _peak_band(model, spec: _FeatureSpec, s: _Sampling) -> tuple[float, float]:
-    f = s.freqs
-    if spec.peak_band is not None:
-        return check_band("peak_band", spec.peak_band, s.fs / 2, s.unit)
-    lo, hi = model.rhythm_band or (0.0, np.inf)
-    lo, hi = max(lo, float(f[1])), min(hi, 0.9 * s.fs / 2)
-    if lo >= hi:
-        raise ValueError(
-            f"{type(model).__name__}'s rhythms lie in {model.rhythm_band} {s.unit}, which the "
-            f"saved signal ({s.fs:g} samples per {'second' if s.unit == 'Hz' else 'time unit'}, "
-            f"{s.nperseg}-sample segments) does not resolve; save more often (smaller "
-            "save_every) or pass peak_band=(low, high)."
-        )
-    return lo, hi
-
-
-def _feature_fns(spec: _FeatureSpec, model, s: _Sampling):
-    """name -> (fn(x) -> array, dims, coords), `x` of shape (n_time, n_channels)."""
-    unit = TimeUnit.of(model)
-    bands = unit.bands(dict(spec.bands))
-    n_ch = int(np.prod(jax.eval_shape(lambda: model.observe(model.initial_state())).shape) or 1)
-    f_grid = s.freqs
-    out = {}
-    for feat in spec.items:
-        if isinstance(feat, tuple):
-            name, fn = feat
-            out[name] = (lambda x, fn=fn: jnp.asarray(fn(x, s.fs)), None, {})
-        elif feat == "peak_frequency":
-            band = _peak_band(model, spec, s)
-            out[feat] = (lambda x, band=band: peak_frequency(*_mean_psd(x, s), band), (), {})
-        elif feat.startswith("power_"):
-            out[feat] = (_relative_power(feat, bands, unit, s), (), {})
-        elif feat == "psd":
-            out[feat] = (lambda x: _mean_psd(x, s)[1], ("freq",), {"freq": f_grid})
-        elif feat == "fc":
-            out[feat] = (
-                functional_connectivity,
-                ("region", "region_to"),
-                {"region": np.arange(n_ch), "region_to": np.arange(n_ch)},
-            )
-        elif feat == "fc_sc_correlation":
-            out[feat] = (_fc_sc(model), (), {})
-        elif feat == "order_parameter":
-            out[feat] = (
-                lambda x: jnp.mean(
-                    jnp.abs(order_parameter(analytic_phase(x - x.mean(axis=0)), axis=-1))
-                ),
-                (),
-                {},
-            )
-        elif feat == "mean":
-            out[feat] = (lambda x: jnp.mean(x), (), {})
-        elif feat == "std":
-            out[feat] = (lambda x: jnp.mean(jnp.std(x, axis=0)), (), {})
-        else:
-            raise ValueError(
-                f"Unknown feature {feat!r}; built-ins are {FEATURES} (bands: "
-                f"{tuple(bands) or 'pass bands={name: (low, high)}'}); pass "
-                "custom ones as a dict {name: fn(x, fs)}."
-            )
-    return out
-
-
-def _relative_power(feat: str, bands, unit: TimeUnit, s: _Sampling):
-    name = feat[len("power_") :]
-    if name not in bands:
-        if not bands:
-            raise ValueError(
-                f"Feature `{feat}`: a dimensionless model has no default bands; pass "
-                f"bands={{'{name}': (low, high)}} in cycles per time unit."
-            )
-        raise ValueError(
-            f"Feature `{feat}`: unknown band {name!r}; bands are {tuple(bands)} "
-            "(add your own with bands={name: (low, high)})."
-        )
-    band = check_band(f"band of `{feat}`", bands[name], s.fs / 2, unit.frequency_unit)
-    total = (float(s.freqs[1]), float(s.freqs[-1]))
-
-    def rel_power(x):
-        f, p = _mean_psd(x, s)
-        return band_power(f, p, band) / band_power(f, p, total)
-
-    return rel_power
-
-
-def _fc_sc(model):
-    if not isinstance(model, Network):
-        raise ValueError("`fc_sc_correlation` needs a Network model.")
-    iu = np.triu_indices(model.weights.shape[0], 1)
-
-    def fc_sc(x):
-        a = functional_connectivity(x)[iu]
-        b = jnp.asarray(model.weights)[iu] + jnp.asarray(model.weights).T[iu]
-        a, b = a - a.mean(), b - b.mean()
-        return jnp.sum(a * b) / jnp.sqrt(jnp.sum(a * a) * jnp.sum(b * b))
-
-    return fc_sc
 
 
 # ----------------------------------------------------------------------------- the sweep
@@ -435,6 +272,19 @@ def _plan(model, space, t0, t1, dt, save_every, discard, nperseg, keep) -> _Plan
     )
 
 
+def _features(features, bands, peak_band, model, sampling: _Sampling):
+    """The requested features as objects, bound to the model and checked against Nyquist."""
+    feats = F.from_names(features, bands)
+    if peak_band is not None:
+        feats = tuple(
+            F.PeakFrequency(peak_band, f.label)
+            if isinstance(f, F.PeakFrequency) and f.band is None
+            else f
+            for f in feats
+        )
+    return F.bind_all(feats, model, sampling.fs / 2)
+
+
 def _check_delays_in_space(model, names, values, dt) -> None:
     """With delays, every sample's delays must fit the network's buffer and exceed dt."""
     if not (isinstance(model, Network) and model.has_delays):
@@ -504,13 +354,14 @@ def sweep(
     Args:
         model: a model or `Network` (its other parameters stay as they are).
         space: a `Space` (grid, random, Sobol or explicit samples).
-        features: built-in names, `"peak_frequency"` (of the channel-mean Welch spectrum, in
-            `peak_band`) and `"power_<band>"` (power in a band relative to the whole resolved
-            spectrum), `"psd"` (that spectrum), `"fc"` (FC matrix), `"fc_sc_correlation"` (FC
-            against the network's weights over region pairs), `"order_parameter"` (time-mean
-            Kuramoto R of the signals' analytic phases), `"mean"`, `"std"`; and/or a dict
-            `{name: fn(x, fs) -> array}` of your own, with `x` the observable
-            `(n_time, n_channels)` after `discard` and `fs` its sampling rate.
+        features: feature objects of `rosetta_jax.features` (`PeakFrequency`, `BandPower`,
+            `PSD`, `FC`, `FCSCCorrelation`, `FCD`, `OrderParameter`, `Mean`, `Std`, `Custom`)
+            and/or their names: `"peak_frequency"` (of the channel-mean Welch spectrum, in
+            `peak_band`), `"power_<band>"` (power in a band relative to the whole resolved
+            spectrum), `"psd"`, `"fc"`, `"fc_sc_correlation"`, `"order_parameter"`, `"mean"`,
+            `"std"`, `"mean_fc"`, `"std_fc"`; and/or a dict `{name: fn(x, fs) -> array}` of your
+            own, with `x` the observable `(n_time, n_channels)` after `discard` and `fs` its
+            sampling rate.
         t1, dt, t0, noise, forcing, solver: as for `simulate` (fixed-step path).
         key: PRNG key (default `jax.random.key(0)`); sample `i` uses `fold_in(key, i)`.
         save_every: decimation of the observable (default: about 1 kHz sampling for models in
@@ -560,8 +411,7 @@ def sweep(
         raise ValueError(f"`file_format` must be 'netcdf' or 'zarr'; got {file_format!r}.")
     _check_params(model, space.names)
     plan = _plan(model, space, t0, t1, dt, save_every, discard, nperseg, keep_trajectories)
-    spec = _FeatureSpec.make(features, bands, peak_band)
-    fns = _feature_fns(spec, model, plan.sampling)
+    feats = _features(features, bands, peak_band, model, plan.sampling)
     _check_delays_in_space(model, space.names, np.asarray(space.values), plan.dt)
     key = jr.key(0) if key is None else key
     devices = list(jax.local_devices() if devices is None else devices)
@@ -572,9 +422,9 @@ def sweep(
         chunk_size = min(chunk_size, -(-n // len(devices)) * len(devices))
     chunk_size = max(len(devices), (int(chunk_size) // len(devices)) * len(devices))
     run = _ChunkRunner(
-        model, noise, forcing, solver, key, plan, spec, devices, np.asarray(space.values)
+        model, noise, forcing, solver, key, plan, feats, devices, np.asarray(space.values)
     )
-    layout = _layout(fns, run.out_shapes(chunk_size), plan, space)
+    layout = _layout(feats, model, run.out_shapes(chunk_size), plan, space)
 
     store = None
     if path is not None:
@@ -586,7 +436,7 @@ def sweep(
             {
                 "model": model,
                 "space": _space_record(space),
-                "features": spec,
+                "features": feats,
                 "noise": noise,
                 "forcing": forcing,
                 "solver": solver,
@@ -657,9 +507,9 @@ def load_sweep(path: str | os.PathLike):
 class _ChunkRunner:
     """Runs chunks of samples: parameter values and keys in, features out (host arrays)."""
 
-    def __init__(self, model, noise, forcing, solver, key, plan, spec, devices, values):
+    def __init__(self, model, noise, forcing, solver, key, plan, feats, devices, values):
         self.args = (model, noise, forcing, solver)
-        self.key, self.plan, self.spec, self.values = key, plan, spec, values
+        self.key, self.plan, self.feats, self.values = key, plan, feats, values
         self.devices = devices
 
     def _inputs(self, idx):
@@ -669,7 +519,7 @@ class _ChunkRunner:
 
     def out_shapes(self, chunk_size: int) -> dict[str, jax.ShapeDtypeStruct]:
         vals, keys = self._inputs(np.zeros(chunk_size, int))
-        return eqx.filter_eval_shape(_run_chunk, *self.args, vals, keys, self.plan, self.spec)
+        return eqx.filter_eval_shape(_run_chunk, *self.args, vals, keys, self.plan, self.feats)
 
     def __call__(self, lo: int, hi: int, chunk_size: int) -> dict[str, np.ndarray]:
         # Shard the batch over as many devices as divide the chunk (all, unless a resumed
@@ -679,15 +529,14 @@ class _ChunkRunner:
         sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("batch"))
         idx = np.minimum(np.arange(lo, lo + chunk_size), len(self.values) - 1)  # pad: last
         vals, keys = (jax.device_put(a, sharding) for a in self._inputs(idx))
-        out = _run_chunk(*self.args, vals, keys, self.plan, self.spec)
+        out = _run_chunk(*self.args, vals, keys, self.plan, self.feats)
         return {k: np.asarray(v)[: hi - lo] for k, v in out.items()}
 
 
 @eqx.filter_jit
-def _run_chunk(model, noise, forcing, solver, values, keys, plan: _Plan, spec: _FeatureSpec):
+def _run_chunk(model, noise, forcing, solver, values, keys, plan: _Plan, feats):
     """One chunk: a vmap over its samples (compiled once per model structure and settings; new
     parameter values, keys or models with the same structure reuse the compilation)."""
-    fns = _feature_fns(spec, model, plan.sampling)
     n_keep = plan.sampling.n_keep
 
     def one(values, k):
@@ -708,7 +557,8 @@ def _run_chunk(model, noise, forcing, solver, values, keys, plan: _Plan, spec: _
         )
         obs = sol.observed[plan.n_saves - n_keep :]
         x = obs.reshape(obs.shape[0], -1)
-        out = {name: fn(x) for name, (fn, _, _) in fns.items()}
+        s = plan.sampling
+        out = F.compute(feats, F.Activity(x=x, fs=s.fs, nperseg=s.nperseg))
         out["diverged"] = ~sol.success
         if plan.keep_trajectories:
             out["observed"] = obs
@@ -775,15 +625,16 @@ def _chunk_range(c: int, chunk_size: int, n: int) -> np.ndarray:
     return np.arange(c * chunk_size, min((c + 1) * chunk_size, n))
 
 
-def _layout(fns, shapes, plan: _Plan, space: Space) -> dict[str, Any]:
+def _layout(feats, model, shapes, plan: _Plan, space: Space) -> dict[str, Any]:
     """What a reader needs to check and assemble chunks (JSON)."""
-    dims = {
-        name: [
+    n_ch = int(np.prod(jax.eval_shape(lambda: model.observe(model.initial_state())).shape) or 1)
+    dims = {}
+    for f in feats:
+        d, co = (None, {}) if isinstance(f, F.Custom) else f.dims(n_ch, plan.sampling.freqs)
+        dims[f.name] = [
             list(d) if d is not None else None,
             {k: np.asarray(v).tolist() for k, v in co.items()},
         ]
-        for name, (_, d, co) in fns.items()
-    }
     arrays = {k: [list(v.shape[1:]), np.dtype(v.dtype).str] for k, v in shapes.items()}
     return {
         "names": list(space.names),

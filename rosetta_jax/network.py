@@ -27,13 +27,16 @@ import numpy as np
 from jaxtyping import Array
 
 from ._validation import check_finite, concrete_values, is_concrete, python_number
+from .connectome import (
+    AbstractNormalization,
+    as_normalization,
+    normalize_weights,
+    spectral_radius,
+)
 from .coupling import AbstractCoupling, Additive, Diffusive, Sine
 from .models._base import AbstractModel
 from .models.oscillators import DampedOscillator, HarmonicOscillator, Kuramoto, StuartLandau
 from .units import TimeUnit
-
-
-NORMALIZATIONS = ("max_eigenvalue", "row", "max", None)
 
 
 def default_coupling(node: AbstractModel) -> AbstractCoupling:
@@ -43,35 +46,6 @@ def default_coupling(node: AbstractModel) -> AbstractCoupling:
     if isinstance(node, Kuramoto):
         return Sine()
     return Additive()
-
-
-def spectral_radius(W: Array) -> Array:
-    """Largest |eigenvalue| of a square matrix (numpy when concrete, power iteration if traced)."""
-    v = concrete_values(W)
-    if v is not None:
-        return jnp.asarray(np.max(np.abs(np.linalg.eigvals(v))), dtype=jnp.result_type(W))
-    x = jnp.ones(W.shape[0], dtype=W.dtype) / math.sqrt(W.shape[0])
-
-    def body(_, x):
-        y = W @ x
-        return y / (jnp.linalg.norm(y) + 1e-30)
-
-    x = jax.lax.fori_loop(0, 500, body, x)
-    return jnp.linalg.norm(W @ x)
-
-
-def normalize_weights(W: Array, how: str | None) -> Array:
-    """Scale a connectome: by its spectral radius, its row sums, its maximum, or not at all."""
-    if how is None:
-        return W
-    if how == "max_eigenvalue":
-        return W / spectral_radius(W)
-    if how == "max":
-        return W / jnp.max(W)
-    if how == "row":
-        s = jnp.sum(W, axis=1, keepdims=True)
-        return jnp.where(s > 0, W / jnp.where(s > 0, s, 1.0), 0.0)
-    raise ValueError(f"`normalize` must be one of {NORMALIZATIONS}; got {how!r}.")
 
 
 class DelayHistory(eqx.Module):
@@ -179,7 +153,9 @@ class Network(AbstractModel):
         G: global coupling gain (an array leaf: differentiable, vmappable).
         coupling: a `rosetta_jax.coupling` object; default the node rung's form (`Diffusive`
             for the oscillators, `Sine` for Kuramoto, `Additive` otherwise).
-        normalize: `"max_eigenvalue"` (default, $C / \\lambda_{max}$), `"row"`, `"max"` or `None`.
+        normalize: a normalisation of `rosetta_jax.connectome`: `MaxEigenvalue()` (the default,
+            $C / \\lambda_{max}$), `RowSum()`, `MaxWeight()`, or None; or their names
+            `"max_eigenvalue"`, `"row"`, `"max"`.
         max_delay: capacity of the delay buffer in the node's time unit (default: the largest
             delay). Set it larger to fit slower speeds without rebuilding the network.
         min_speed: the slowest conduction speed [m/s] the network will be run with (with
@@ -202,7 +178,7 @@ class Network(AbstractModel):
     coupling: AbstractCoupling
     sources: Array | None
     source_mask: Array | None
-    normalize: str | None = eqx.field(static=True)
+    normalize: AbstractNormalization | None = eqx.field(static=True)
     max_delay: float = eqx.field(static=True)
     zero_delay_edges: bool = eqx.field(static=True)
 
@@ -218,7 +194,7 @@ class Network(AbstractModel):
         delays: Any = None,
         G: Any = 1.0,
         coupling: AbstractCoupling | None = None,
-        normalize: str | None = "max_eigenvalue",
+        normalize: AbstractNormalization | str | None = "max_eigenvalue",
         max_delay: float | None = None,
         min_speed: float | None = None,
     ):
@@ -234,8 +210,7 @@ class Network(AbstractModel):
         if not jnp.issubdtype(W.dtype, jnp.floating):
             W = W.astype(jnp.result_type(float))
         _check_matrix("weights", W)
-        if normalize not in NORMALIZATIONS:
-            raise ValueError(f"`normalize` must be one of {NORMALIZATIONS}; got {normalize!r}.")
+        normalize = as_normalization(normalize)
         wv = concrete_values(W)
         if wv is not None and normalize is not None and not np.any(wv > 0):
             raise ValueError(
@@ -383,6 +358,18 @@ class Network(AbstractModel):
 
     def vector_field(self, t, y, args):
         return self.noisy_vector_field(t, y, args, None)
+
+    def input_gain(self, y):
+        """Block diagonal: node $i$'s noise enters node $i$'s state through its own gain;
+        shape `(n, n_states, n, *node_noise_shape)`."""
+        g = self._per_node(lambda m, yi: m.input_gain(yi), 0)(self.node, y)  # (n, s, *k)
+        eye = jnp.eye(self.n_nodes, dtype=g.dtype)
+        return jnp.einsum("is...,ij->isj...", g, eye)
+
+    def apply_input_gain(self, y, xi):
+        return self._per_node(lambda m, yi, xii: m.apply_input_gain(yi, xii), 0, 0)(
+            self.node, y, xi
+        )
 
     def noisy_vector_field(self, t, y, args, xi):
         e_now = self.efferent(y)

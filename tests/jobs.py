@@ -48,7 +48,7 @@ def fit_job(path):
         f, 1.0 / (1.0 + (f / 8.0) ** 2) + 0.3 * jnp.exp(-((f - 10.0) ** 2) / 4.0)
     )
     y0 = jnp.array([0.0935, 19.08, 12.54, 0.0, 0.0, 0.0])  # near JR's focus at p = 60
-    obj = fit.SpectrumObjective(target, noise.Additive(1.0), y_guess=y0)
+    obj = fit.SpectrumObjective(target, noise.Additive(1.0), method=fit.Linear(y_guess=y0))
     return fit.fit(
         models.JansenRit(p=60.0),
         obj,

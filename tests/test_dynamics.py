@@ -1,5 +1,5 @@
 """Equilibria, continuation, linearised spectra and rung-to-rung translation (issue
-"dynamics"): spec 11 items 17, 20, 21, 23, 24, 27, each bifurcation cross-checked by an
+"dynamics"): the paper's bifurcation diagrams and reductions, each bifurcation checked by an
 independent scipy root solve and by simulation."""
 
 import equinox as eqx
@@ -8,7 +8,15 @@ import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 import pytest
-from helpers import jansen_rit_branch, mean_frequency, peak_to_peak, unwrapped_phase_rate
+from helpers import (
+    jansen_rit_branch,
+    jansen_rit_folds,
+    jansen_rit_p_of_v,
+    jansen_rit_state_of_v,
+    mean_frequency,
+    peak_to_peak,
+    unwrapped_phase_rate,
+)
 from scipy import signal
 from scipy.optimize import brentq
 
@@ -48,30 +56,18 @@ def jr_branch():
     return continuation(models.JansenRit(), "p", -80.0, 350.0)
 
 
-def _jr_p_of_v(v, A=3.25, B=22.0, a=100.0, b=50.0, C=135.0):
-    S = lambda v: 5.0 / (1.0 + np.exp(0.56 * (6.0 - v)))
-    y0 = A / a * S(v)
-    y2 = B / b * 0.25 * C * S(0.25 * C * y0)
-    return (v + y2) * a / A - 0.8 * C * S(C * y0)
-
-
-def _jr_state_of_v(v):
-    S = lambda v: 5.0 / (1.0 + np.exp(0.56 * (6.0 - v)))
-    y0 = 3.25 / 100.0 * S(v)
-    y2 = 22.0 / 50.0 * 0.25 * 135.0 * S(0.25 * 135.0 * y0)
-    return np.array([y0, v + y2, y2, 0.0, 0.0, 0.0])
-
-
-def test_jansen_rit_skeleton_folds_and_hopf_points(jr_branch):  # item 27
+def test_jansen_rit_skeleton_folds_and_hopf_points(jr_branch):
     b = jr_branch
     assert len(b.fold_points) == 2 and len(b.hopf_points) == 3
     # Folds: extrema of p(v) on the reduced equilibrium curve, found by scipy.
-    dp = lambda v: (_jr_p_of_v(v + 1e-6) - _jr_p_of_v(v - 1e-6)) / 2e-6
-    v_folds = [brentq(dp, 1.0, 4.0, xtol=1e-14), brentq(dp, 4.0, 6.0, xtol=1e-14)]
-    p_folds = sorted(_jr_p_of_v(v) for v in v_folds)
+    p_folds = jansen_rit_folds()
     np.testing.assert_allclose(sorted(f.param for f in b.fold_points), p_folds, atol=1e-6)
     # Hopf points: zeros of the leading complex pair's real part along the same curve.
-    re = lambda v: lead_complex(np_jac(models.JansenRit(p=_jr_p_of_v(v)), _jr_state_of_v(v))).real
+    re = lambda v: (
+        lead_complex(
+            np_jac(models.JansenRit(p=jansen_rit_p_of_v(v)), jansen_rit_state_of_v(v))
+        ).real
+    )
     vs = np.linspace(2.0, 9.0, 701)
     vals = np.array([re(v) for v in vs])
     roots = [
@@ -81,7 +77,7 @@ def test_jansen_rit_skeleton_folds_and_hopf_points(jr_branch):  # item 27
     ]
     # A sign change where another complex pair takes the lead is a jump, not a crossing.
     roots = [v for v in roots if abs(re(v)) < 1e-6]
-    p_hopf = sorted(_jr_p_of_v(v) for v in roots)
+    p_hopf = sorted(jansen_rit_p_of_v(v) for v in roots)
     np.testing.assert_allclose(sorted(h.param for h in b.hopf_points), p_hopf, atol=1e-6)
     freqs = [h.frequency_hz for h in sorted(b.hopf_points, key=lambda h: h.param)]
     assert 6.5 < freqs[0] < 8.0 and 10.0 < freqs[1] < 10.7 and 11.0 < freqs[2] < 11.4
@@ -125,7 +121,7 @@ def _sig(s):
     return 1 / (1 + np.exp(-s))
 
 
-def test_wilson_cowan_panel_a(jr_branch):  # item 23
+def test_wilson_cowan_panel_a(jr_branch):
     del jr_branch
     b = continuation(models.WilsonCowan(P_y=-6.0), "P_x", -5.0, 5.0)
     assert len(b.fold_points) == 2 and len(b.hopf_points) == 1
@@ -169,7 +165,7 @@ def test_wilson_cowan_panel_a(jr_branch):  # item 23
     _check_hopf_sides(models.WilsonCowan(P_y=-6.0), "P_x", b.hopf_points[0], t1=3000.0, dt=0.05)
 
 
-def test_wilson_cowan_panel_b():  # item 24
+def test_wilson_cowan_panel_b():
     b = continuation(models.WilsonCowan(P_x=0.0), "P_y", -10.0, 0.0)
     assert len(b.fold_points) == 0 and len(b.hopf_points) == 2
     p1, p2 = sorted(h.param for h in b.hopf_points)
@@ -222,7 +218,7 @@ def _check_hopf_sides(base, name, h, t1, dt, delta=0.05):
 # ----------------------------------------------------------------------------- NMM2
 
 
-def test_ing_hopf_window():  # item 21
+def test_ing_hopf_window():
     b = continuation(models.ING(), "I", -20.0, 100.0)
     assert len(b.hopf_points) == 2 and len(b.fold_points) == 0
     low, high = sorted(b.hopf_points, key=lambda h: h.param)
@@ -252,7 +248,7 @@ def test_ing_hopf_window():  # item 21
         assert (peak_to_peak(np.asarray(sol.observed)[-2000:]) > 1e-3) == oscillates
 
 
-def test_mpr_bistability_folds():  # item 20
+def test_mpr_bistability_folds():
     m = models.MontbrioPazoRoxin(tau=1.0, Delta=1.0, J=15.0)
     b = continuation(m, "eta", -8.0, -2.0)
     assert len(b.fold_points) == 2
@@ -339,7 +335,7 @@ def test_damped_modes_are_the_jacobian_eigenvalues():
     np.testing.assert_allclose([float(only.alpha), float(only.omega)], [-0.3, 1.7])
 
 
-def test_stuart_landau_network_reduces_to_kuramoto_sakaguchi():  # item 17
+def test_stuart_landau_network_reduces_to_kuramoto_sakaguchi():
     alpha, gamma, beta, c, G = 1.0, 1.0, 0.5, 1.0, 0.02
     omegas = jnp.array([2.0, 2.0 + 0.025])
     W = np.array([[0.0, c], [c, 0.0]])
@@ -457,7 +453,9 @@ def test_linear_spectrum_with_delays_matches_simulation():
 def test_linear_spectrum_is_differentiable():
     def peak_power(p):
         m = models.JansenRit(p=p)
-        y = jnp.asarray(_jr_state_of_v(brentq(lambda v: _jr_p_of_v(v) - 80.0, -1.0, 2.5)))
+        y = jnp.asarray(
+            jansen_rit_state_of_v(brentq(lambda v: jansen_rit_p_of_v(v) - 80.0, -1.0, 2.5))
+        )
         return linear_spectrum(m, jnp.array([10.0]), noise.Additive(1.0), y_star=y).psd[0, 0]
 
     g = jax.grad(peak_power)(80.0)

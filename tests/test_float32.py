@@ -141,7 +141,9 @@ def test_fit_in_float32_recovers_a_parameter(f32):
     y0 = analysis.stable_equilibrium(models.JansenRit(p=60.0))
     # No stability penalty: the truth sits close to JR's Hopf point (damping ratio 0.002),
     # which the default penalty (a prior against peaks sharper than recordings show) resists.
-    obj = fit.SpectrumObjective(target, noise.Additive(1.0), y_guess=y0, stability_weight=0.0)
+    obj = fit.SpectrumObjective(
+        target, noise.Additive(1.0), method=fit.Linear(y_guess=y0, stability_weight=0.0)
+    )
     res = fit.fit(
         models.JansenRit(p=60.0),
         obj,

@@ -496,7 +496,7 @@ def test_network_parameters_do_not_retrace():
         (dict(lengths=np.ones((3, 3))), ValueError, "needs a conduction `speed`"),
         (dict(lengths=np.ones((3, 3)), speed=0.0), ValueError, "`speed` must be a positive"),
         (dict(speed=5.0), ValueError, "without `lengths`"),
-        (dict(normalize="sum"), ValueError, "`normalize` must be one of"),
+        (dict(normalize="sum"), ValueError, "`normalize` must be a connectome normalisation"),
         (dict(G=np.ones(3)), ValueError, "`G` must be a scalar"),
         (dict(node=models.JansenRit(p=jnp.ones(4))), ValueError, r"shape \(3,\) \(one value per"),
         (

@@ -56,11 +56,11 @@ def test_mpr_bistable_window_has_two_stable_states():
     assert float(low[0]) < 0.163 and float(high[0]) > 0.754
 
 
-@pytest.mark.parametrize("order", [1, 2])
-def test_mpr_synapse_orders_share_the_instantaneous_fixed_point(order):
+@pytest.mark.parametrize("synapse", [models.FirstOrder(), models.SecondOrder()])
+def test_mpr_synapse_orders_share_the_instantaneous_fixed_point(synapse):
     base = dict(tau=10.0, Delta=1.0, eta=-5.0, J=15.0, tau_s=5.0)
     m0 = models.MontbrioPazoRoxin(**base)
-    mk = models.MontbrioPazoRoxin(**base, synapse_order=order)
+    mk = models.MontbrioPazoRoxin(**base, synapse=synapse)
     y0 = rj.simulate(m0, t1=3000.0, dt=0.1, **TIGHT).y_final
     yk = rj.simulate(mk, t1=3000.0, dt=0.1, **TIGHT).y_final
     np.testing.assert_allclose(yk[:2], y0, rtol=1e-7)
@@ -72,7 +72,7 @@ def test_mpr_second_order_synapse_impulse_response_is_the_alpha_kernel():
     # (the rate equation switched off), a kick z(0) = 1/tau_s gives s(t) = t e^{-t/tau}/tau^2.
     tau_s = 4.0
     # With J = 0, r = 0 and a negligible Delta the rate stays ~1e-14, isolating the synapse.
-    m = models.MontbrioPazoRoxin(synapse_order=2, tau_s=tau_s, Delta=1e-12, J=0.0)
+    m = models.MontbrioPazoRoxin(synapse=models.SecondOrder(), tau_s=tau_s, Delta=1e-12, J=0.0)
     sol = rj.simulate(m, t1=40.0, dt=0.01, y0=jnp.array([0.0, 0.0, 0.0, 1.0 / tau_s]), **TIGHT)
     t = np.asarray(sol.ts)
     np.testing.assert_allclose(sol.ys[:, 2], models.alpha_kernel(t, tau_s), atol=1e-10)

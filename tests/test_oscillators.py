@@ -1,4 +1,4 @@
-"""Rungs 0-2 against closed forms: spec section 11 items 1-5, 7, 12-16, nesting, Jacobians."""
+"""Rungs 0-2 against closed forms (Castaldo et al. 2026, sections 2-3), nesting, Jacobians."""
 
 from typing import ClassVar
 
@@ -23,7 +23,7 @@ def complex_state(sol):
     return np.asarray(sol.ys[:, 0]) + 1j * np.asarray(sol.ys[:, 1])
 
 
-def test_harmonic_oscillator_conserves_radius_over_100_periods():  # item 1
+def test_harmonic_oscillator_conserves_radius_over_100_periods():
     omega = 2.0
     period = 2 * np.pi / omega
     sol = rj.simulate(
@@ -40,7 +40,7 @@ def test_harmonic_oscillator_conserves_radius_over_100_periods():  # item 1
 
 
 @pytest.mark.parametrize("F", [0.3 + 0.0j, 0.2 - 0.5j])
-def test_harmonic_oscillator_dc_shift_centre(F):  # item 2 (erratum 12.1)
+def test_harmonic_oscillator_dc_shift_centre(F):  # paper erratum E1 (docs/models.md)
     omega = 1.5
     period = 2 * np.pi / omega
     sol = rj.simulate(
@@ -58,7 +58,7 @@ def test_harmonic_oscillator_dc_shift_centre(F):  # item 2 (erratum 12.1)
     assert np.linalg.norm(centre - np.array([-F.real / omega, 0.0])) > 0.1
 
 
-def test_damped_oscillator_decay_rate_and_phase_speed():  # item 3
+def test_damped_oscillator_decay_rate_and_phase_speed():
     alpha, omega = -0.3, 2.0
     sol = rj.simulate(models.DampedOscillator(alpha=alpha, omega=omega), t1=20.0, dt=0.01, **TIGHT)
     z = complex_state(sol)
@@ -69,7 +69,7 @@ def test_damped_oscillator_decay_rate_and_phase_speed():  # item 3
     assert abs(speed - omega) < 1e-6 * omega
 
 
-def test_damped_oscillator_constant_forcing_fixed_point():  # item 4
+def test_damped_oscillator_constant_forcing_fixed_point():
     alpha, omega, F = -1.0, 2.0, 0.5 - 0.3j
     sol = rj.simulate(
         models.DampedOscillator(alpha=alpha, omega=omega), t1=40.0, dt=0.01, forcing=F, **TIGHT
@@ -79,7 +79,7 @@ def test_damped_oscillator_constant_forcing_fixed_point():  # item 4
 
 
 @pytest.mark.parametrize("omega_s", [1.0, 1.5, 1.7, 2.0, 2.3, 3.0])
-def test_damped_oscillator_resonance_curve(omega_s):  # item 5
+def test_damped_oscillator_resonance_curve(omega_s):
     alpha, omega, f0 = -0.3, 2.0, 0.2
     drive = forcing.Sinusoid(amplitude=f0, frequency=omega_s / (2 * np.pi), analytic=True)
     sol = rj.simulate(
@@ -98,7 +98,7 @@ def test_damped_oscillator_resonance_curve(omega_s):  # item 5
         assert abs(abs(z) ** 2 - peak**2 / 2) < 1e-4 * peak**2
 
 
-def test_single_node_variance_under_complex_noise():  # item 7
+def test_single_node_variance_under_complex_noise():
     alpha, omega, sigma = -0.5, 2.0, 0.4
     model = models.DampedOscillator(alpha=alpha, omega=omega)
     keys = jr.split(jr.key(7), 16)
@@ -124,7 +124,7 @@ def test_single_node_variance_under_complex_noise():  # item 7
 
 
 @pytest.mark.parametrize("inside", [True, False])
-def test_two_kuramoto_oscillators_lock_iff_detuning_below_coupling(inside):  # item 12
+def test_two_kuramoto_oscillators_lock_iff_detuning_below_coupling(inside):
     # All-to-all form with N = 2: theta_1' = w1 + (K/2) sin(theta_2 - theta_1), so Gc = K/2 and
     # locking needs |w1 - w2| <= 2Gc = K.
     K = 0.5
@@ -168,7 +168,7 @@ class _ForcedPhase(AbstractModel):
 
 
 @pytest.mark.parametrize("ratio", [-1.05, -0.95, 0.5, 0.95, 1.05])
-def test_forced_phase_oscillator_arnold_tongue(ratio):  # item 13, phase form
+def test_forced_phase_oscillator_arnold_tongue(ratio):  # phase form
     omega, A = 1.0, 0.1
     Omega = omega + ratio * A
     sol = rj.simulate(
@@ -189,7 +189,7 @@ def test_forced_phase_oscillator_arnold_tongue(ratio):  # item 13, phase form
 
 
 @pytest.mark.parametrize("ratio", [-1.3, -0.7, 0.7, 1.3])
-def test_forced_stuart_landau_tongue_half_width(ratio):  # item 13, SL form
+def test_forced_stuart_landau_tongue_half_width(ratio):  # SL form
     alpha, gamma, omega, F = 1.0, 1.0, 1.0, 0.02
     half_width = F * np.sqrt(gamma / alpha)  # |F| / r*
     Omega = omega + ratio * half_width
@@ -210,7 +210,7 @@ def test_forced_stuart_landau_tongue_half_width(ratio):  # item 13, SL form
     assert locked == (abs(ratio) < 1)
 
 
-def test_stuart_landau_limit_cycle_radius_and_frequency():  # item 14
+def test_stuart_landau_limit_cycle_radius_and_frequency():
     alpha, gamma, beta, omega = 1.0, 1.0, 0.5, 2.0
     model = models.StuartLandau(alpha=alpha, gamma=gamma, beta=beta, omega=omega)
     sol = rj.simulate(model, t1=60.0, dt=0.01, y0=jnp.array([0.1, 0.0]), **TIGHT)
@@ -227,14 +227,14 @@ def test_stuart_landau_limit_cycle_radius_and_frequency():  # item 14
 
 
 @pytest.mark.parametrize("alpha", [-0.5, 0.0, 0.7])
-def test_stuart_landau_jacobian_at_origin(alpha):  # item 15, linear part
+def test_stuart_landau_jacobian_at_origin(alpha):  # linear part
     model = models.StuartLandau(alpha=alpha, omega=1.3)
     J = jax.jacfwd(lambda y: model.vector_field(0.0, y, None))(jnp.zeros(2))
     eig = np.sort_complex(np.linalg.eigvals(np.asarray(J)))
     np.testing.assert_allclose(eig, [alpha - 1.3j, alpha + 1.3j], atol=1e-12)
 
 
-def test_stuart_landau_hopf_square_root_growth():  # item 15, amplitude
+def test_stuart_landau_hopf_square_root_growth():  # amplitude
     alphas = np.array([0.01, 0.02, 0.04, 0.08, 0.16])
 
     def amplitude(alpha):
@@ -258,7 +258,7 @@ def test_stuart_landau_hopf_square_root_growth():  # item 15, amplitude
     assert float(jnp.linalg.norm(sol.y_final)) < 1e-6
 
 
-def test_stuart_landau_dc_bias_fixed_point_and_imperfect_hopf():  # item 16
+def test_stuart_landau_dc_bias_fixed_point_and_imperfect_hopf():
     base = dict(alpha=1.0, gamma=1.0, omega=2.0, beta=0.0)
     z0 = jnp.array([2.0, 0.0])
     # c = 2: the cycle is destroyed and z -> z* = i exactly.
@@ -328,5 +328,31 @@ def test_rungs_nest_stuart_landau_to_damped_to_harmonic():
     np.testing.assert_allclose(run(dho0), run(ho), rtol=1e-13, atol=1e-13)
 
 
-def test_custom_model_is_a_module():
+def test_custom_model_is_a_module_that_simulates_and_differentiates_to_its_closed_form():
+    # A user-defined model is an equinox Module: `simulate` integrates it and `jax.grad` goes
+    # through its parameters. At omega = Omega the phase difference phi = theta - Omega t obeys
+    # phi' = -A sin(phi), so tan(phi/2) = tan(phi0/2) exp(-A t) (separable ODE), i.e.
+    #   theta(t) = Omega t + 2 arctan(c exp(-A t)),  c = tan(phi0/2),
+    #   d theta(t) / dA = -2 t c exp(-A t) / (1 + c^2 exp(-2 A t)).
+    Omega, A, phi0, T = 1.3, 0.4, 1.0, 5.0
     assert isinstance(_ForcedPhase(), eqx.Module)
+
+    def theta_end(A):
+        sol = rj.simulate(
+            _ForcedPhase(omega=Omega, A=A, Omega=Omega),
+            t1=T,
+            dt=0.01,
+            y0=jnp.array([phi0]),
+            solver=solvers.RK4(),
+        )
+        return sol.y_final[0], sol
+
+    c = np.tan(phi0 / 2)
+    decay = c * np.exp(-A * T)
+    (value, sol), grad = jax.value_and_grad(theta_end, has_aux=True)(jnp.asarray(A))
+    ts = np.asarray(sol.ts)
+    exact = Omega * ts + 2 * np.arctan(c * np.exp(-A * ts))
+    # RK4 at dt = 0.01 on a problem with rates O(1): global error ~ dt^4 = 1e-8.
+    np.testing.assert_allclose(np.asarray(sol.ys[:, 0]), exact, atol=1e-8)
+    np.testing.assert_allclose(float(value), Omega * T + 2 * np.arctan(decay), atol=1e-8)
+    np.testing.assert_allclose(float(grad), -2 * T * decay / (1 + decay**2), rtol=1e-7)

@@ -261,8 +261,15 @@ def _perturb(base, rng):
     return out
 
 
+_SYNAPSES = {0: models.Instantaneous, 1: models.FirstOrder, 2: models.SecondOrder}
+
+
 def _as_model_kwargs(params):
-    return {k: (jnp.asarray(v) if isinstance(v, np.ndarray) else v) for k, v in params.items()}
+    """The reference's parameters as model arguments (the synapse order as its object)."""
+    out = {k: (jnp.asarray(v) if isinstance(v, np.ndarray) else v) for k, v in params.items()}
+    if "synapse_order" in out:
+        out["synapse"] = _SYNAPSES[out.pop("synapse_order")]()
+    return out
 
 
 def test_references_cover_all_models():

@@ -141,9 +141,9 @@ API = [
         r"`model` must be a rosetta_jax model",
     ),
     (
-        "adaptive-with-noise",
+        "adaptive-with-coloured-noise",
         lambda: sim(
-            noise=noise.Additive(1.0),
+            noise=noise.OrnsteinUhlenbeck(1.0, 0.01),
             key=jr.key(0),
             stepsize_controller=__import__("diffrax").ConstantStepSize(),
         ),
@@ -202,7 +202,7 @@ API = [
         "normalize-typo",
         lambda: rj.Network(JR(), W3, normalize="eigen"),
         ValueError,
-        r"`normalize` must be one of",
+        r"`normalize` must be a connectome normalisation",
     ),
     (
         "dt-against-delays",
@@ -498,7 +498,7 @@ CLI = [
         "[model]\nname = 'JansenRit'\n[network]\nconnectome = 'dk68'"
         "\nnormalize = 'rows'\n[simulation]\nt1 = 0.2\ndt = 1e-4\n",
         {},
-        r"`normalize` must be one",
+        r"`normalize` must be a connectome normalisation",
     ),
     (
         "cli-forcing-kind",

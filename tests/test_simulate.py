@@ -243,28 +243,46 @@ def test_ornstein_uhlenbeck_stationary_std_and_correlation_time():
     np.testing.assert_allclose(rho, np.exp(-1.0), atol=0.03)
 
 
-def test_noise_enters_the_input_channel_of_jansen_rit():
-    # White noise in p adds A a sigma dW to the y4 equation only.
-    key = jr.key(4)
-    sol = rj.simulate(
-        models.JansenRit(C=0.0, p=0.0),
-        t1=0.01,
-        dt=1e-4,
-        y0=jnp.zeros(6),
-        noise=noise.Additive(10.0),
-        key=key,
-        solver=solvers.Euler(),
+# (model, index of the state that receives white noise, its coefficient c: d(state) gets
+# c * xi dt with xi dt = sigma dW), from each model's documented equations. Parameters off their
+# defaults, so that a coefficient built from the wrong parameter shows.
+NOISE_CHANNELS = [
+    # Jansen-Rit: noise adds to the input rate p in y4' = A a (p + ...) - ...: c = A a.
+    ("JansenRit", models.JansenRit(A=4.0, a=90.0), 1e-4, 4, 4.0 * 90.0),
+    # Wilson-Cowan: added to the E equation, x' += xi / tau_x.
+    ("WilsonCowan", models.WilsonCowan(tau_x=2.5), 1e-3, 0, 1 / 2.5),
+    # E-I motif: a presynaptic rate on the E synapse, x'' += gamma_x xi / tau_x^2.
+    ("EIMotif", models.EIMotif(gamma_x=3.0, tau_x=0.02), 1e-5, 2, 3.0 / 0.02**2),
+    # Master NMM: added to the rate equation, r' += xi / tau_m.
+    ("MasterNMM", models.MasterNMM(tau_m=0.5), 1e-3, 0, 1 / 0.5),
+]
+
+
+@pytest.mark.parametrize(
+    "model, dt, index, c", [n[1:] for n in NOISE_CHANNELS], ids=[n[0] for n in NOISE_CHANNELS]
+)
+def test_white_noise_magnitude_in_each_model_class(model, dt, index, c):
+    # One Euler step from a fixed state: y1 = y0 + f(y0) dt + c sigma sqrt(dt) Z, Z ~ N(0, 1), so
+    # over keys the noisy component has variance (c sigma)^2 dt and every other one none.
+    sigma, n = 2.0, 20_000
+    y0 = model.initial_state()
+    step = lambda k: (
+        rj.simulate(
+            model, t1=dt, dt=dt, y0=y0, noise=noise.Additive(sigma), key=k, solver=solvers.Euler()
+        ).y_final
     )
-    ys = np.asarray(sol.ys)
-    assert np.all(ys[:, 2] == 0) and np.all(ys[:, 5] == 0)  # inhibitory PSP untouched
-    assert np.std(ys[:, 4]) > 0
-
-
-def test_white_noise_on_sigmoid_input_models_goes_to_the_input_population():
-    for m, idx in ((models.WilsonCowan(), 0), (models.EIMotif(), 2), (models.MasterNMM(), 0)):
-        y = m.initial_state()
-        d = np.asarray(m.noisy_vector_field(0.0, y, None, 1.0) - m.vector_field(0.0, y, None))
-        assert d[idx] != 0 and np.count_nonzero(d) == 1
+    y1 = np.asarray(jax.vmap(step)(jr.split(jr.key(4), n)))
+    var = np.var(y1[:, index])
+    # The sample variance of n normal draws has relative standard deviation sqrt(2 / (n - 1))
+    # = 1.0 %: 5 of those (5 %) make a false failure a 1-in-a-million event, while a coefficient
+    # off by a parameter (e.g. 1/tau_x missing: x6.25; sqrt(dt) for dt: x1e3) fails by far.
+    assert abs(var / ((c * sigma) ** 2 * dt) - 1) < 5 * np.sqrt(2 / (n - 1))
+    # Normal increments: the standardised fourth moment is 3, with standard error
+    # sqrt((105 - 9) / n) = 0.07; 6 of those (uniform draws would give 1.8).
+    z = (y1[:, index] - y1[:, index].mean()) / np.sqrt(var)
+    assert abs(np.mean(z**4) - 3) < 6 * np.sqrt(96 / n)
+    others = np.delete(y1, index, axis=1)
+    assert np.all(np.ptp(others, axis=0) == 0)  # the noise goes to that state only
 
 
 # ----------------------------------------------------------------------------- forcing
@@ -373,12 +391,12 @@ def test_blow_up_is_reported_not_returned():
             dict(
                 t1=1.0,
                 dt=0.01,
-                noise=noise.Additive(0.1),
+                noise=noise.OrnsteinUhlenbeck(0.1, 0.5),
                 key=jr.key(0),
                 stepsize_controller=dfx.PIDController(rtol=1e-6, atol=1e-6),
             ),
             ValueError,
-            "deterministic runs",
+            "coloured noise needs the fixed-step path",
         ),
         (dict(t1=1.0, dt=0.01, solver="heun"), TypeError, "must be a solver object"),
         (dict(t1=1.0, dt=0.01, noise=0.1), TypeError, "`noise` must be"),
@@ -419,7 +437,6 @@ def test_traced_end_time_is_refused():
         (lambda: models.JansenRit(p=jnp.nan), r"JansenRit.p contains NaN"),
         (lambda: models.WilsonCowan(tau_x=0.0), r"WilsonCowan.tau_x must be > 0"),
         (lambda: models.MontbrioPazoRoxin(tau=-1.0), r"MontbrioPazoRoxin.tau must be > 0"),
-        (lambda: models.MontbrioPazoRoxin(synapse_order=3), "synapse_order must be 0"),
         (lambda: models.ING(Delta=0.0), r"ING.Delta must be > 0"),
         (lambda: models.Kuramoto(omega=jnp.ones((2, 2))), "scalar or a 1-D array"),
         (lambda: models.LaNMM(a_GABA_fast=0.0), "LaNMM.a_GABA_fast must be > 0"),
@@ -446,10 +463,9 @@ def test_nan_parameter_set_after_construction_is_caught_by_simulate():
         rj.simulate(m, t1=0.1, dt=1e-4)
 
 
-@pytest.mark.parametrize("carry_bytes", [64 * 2**20, 0])
-def test_checkpointed_gradients_equal_plain_ones(monkeypatch, carry_bytes):
-    # carry_bytes = 0 forces the second (segment) level of checkpointing.
-    monkeypatch.setattr(_simulate, "_CARRY_BYTES", carry_bytes)
+def _delay_net_loss():
+    """A 3-node Jansen-Rit network with conduction delays, and the mean square of its noisy
+    output as a function of (G, p, checkpoint, t1)."""
     dk_w = jnp.asarray(np.random.default_rng(0).uniform(0, 1, (3, 3)))
     net = rj.Network(
         models.JansenRit(p=jnp.array([100.0, 120.0, 140.0])),
@@ -459,11 +475,11 @@ def test_checkpointed_gradients_equal_plain_ones(monkeypatch, carry_bytes):
         speed=10.0,
     )
 
-    def loss(G, p, checkpoint):
+    def loss(G, p, checkpoint, t1=0.2):
         m = eqx.tree_at(lambda m: (m.G, m.node.p), net, (G, p))
         sol = rj.simulate(
             m,
-            t1=0.2,
+            t1=t1,
             dt=1e-4,
             save_every=10,
             noise=noise.Additive(20.0),
@@ -473,11 +489,40 @@ def test_checkpointed_gradients_equal_plain_ones(monkeypatch, carry_bytes):
         )
         return jnp.mean(sol.observed**2)
 
-    grads = [jax.grad(loss, argnums=(0, 1))(5.0, net.node.p, ck) for ck in (False, True, None)]
-    for g in grads[1:]:
-        np.testing.assert_allclose(g[0], grads[0][0], rtol=1e-9)
-        np.testing.assert_allclose(g[1], grads[0][1], rtol=1e-9)
-    assert np.all(np.abs(grads[0][1]) > 0)
+    return net, loss
+
+
+def test_checkpointed_gradients_equal_plain_ones(monkeypatch):
+    net, loss = _delay_net_loss()
+    p = net.node.p
+    vg = jax.value_and_grad(loss, argnums=(0, 1))
+    # (checkpoint=None gives the plain program for this short run: asserted, without running it,
+    # in test_automatic_checkpointing_follows_the_run_size.)
+    out = {ck: vg(5.0, p, ck) for ck in (False, True)}
+    value, (g_G, g_p) = out[False]
+    assert np.all(np.abs(g_p) > 0)
+    # Independently of every backward pass: central differences of the value with the same
+    # noise (a smooth function of the parameters). Truncation error O(h^2): 2e-10 relative for
+    # G at h = 1e-3 and 3e-7 for p at h = 1e-2 (halving h shrinks both fourfold).
+    f = lambda G, p: vg(G, p, False)[0]
+    h = 1e-3
+    np.testing.assert_allclose(g_G, (f(5.0 + h, p) - f(5.0 - h, p)) / (2 * h), rtol=1e-7)
+    e = 1e-2 * np.eye(3)
+    fd_p = [(f(5.0, p + e[i]) - f(5.0, p - e[i])) / 2e-2 for i in range(3)]
+    np.testing.assert_allclose(g_p, fd_p, rtol=1e-5)
+    # The second (segment) level of checkpointing, forced by a zero carry budget. Compiled
+    # programs are cached by their arguments, not by this module constant: clear the caches
+    # before (else the level-1 program is reused) and after (else later tests get level 2).
+    with monkeypatch.context() as mp:
+        mp.setattr(_simulate, "_CARRY_BYTES", 0)
+        jax.clear_caches()
+        out["segments"] = vg(5.0, p, True)
+    jax.clear_caches()
+    for ck in (True, "segments"):
+        # The forward pass is the same computation whatever the rematerialisation.
+        np.testing.assert_allclose(out[ck][0], value, rtol=1e-13)
+        np.testing.assert_allclose(out[ck][1][0], g_G, rtol=1e-9)
+        np.testing.assert_allclose(out[ck][1][1], g_p, rtol=1e-9)
 
 
 def test_automatic_checkpointing_follows_the_run_size():
@@ -491,3 +536,15 @@ def test_automatic_checkpointing_follows_the_run_size():
     assert _simulate._remat_levels(None, 600_000, big, 20_000) == 2
     assert _simulate._remat_levels(False, 600_000, big, 20_000) == 0
     assert _simulate._remat_levels(True, 10, state, 5) == 1
+    # Through `simulate`: with checkpoint=None the gradient's program (traced, not run) is the
+    # plain one for a short run and the checkpointed one for a long run, as documented ("on when
+    # a plain backward pass would store more than about 256 MiB"). A plain backward pass stores
+    # at least one state per step: 2e6 steps x 18 float64 = 288 MB > 256 MiB for 200 s, while
+    # 2000 steps store under 30 MB even at 100 states per step.
+    net, loss = _delay_net_loss()
+    grad_program = lambda ck, t1: str(
+        jax.make_jaxpr(lambda G: jax.grad(loss)(G, net.node.p, ck, t1))(5.0)
+    )
+    # (Rematerialisation is the only thing checkpoint=True/False changes in the program.)
+    assert grad_program(None, 0.2) == grad_program(False, 0.2)
+    assert grad_program(None, 200.0) != grad_program(False, 200.0)

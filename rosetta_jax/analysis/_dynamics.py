@@ -711,7 +711,7 @@ def stable_equilibrium(model: AbstractModel, args=None, **kwargs) -> Array:
 
     Noise around this state is the rhythm a linearised spectrum describes: for Jansen-Rit at
     moderate input, the upper-branch alpha focus rather than the strongly damped low-activity
-    node. Use it as `y_guess` of the analytic (`method="linear"`) fitting objectives.
+    node. Use it as the `y_guess` of `fit.Linear(...)`, the analytic method of the objectives.
 
     Args:
         model: any model (a network without delays too); args, kwargs: as for `fixed_points`.

@@ -60,30 +60,34 @@ def _complex_block(w: Array, k: int) -> Array:
 
 
 def _noise_covariance(model, y, args, noise, omega):
-    """Noise covariance rate D (N x N), possibly frequency dependent (OU)."""
+    """Noise covariance rate D (N x N), possibly frequency dependent (OU).
+
+    White noise enters through the model's declared input gain $g$: $D = g \\Sigma g^T$ with
+    $\\Sigma$ the noise intensities ($\\sigma^2$, halved per part of a complex input).
+    Ornstein-Uhlenbeck noise is a drive, so it enters through $\\partial f/\\partial u$ (inside
+    the sigmoid of the sigmoid-input models), with its Lorentzian spectrum."""
     N = y.size
-    shape = y.shape
     in_shape = tuple(model.input_shape())
     cplx = model.complex_input
+    if isinstance(noise, Additive):
+        n_shape = tuple(model.noise_shape())
+        B = model.input_gain(y).reshape(N, -1)
+        sigma2 = jnp.broadcast_to(_per_input(noise.sigma, n_shape) ** 2, n_shape).reshape(-1)
+        return (B * (sigma2 / 2 if cplx else sigma2)) @ B.T
     zeros = jnp.zeros(in_shape, dtype=y.dtype)
 
-    def f_xi(xr, xi):
+    def f_drive(xr, xi):
         x = xr + 1j * xi if cplx else xr
-        if isinstance(noise, Additive):
-            return model.noisy_vector_field(0.0, y, args, x).reshape(-1)
-        drive = x if args is None else args + x
-        return model.vector_field(0.0, y, drive).reshape(-1)
+        return model.vector_field(0.0, y, x if args is None else args + x).reshape(-1)
 
-    Br = jax.jacfwd(lambda x: f_xi(x, zeros))(zeros).reshape(N, -1)
+    Br = jax.jacfwd(lambda x: f_drive(x, zeros))(zeros).reshape(N, -1)
     sigma2 = jnp.broadcast_to(_per_input(noise.sigma, in_shape) ** 2, in_shape).reshape(-1)
-    if isinstance(noise, OrnsteinUhlenbeck):
-        tau = jnp.broadcast_to(_per_input(noise.tau, in_shape), in_shape).reshape(-1)
-        # OU input of stationary variance sigma^2: spectral density 2 sigma^2 tau / (1 + w^2 tau^2).
-        sigma2 = 2 * sigma2 * tau / (1 + (omega * tau) ** 2)
+    tau = jnp.broadcast_to(_per_input(noise.tau, in_shape), in_shape).reshape(-1)
+    # OU input of stationary variance sigma^2: spectral density 2 sigma^2 tau / (1 + w^2 tau^2).
+    sigma2 = 2 * sigma2 * tau / (1 + (omega * tau) ** 2)
     if cplx:
-        Bi = jax.jacfwd(lambda x: f_xi(zeros, x))(zeros).reshape(N, -1)
+        Bi = jax.jacfwd(lambda x: f_drive(zeros, x))(zeros).reshape(N, -1)
         return (Br * (sigma2 / 2)) @ Br.T + (Bi * (sigma2 / 2)) @ Bi.T
-    del shape
     return (Br * sigma2) @ Br.T
 
 

@@ -8,11 +8,10 @@ Example:
 """
 
 from ._fit import FitResult as FitResult, fit as fit
+from ._methods import Linear as Linear, Simulated as Simulated, damping_ratio as damping_ratio
 from ._objectives import (
     FCObjective as FCObjective,
-    FCTarget as FCTarget,
     SpectrumObjective as SpectrumObjective,
-    SpectrumTarget as SpectrumTarget,
     fcd_quantiles as fcd_quantiles,
 )
 from ._real import (
@@ -23,9 +22,11 @@ from ._real import (
 from ._sensitivity import (
     SensitivityResult as SensitivityResult,
     fc_features as fc_features,
+    feature_function as feature_function,
     sensitivity as sensitivity,
     spectral_features as spectral_features,
 )
+from ._targets import FCTarget as FCTarget, SpectrumTarget as SpectrumTarget
 from ._transforms import (
     AbstractTransform as AbstractTransform,
     Bounded as Bounded,

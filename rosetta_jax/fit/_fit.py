@@ -111,6 +111,12 @@ def _step(u, opt_state, step, key, model, params, transforms, priors, objective,
         return loss + _prior_penalty(transforms, priors, ui), aux
 
     (loss, aux), grads = jax.vmap(jax.value_and_grad(loss_one, has_aux=True))(u)
+    # A non-finite loss rejects the step even where its gradient is finite (e.g. a jnp.where
+    # that returns NaN): its gradient is made NaN, which `optax.apply_if_finite` rejects.
+    ok = jnp.isfinite(loss)
+    grads = jax.tree.map(
+        lambda g: jnp.where(ok.reshape(ok.shape + (1,) * (g.ndim - 1)), g, jnp.nan), grads
+    )
     updates, opt_state = jax.vmap(optimizer.update)(grads, opt_state, u)
     u_new = optax.apply_updates(u, updates)
     return u_new, opt_state, loss, aux
@@ -152,7 +158,8 @@ def fit(
             rejected (`optax.apply_if_finite`), never applied.
         steps: optimisation steps.
         key: PRNG key for noise in the objective and the starts (default `jax.random.key(0)`).
-            The key of step i is `fold_in(key, i)`, so noise is resampled every step.
+            It is split in two: one half draws the extra starts, the other gives step i the
+            key `fold_in(half, i)`, so the objective's noise is resampled every step.
         n_starts: number of starting points, optimised in parallel (vmapped); start 0 is the
             model's current values, the others are perturbed by `start_spread` (unconstrained
             scale).

@@ -16,7 +16,9 @@ from ..analysis._dynamics import stable_equilibrium
 from ..network import Network
 from ..noise import Additive
 from ._fit import FitResult, fit
-from ._objectives import FCObjective, FCTarget, SpectrumObjective, SpectrumTarget
+from ._methods import Linear
+from ._objectives import FCObjective, SpectrumObjective
+from ._targets import FCTarget, SpectrumTarget
 from ._transforms import Bounded, Positive
 
 
@@ -80,13 +82,10 @@ def fit_regional_spectra(
     objective = SpectrumObjective(
         target,
         Additive(noise_sigma),
-        method="linear",
+        method=Linear(y_guess=y_guess, newton_iterations=20, min_damping=min_damping),
         band=band,
         peak_weight=peak_weight,
-        y_guess=y_guess,
         regional=True,
-        newton_iterations=20,
-        min_damping=min_damping,
     )
     return fit(
         regional,
@@ -138,8 +137,7 @@ def fit_connectome_fc(
     objective = FCObjective(
         FCTarget(aal.fc, aal.labels),
         Additive(noise_sigma),
-        method="linear",
-        y_guess=jnp.zeros_like(net.initial_state()),
+        method=Linear(y_guess=jnp.zeros_like(net.initial_state())),
     )
     return fit(
         net,
@@ -190,12 +188,9 @@ def fit_network_spectra(
     objective = SpectrumObjective(
         target,
         Additive(noise_sigma),
-        method="linear",
+        method=Linear(y_guess=y_guess, newton_iterations=12, min_damping=min_damping),
         band=band,
         peak_weight=peak_weight,
-        y_guess=y_guess,
-        newton_iterations=12,
-        min_damping=min_damping,
     )
     return fit(
         net,

@@ -13,157 +13,112 @@ import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 
-from .._simulate import simulate
-from ..analysis._dynamics import equilibrium
-from ..analysis._linear import linear_fc, linear_spectrum
-from ..analysis._signal import band_power, functional_connectivity, peak_frequency, welch
+from .. import features as F
 from ..noise import AbstractNoise
-from ..units import TimeUnit, check_band
+from ..units import TimeUnit
+from ._methods import Linear, Simulated, as_method, moved_settings
 
 
-METHODS = ("simulation", "linear")
+def feature_function(
+    features: Any,
+    noise: AbstractNoise,
+    *,
+    method: Any = None,
+    bands: dict[str, tuple[float, float]] | None = None,
+) -> Callable:
+    """A feature function `(model, key) -> {name: value}` from feature objects or names
+    (`rosetta_jax.features`), computed from a simulation or the linearised model.
+
+    Args:
+        features: feature objects or names (as for `sweep`).
+        noise: the driving noise.
+        method: `fit.Simulated(...)` (default: one run of the unit's default length; features
+            read its signals) or `fit.Linear(...)` (the analytic spectrum or FC at the
+            equilibrium near `y_guess`).
+        bands: extra named bands for `power_<name>` features.
+    """
+    method = Simulated() if method is None else as_method(method)
+    feats = F.from_names(features, bands)
+    spectral = any(isinstance(f, (F.PeakFrequency, F.BandPower, F.PSD)) for f in feats)
+    if isinstance(method, Linear):
+        needs_x = [f.name for f in feats if isinstance(f, _SIGNAL_FEATURES)]
+        if needs_x:
+            raise ValueError(
+                f"The features {needs_x} need simulated signals: use method=fit.Simulated(...)."
+            )
+
+    def features_of(model, key):
+        act, top = method.activity(model, noise, key, spectral=spectral)
+        if isinstance(method, Linear) and any(isinstance(f, _FC_FEATURES) for f in feats):
+            act = eqx.tree_at(
+                lambda a: a.fc_matrix, act, method.fc(model, noise)[0], is_leaf=lambda x: x is None
+            )
+        return F.compute(F.bind_all(feats, model, top), act)
+
+    return features_of
 
 
-def _check_method(method: str) -> str:
-    if method not in METHODS:
-        raise ValueError(f"`method` must be one of {METHODS}; got {method!r}.")
-    return method
+_SIGNAL_FEATURES = (F.FCD, F.OrderParameter, F.Mean, F.Std, F.Custom)
+_FC_FEATURES = (F.FC, F.FCStatistic, F.FCSCCorrelation)
 
 
 def spectral_features(
     noise: AbstractNoise,
     *,
-    method: str = "simulation",
-    freqs: Any = None,
+    method: Any = None,
     bands: dict[str, tuple[float, float]] | None = None,
     peak_band: tuple[float, float] | None = None,
-    t1: float | None = None,
-    dt: float | None = None,
-    save_every: int | None = None,
-    discard: float = 0.1,
-    nperseg: int = 2048,
-    y_guess: Any = None,
+    **moved,
 ) -> Callable:
     """A feature function `(model, key) -> {name: value}`: the peak frequency and the log10
-    relative power of each band, averaged over channels.
+    relative power of each band, of the channel-mean spectrum.
 
     Frequencies follow the model's time unit (`rosetta_jax.units`): Hz for models in s or ms,
     cycles per time unit for dimensionless ones.
 
     Args:
         noise: the driving noise.
-        method: `"simulation"` (Welch spectrum of one run) or `"linear"` (analytic spectrum at
-            the equilibrium near `y_guess`).
-        freqs: frequency grid of the linear method (default: 400 points up to 1.5 times the
-            top of the model's `rhythm_band` and at least 100 Hz, or up to 1 cycle per unit
-            for dimensionless models).
+        method: `fit.Simulated(...)` (Welch spectrum of one run; the default) or
+            `fit.Linear(...)` (analytic spectrum at the equilibrium near its `y_guess`, on its
+            `freqs` grid).
         bands: named bands `{name: (low, high)}` (default, for models in s or ms: delta 1-4,
             theta 4-8, alpha 8-13, beta 13-30, gamma 30-80 Hz, those below the top of the
             spectrum; none for dimensionless models). A band beyond the top of the spectrum
             (the Nyquist frequency, or the linear grid's end) is an error.
         peak_band: where to look for the spectral peak (default the model's `rhythm_band`).
-        t1, dt, save_every: simulation settings in the model's time unit (default
-            `units.TimeUnit.default_run`: 10 s at dt = 0.1 ms for models in s; 2000 ms at
-            dt = 0.01 ms for models in ms; 500 units at dt = 0.01 for dimensionless ones; saving
-            every 10 steps).
-        discard, nperseg: transient fraction and Welch segment length.
-        y_guess: the state the equilibrium search (linear) or the simulation starts from, e.g.
-            `analysis.stable_equilibrium(model)` (default `initial_state()`).
     """
-    _check_method(method)
+    moved_settings("spectral_features", moved)
+    method = Simulated() if method is None else as_method(method)
 
-    def features(model, key):
+    def features_of(model, key):
+        act, top = method.activity(model, noise, key)
         unit = TimeUnit.of(model)
-        if method == "linear":
-            top = max(1.5 * model.rhythm_band[1], 100.0) if model.rhythm_band else 1.0
-            grid = jnp.linspace(top / 400, top, 400) if freqs is None else jnp.asarray(freqs)
-            y0 = model.initial_state() if y_guess is None else y_guess
-            y = equilibrium(model, y0)
-            f, p = grid, linear_spectrum(model, grid, noise, y_star=y).psd
-            top_f = float(grid[-1])
-        else:
-            d1, ddt, dse = unit.default_run
-            t_1, d_t, s_e = t1 or d1, dt or ddt, save_every or dse
-            sol = simulate(
-                model,
-                t1=t_1,
-                dt=d_t,
-                save_every=s_e,
-                noise=noise,
-                key=key,
-                y0=y_guess,
-                save_state=False,
-                throw=False,
-            )
-            x = sol.observed[int(discard * sol.observed.shape[0]) :]
-            x = x.reshape(x.shape[0], -1)
-            fs = unit.hz_factor / (d_t * s_e)
-            f, p = welch(x, fs, nperseg=min(nperseg, x.shape[0]))
-            top_f = fs / 2
-        pk = _default_peak_band(model, peak_band, top_f, unit)
-        out = {"peak_frequency": jnp.mean(peak_frequency(f, p, pk))}
-        all_bands = (
+        named = (
             dict(bands)
             if bands is not None
-            else {k: b for k, b in unit.bands().items() if b[1] <= top_f}
+            else {k: b for k, b in unit.bands().items() if b[1] <= top}
         )
-        total = band_power(f, p, (float(f[1]), float(f[-1])))
-        for name, b in all_bands.items():
-            b = check_band(f"bands[{name!r}]", b, top_f, unit.frequency_unit)
-            out[f"log_power_{name}"] = jnp.mean(jnp.log10(band_power(f, p, b) / total))
-        return out
+        feats = [F.PeakFrequency(peak_band)] + [
+            F.BandPower(b, log=True, label=f"log_power_{k}") for k, b in named.items()
+        ]
+        return F.compute(F.bind_all(feats, model, top), act)
 
-    return features
-
-
-def _default_peak_band(model, peak_band, top, unit):
-    if peak_band is not None:
-        return check_band("peak_band", peak_band, top, unit.frequency_unit)
-    lo, hi = model.rhythm_band or (0.0, top)
-    return lo, min(hi, top)
+    return features_of
 
 
-def fc_features(
-    noise: AbstractNoise,
-    *,
-    method: str = "linear",
-    t1: float = 600.0,
-    dt: float = 0.05,
-    save_every: int = 20,
-    y_guess: Any = None,
-) -> Callable:
+def fc_features(noise: AbstractNoise, *, method: Any = None, **moved) -> Callable:
     """A feature function `(model, key) -> {name: value}` for networks: the mean FC and its
     spread across region pairs.
 
     Args:
         noise: the driving noise.
-        method: `"linear"` (Lyapunov covariance at the equilibrium near `y_guess`) or
-            `"simulation"`.
-        t1, dt, save_every: simulation settings (model time unit).
-        y_guess: a state near the equilibrium (linear method).
+        method: `fit.Linear(...)` (Lyapunov covariance at the equilibrium near its `y_guess`;
+            the default) or `fit.Simulated(...)`.
     """
-    _check_method(method)
-
-    def features(model, key):
-        if method == "linear":
-            y0 = model.initial_state() if y_guess is None else y_guess
-            fc = linear_fc(model, noise, y_star=equilibrium(model, y0))
-        else:
-            sol = simulate(
-                model,
-                t1=t1,
-                dt=dt,
-                save_every=save_every,
-                noise=noise,
-                key=key,
-                save_state=False,
-                throw=False,
-            )
-            fc = functional_connectivity(sol.observed)
-        i, j = np.triu_indices(fc.shape[0], 1)
-        return {"mean_fc": jnp.mean(fc[i, j]), "std_fc": jnp.std(fc[i, j])}
-
-    return features
+    moved_settings("fc_features", moved)
+    return feature_function(
+        ["mean_fc", "std_fc"], noise, method=Linear() if method is None else method
+    )
 
 
 @dataclasses.dataclass
@@ -290,7 +245,7 @@ def sensitivity(
         raise ValueError(
             f"The features {bad} are NaN or inf at these parameters (no "
             "equilibrium found from `y_guess`, or a simulation that blew up); "
-            "pass y_guess=analysis.stable_equilibrium(model) or change the "
+            "pass fit.Linear(y_guess=analysis.stable_equilibrium(model)) or change the "
             "parameters."
         )
     jac_keys = np.asarray(jax.vmap(lambda k: jax.jacfwd(F)(theta, k))(keys))

@@ -9,6 +9,10 @@ functions. Equations, units, parameters and errata of every model: docs/models.m
 
 from ._base import AbstractModel as AbstractModel, param as param
 from ._synapses import (
+    AbstractSynapse as AbstractSynapse,
+    FirstOrder as FirstOrder,
+    Instantaneous as Instantaneous,
+    SecondOrder as SecondOrder,
     alpha_kernel as alpha_kernel,
     biexponential_kernel as biexponential_kernel,
     biexponential_peak_time as biexponential_peak_time,

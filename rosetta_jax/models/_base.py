@@ -6,6 +6,7 @@ import abc
 from typing import Any, ClassVar
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike
 
@@ -88,15 +89,40 @@ class AbstractModel(eqx.Module):
         """Shape of one sample of the drive (and of white noise) in the input channel."""
         return ()
 
-    def noisy_vector_field(self, t: ArrayLike, y: Array, args: Any, xi: Array) -> Array:
-        """Vector field with white noise `xi` ($\\sigma\\,\\Delta W/\\Delta t$) in the input
-        channel.
+    def noise_shape(self) -> tuple[int, ...]:
+        """Shape of one white-noise sample: `input_shape()`, with a trailing axis of the real
+        and imaginary parts for models with a complex input channel."""
+        shape = tuple(self.input_shape())
+        return (*shape, 2) if self.complex_input else shape
 
-        For models whose input enters additively (all but the sigmoid-input ones) the noise is
-        simply added to the drive. Models with the input inside a nonlinearity override this and
-        add the noise to the input population's equation instead.
+    def input_gain(self, y: Array) -> Array:
+        """How white noise in the input channel enters the state: the matrix $g(y)$ of
+        $dy = f(t, y, u)\\,dt + g(y)\\,\\sigma\\,dW$, shape `y.shape + noise_shape()`.
+
+        Every model of the ladder declares it (a constant vector: the noise is additive). This
+        default, $\\partial f/\\partial u$ at $u = 0$, is exact for models whose input enters the
+        vector field additively; a model with its input inside a nonlinearity (a sigmoid) must
+        override it with the equation the noise enters.
         """
-        return self.vector_field(t, y, xi if args is None else args + xi)
+        shape = self.noise_shape()
+        zero = jnp.zeros(shape, dtype=y.dtype)
+
+        def f(u):
+            drive_u = u[..., 0] + 1j * u[..., 1] if self.complex_input else u
+            return self.vector_field(0.0, y, drive_u)
+
+        return jax.jacfwd(f)(zero)
+
+    def apply_input_gain(self, y: Array, xi: Array) -> Array:
+        """$g(y)\\,\\xi$: the rate of change the noise sample `xi` (shape `noise_shape()`)
+        adds to the state."""
+        return jnp.tensordot(self.input_gain(y), xi, axes=jnp.ndim(xi)).astype(y.dtype)
+
+    def noisy_vector_field(self, t: ArrayLike, y: Array, args: Any, xi: Array) -> Array:
+        """The drift plus the noise term: $f(t, y, u) + g(y)\\,\\xi$, with `xi`
+        ($\\sigma\\,\\Delta W/\\Delta t$, shape `noise_shape()`) white noise in the input
+        channel."""
+        return self.vector_field(t, y, args) + self.apply_input_gain(y, xi)
 
     def admissible(self, y: Array) -> Array:
         """Whether a state is physically meaningful (e.g. firing rates >= 0); used to discard

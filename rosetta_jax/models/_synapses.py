@@ -10,6 +10,10 @@ Reference: Castaldo et al. (2026), section 4.1 (synaptic dynamics and operator f
 
 from __future__ import annotations
 
+import abc
+from typing import ClassVar
+
+import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike
 
@@ -61,3 +65,52 @@ def synapse_frequency_response(
     """
     iw = 1j * jnp.asarray(omega)
     return gamma / ((1 + iw * tau_r) * (1 + iw * tau_d))
+
+
+class AbstractSynapse(eqx.Module):
+    """The synapse that turns a population's rate $r$ into its synaptic activation $s$ (a
+    choice with behaviour, so an object rather than an order number)."""
+
+    order: eqx.AbstractClassVar[int]
+
+    @property
+    def state_names(self) -> tuple[str, ...]:
+        """The synapse's own state variables (after the population's)."""
+        return ("s", "z")[: self.order]
+
+    def activation(self, r: Array, state: Array) -> Array:
+        """The synaptic activation $s$ from the rate and the synapse's state."""
+        return r if self.order == 0 else state[0]
+
+    @abc.abstractmethod
+    def derivative(self, r: Array, state: Array, tau_s: Array) -> Array:
+        """Time derivative of the synapse's state (empty for the instantaneous synapse)."""
+
+
+class Instantaneous(AbstractSynapse):
+    """$s = r$ (no synaptic state): the synapse of Montbrio, Pazo & Roxin (2015)."""
+
+    order: ClassVar[int] = 0
+
+    def derivative(self, r, state, tau_s):
+        del r, tau_s
+        return state[:0]
+
+
+class FirstOrder(AbstractSynapse):
+    """$\\tau_s\\dot s = r - s$ (exponential kernel, unit gain)."""
+
+    order: ClassVar[int] = 1
+
+    def derivative(self, r, state, tau_s):
+        return jnp.stack([(r - state[0]) / tau_s])
+
+
+class SecondOrder(AbstractSynapse):
+    """$\\tau_s\\dot s = z$, $\\tau_s\\dot z = r - 2z - s$ (alpha kernel, unit gain)."""
+
+    order: ClassVar[int] = 2
+
+    def derivative(self, r, state, tau_s):
+        s, z = state[0], state[1]
+        return jnp.stack([z / tau_s, (r - 2.0 * z - s) / tau_s])

@@ -62,8 +62,10 @@ class MasterNMM(AbstractModel):
         dds = (self.gamma * r - (self.tau_r + self.tau_d) * ds - s) / (self.tau_r * self.tau_d)
         return jnp.stack([dr, ds, dds])
 
-    def noisy_vector_field(self, t, y, args, xi):
-        return self.vector_field(t, y, args).at[0].add(xi / self.tau_m)
+    def input_gain(self, y):
+        """White noise enters the rate equation, $\\tau_m\\dot r = \\ldots + \\xi$ (the drive
+        itself acts inside the transfer function)."""
+        return jnp.zeros_like(y).at[0].set(1.0 / self.tau_m)
 
     def initial_state(self):
         return jnp.zeros(3)

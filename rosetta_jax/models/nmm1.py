@@ -91,9 +91,10 @@ class EIMotif(AbstractModel):
         ay = (self.gamma_y * self._s(v_y) - 2.0 * self.tau_y * dyy - yy) / self.tau_y**2
         return jnp.stack([dx, dyy, ax, ay])
 
-    def noisy_vector_field(self, t, y, args, xi):
-        dy = self.vector_field(t, y, args)
-        return dy.at[2].add(self.gamma_x * xi / self.tau_x**2)
+    def input_gain(self, y):
+        """White noise enters the E synapse, $\\ddot x = \\ldots + \\gamma_x \\xi/\\tau_x^2$ (the
+        drive itself acts inside the E sigmoid)."""
+        return jnp.zeros_like(y).at[2].set(self.gamma_x / self.tau_x**2)
 
     def initial_state(self):
         return jnp.zeros(4)
@@ -166,6 +167,10 @@ class JansenRit(AbstractModel):
         )
         dy5 = _synapse(y2, y5, self.c4 * C * self.rate(self.c3 * C * y0), self.B, self.b)
         return jnp.stack([y3, y4, y5, dy3, dy4, dy5])
+
+    def input_gain(self, y):
+        """The input rate $p$ enters the excitatory synapse: $\\dot y_4 = A a (p + u) - \\ldots$"""
+        return jnp.zeros_like(y).at[4].set(self.A * self.a)
 
     def initial_state(self):
         return jnp.zeros(6)
@@ -246,6 +251,10 @@ class Wendling(AbstractModel):
         dy6 = _synapse(y2, y6, self.C4 * self.rate(self.C3 * y0), self.B, self.b)
         dy7 = _synapse(y3, y7, self.C7 * self.rate(self.C5 * y0 - self.C6 * y2), self.G, self.g)
         return jnp.stack([y4, y5, y6, y7, dy4, dy5, dy6, dy7])
+
+    def input_gain(self, y):
+        """The input rate $p$ enters the excitatory synapse: $\\dot y_5 = A a (p + u) - \\ldots$"""
+        return jnp.zeros_like(y).at[5].set(self.A * self.a)
 
     def initial_state(self):
         return jnp.zeros(8)
@@ -412,6 +421,13 @@ class LaNMM(AbstractModel):
         phi = jnp.stack([rates[s] for s in _LANMM_SOURCES])
         A, a, C = self._synapse_table()
         return jnp.concatenate([du, _synapse(u, du, C * phi, A, a)])
+
+    def input_gain(self, y):
+        """The external rate $e_1$ enters each synapse it drives, with that synapse's
+        $A a C$."""
+        A, a, C = self._synapse_table()
+        from_e1 = jnp.asarray([src == "e1" for src in _LANMM_SOURCES])
+        return jnp.zeros_like(y).at[14:].set(jnp.where(from_e1, A * a * C, 0.0).astype(y.dtype))
 
     def initial_state(self):
         return jnp.zeros(28)

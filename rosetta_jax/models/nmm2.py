@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array
 
 from ._base import AbstractModel, drive, param
+from ._synapses import AbstractSynapse, Instantaneous
 
 
 def _qif_mean_field(r, v, tau, Delta, net_input):
@@ -42,9 +42,9 @@ class MontbrioPazoRoxin(AbstractModel):
     $$\\tau\\dot r = \\frac{\\Delta}{\\pi\\tau} + 2 r v,\\qquad
     \\tau\\dot v = v^2 + \\bar\\eta + J\\tau s - (\\pi\\tau r)^2 + I(t),$$
 
-    with the synaptic activation $s$ set by `synapse_order`:
-    0 (default, MPR 2015): $s = r$; 1: $\\tau_s\\dot s = r - s$;
-    2: $\\tau_s\\dot s = z$, $\\tau_s\\dot z = r - 2z - s$ (alpha synapse, unit gain).
+    with the synaptic activation $s$ set by `synapse`: `Instantaneous()` (default, MPR 2015):
+    $s = r$; `FirstOrder()`: $\\tau_s\\dot s = r - s$; `SecondOrder()`: $\\tau_s\\dot s = z$,
+    $\\tau_s\\dot z = r - 2z - s$ (alpha synapse, unit gain).
     The drive and noise add to $I(t)$.
 
     State: `(r, v)`, then `s` (order >= 1) and `z` (order 2); $r$ in kHz.
@@ -57,7 +57,8 @@ class MontbrioPazoRoxin(AbstractModel):
         J: synaptic weight [-], default 15 (excitatory; negative for inhibition).
         I: constant external input [-], default 0.
         tau_s: synaptic time constant [ms] (orders 1 and 2), default 5.
-        synapse_order: 0, 1 or 2 (static).
+        synapse: `models.Instantaneous()` (default), `models.FirstOrder()` or
+            `models.SecondOrder()`.
 
     Fixed points (order 0, $\\tau = 1$): $v^* = -\\Delta/(2\\pi r^*)$ and
     $\\bar\\eta + I = \\pi^2 r^2 - J r - \\Delta^2/(4\\pi^2 r^2)$.
@@ -73,38 +74,37 @@ class MontbrioPazoRoxin(AbstractModel):
     J: Array = param(15.0)
     I: Array = param(0.0)
     tau_s: Array = param(5.0)
-    synapse_order: int = eqx.field(default=0, static=True)
+    synapse: AbstractSynapse = Instantaneous()
 
     time_unit: ClassVar[str | None] = "ms"
     rhythm_band: ClassVar[tuple[float, float] | None] = (1.0, 200.0)  # Hz
     positive_params: ClassVar[tuple[str, ...]] = ("tau", "Delta", "tau_s")
 
     def __check_init__(self):
-        if self.synapse_order not in (0, 1, 2):
-            raise ValueError(
-                f"MontbrioPazoRoxin.synapse_order must be 0 (instantaneous), 1 (first order) or "
-                f"2 (second order); got {self.synapse_order!r}."
+        if not isinstance(self.synapse, AbstractSynapse):
+            raise TypeError(
+                "MontbrioPazoRoxin.synapse must be models.Instantaneous(), models.FirstOrder() "
+                f"or models.SecondOrder(); got {self.synapse!r}."
             )
 
     @property
     def state_names(self) -> tuple[str, ...]:  # type: ignore[override]
-        return ("r", "v", "s", "z")[: 2 + self.synapse_order]
+        return ("r", "v", *self.synapse.state_names)
 
     def vector_field(self, t, y, args):
         r, v = y[0], y[1]
-        s = r if self.synapse_order == 0 else y[2]
+        s = self.synapse.activation(r, y[2:])
         net = self.eta + self.J * self.tau * s + self.I + drive(args)
         dr, dv = _qif_mean_field(r, v, self.tau, self.Delta, net)
-        if self.synapse_order == 0:
-            return jnp.stack([dr, dv])
-        if self.synapse_order == 1:
-            return jnp.stack([dr, dv, (r - s) / self.tau_s])
-        ds, dz = _alpha_synapse(s, y[3], r, self.tau_s)
-        return jnp.stack([dr, dv, ds, dz])
+        return jnp.concatenate([jnp.stack([dr, dv]), self.synapse.derivative(r, y[2:], self.tau_s)])
+
+    def input_gain(self, y):
+        """The input current enters the membrane equation, $\\tau\\dot v = \\ldots + I$."""
+        return jnp.zeros_like(y).at[1].set(1.0 / self.tau)
 
     def initial_state(self):
         # Near the low-activity state: r small and positive, v negative; s = r, z = 0.
-        return jnp.array([0.01, -2.0, 0.01, 0.0])[: 2 + self.synapse_order]
+        return jnp.array([0.01, -2.0, 0.01, 0.0])[: 2 + self.synapse.order]
 
     def observe(self, y):
         return y[0]
@@ -113,8 +113,7 @@ class MontbrioPazoRoxin(AbstractModel):
         """$\\tau s$ (with $s = r$ for the instantaneous synapse): a weight $C_{ij}$ then acts
         on the receiving $v$ exactly like the self-coupling $J$ (the E-I network of Castaldo
         et al. 2026, section 7.1)."""
-        s = y[0] if self.synapse_order == 0 else y[2]
-        return self.tau * s
+        return self.tau * self.synapse.activation(y[0], y[2:])
 
     def admissible(self, y):
         """Firing rates are non-negative."""
@@ -167,6 +166,10 @@ class ING(AbstractModel):
         dr, dv = _qif_mean_field(r, v, self.tau_m, self.Delta, net)
         ds, dz = _alpha_synapse(s, z, r, self.tau_d)
         return jnp.stack([dr, dv, ds, dz])
+
+    def input_gain(self, y):
+        """The input current enters the membrane equation, $\\tau_m\\dot v = \\ldots + I$."""
+        return jnp.zeros_like(y).at[1].set(1.0 / self.tau_m)
 
     def initial_state(self):
         return jnp.array([0.05, -1.0, 0.05, 0.0])
@@ -263,6 +266,10 @@ class PING(AbstractModel):
         ds_e, dz_e = _alpha_synapse(s_e, z_e, r_e, self.tau_a)
         ds_i, dz_i = _alpha_synapse(s_i, z_i, r_i, self.tau_g)
         return jnp.stack([dr_e, dv_e, ds_e, dz_e, dr_i, dv_i, ds_i, dz_i])
+
+    def input_gain(self, y):
+        """The input current enters the E membrane equation, $\\tau_e\\dot v_e = \\ldots + I$."""
+        return jnp.zeros_like(y).at[1].set(1.0 / self.tau_e)
 
     def initial_state(self):
         return jnp.array([0.02, -1.0, 0.02, 0.0, 0.04, -1.0, 0.04, 0.0])

@@ -55,6 +55,10 @@ class HarmonicOscillator(AbstractModel):
         x, yy = y[0], y[1]
         return jnp.stack([-self.omega * yy + fx, self.omega * x + fy])
 
+    def input_gain(self, y):
+        """The complex drive's real and imaginary parts enter $\\dot x$ and $\\dot y$."""
+        return jnp.eye(2, dtype=y.dtype)
+
     def initial_state(self):
         return jnp.array([1.0, 0.0])
 
@@ -100,6 +104,10 @@ class DampedOscillator(AbstractModel):
         x, yy = y[0], y[1]
         a, w = self.alpha, self.omega
         return jnp.stack([a * x - w * yy + fx, w * x + a * yy + fy])
+
+    def input_gain(self, y):
+        """The complex drive's real and imaginary parts enter $\\dot x$ and $\\dot y$."""
+        return jnp.eye(2, dtype=y.dtype)
 
     def initial_state(self):
         return jnp.array([1.0, 0.0])
@@ -152,6 +160,10 @@ class StuartLandau(AbstractModel):
         dx = a * x - w * yy - g * r2 * x + b * r2 * yy + fx
         dy = a * yy + w * x - g * r2 * yy - b * r2 * x + fy
         return jnp.stack([dx, dy])
+
+    def input_gain(self, y):
+        """The complex drive's real and imaginary parts enter $\\dot x$ and $\\dot y$."""
+        return jnp.eye(2, dtype=y.dtype)
 
     def initial_state(self):
         return jnp.array([0.1, 0.0])
@@ -216,6 +228,10 @@ class Kuramoto(AbstractModel):
         coupling = self.K * jnp.mean(jnp.sin(diff), axis=1)
         omega = jnp.broadcast_to(self.omega, theta.shape)
         return omega + coupling + drive(args)
+
+    def input_gain(self, y):
+        """The drive (and noise) adds to each phase's rate."""
+        return jnp.eye(y.shape[0], dtype=y.dtype).reshape(y.shape + tuple(self.input_shape()))
 
     def initial_state(self):
         n = self.n

@@ -79,9 +79,10 @@ class WilsonCowan(AbstractModel):
         dy = (-y[1] + self.gamma_y * logistic(s_y, self.rho_y, self.theta_y)) / self.tau_y
         return jnp.stack([dx, dy])
 
-    def noisy_vector_field(self, t, y, args, xi):
-        dy = self.vector_field(t, y, args)
-        return dy.at[0].add(xi / self.tau_x)
+    def input_gain(self, y):
+        """White noise enters the E equation, $\\tau_x\\dot x = \\ldots + \\xi$ (the drive
+        itself acts inside the E sigmoid)."""
+        return jnp.zeros_like(y).at[0].set(1.0 / self.tau_x)
 
     def initial_state(self):
         return jnp.array([0.1, 0.1])
