@@ -19,11 +19,11 @@ from . import (
     store as store,
     units as units,
 )
-from ._simulate import (
+from ._sweep import Space as Space, load_sweep as load_sweep, sweep as sweep
+from ._version import __version__ as __version__
+from .engine import (
     SimulationDivergedError as SimulationDivergedError,
     Solution as Solution,
     simulate as simulate,
 )
-from ._sweep import Space as Space, load_sweep as load_sweep, sweep as sweep
-from ._version import __version__ as __version__
 from .network import Network as Network

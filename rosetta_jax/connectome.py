@@ -17,7 +17,7 @@ from jaxtyping import Array, Float
 from ._validation import concrete_values
 
 
-def spectral_radius(W: Float[Array, "n n"]) -> Array:
+def spectral_radius(W: Float[Array, "n n"]) -> Float[Array, ""]:
     """Largest |eigenvalue| of a square matrix (numpy when concrete, power iteration if traced)."""
     v = concrete_values(W)
     if v is not None:
@@ -43,14 +43,14 @@ class AbstractNormalization(eqx.Module):
 class MaxEigenvalue(AbstractNormalization):
     """$C / \\lambda_{max}(C)$: the largest |eigenvalue| becomes 1 (the default)."""
 
-    def __call__(self, W):
+    def __call__(self, W: Float[Array, "n n"]) -> Float[Array, "n n"]:
         return W / spectral_radius(W)
 
 
 class RowSum(AbstractNormalization):
     """Each row (a node's inputs) sums to 1; rows without inputs stay 0."""
 
-    def __call__(self, W):
+    def __call__(self, W: Float[Array, "n n"]) -> Float[Array, "n n"]:
         s = jnp.sum(W, axis=1, keepdims=True)
         return jnp.where(s > 0, W / jnp.where(s > 0, s, 1.0), 0.0)
 
@@ -58,7 +58,7 @@ class RowSum(AbstractNormalization):
 class MaxWeight(AbstractNormalization):
     """$C / \\max_{ij} C_{ij}$: the strongest edge becomes 1."""
 
-    def __call__(self, W):
+    def __call__(self, W: Float[Array, "n n"]) -> Float[Array, "n n"]:
         return W / jnp.max(W)
 
 
@@ -79,7 +79,7 @@ def as_normalization(value: Any) -> AbstractNormalization | None:
     )
 
 
-def normalize_weights(W: Array, how: Any) -> Array:
+def normalize_weights(W: Float[Array, "n n"], how: Any) -> Float[Array, "n n"]:
     """Scale a connectome by a normalisation (object or name); None leaves it as it is."""
     norm = as_normalization(how)
     return W if norm is None else norm(W)

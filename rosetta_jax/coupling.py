@@ -27,10 +27,11 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable
+from typing import Any
 
 import equinox as eqx
 import jax.numpy as jnp
-from jaxtyping import Array
+from jaxtyping import Array, ArrayLike, Complex, Float, Inexact
 
 
 class AbstractCoupling(eqx.Module):
@@ -38,16 +39,22 @@ class AbstractCoupling(eqx.Module):
 
     signal: Callable | None = eqx.field(default=None, static=True)
 
-    def efferent(self, node, y):
+    def efferent(self, node: Any, y: Float[Array, " n_states"]) -> Inexact[Array, ""]:
         """The signal node `y` sends: `signal(node, y)` if given, else `node.efferent(y)`."""
         return node.efferent(y) if self.signal is None else self.signal(node, y)
 
-    def edge_factor(self, n: int) -> Array | None:
+    def edge_factor(self, n: int) -> Complex[Array, "#n #n"] | None:
         """Optional complex factor per edge (the Sakaguchi lag), shape (n, n) or scalar."""
         return None
 
     @abc.abstractmethod
-    def __call__(self, afferent: Array, own: Array, weights: Array, G: Array) -> Array:
+    def __call__(
+        self,
+        afferent: Inexact[Array, " n"],
+        own: Inexact[Array, " n"],
+        weights: Float[Array, "n n"],
+        G: Float[ArrayLike, ""],
+    ) -> Inexact[Array, " n"]:
         """The input of each node.
 
         Args:
@@ -79,9 +86,9 @@ class Sine(AbstractCoupling):
         lag: the Sakaguchi phase lag $\\varphi$ [rad], scalar or shape `(n, n)`; default 0.
     """
 
-    lag: Array = eqx.field(default=0.0, converter=jnp.asarray)
+    lag: Float[Array, "#n #n"] = eqx.field(default=0.0, converter=jnp.asarray)
 
-    def edge_factor(self, n):
+    def edge_factor(self, n: int) -> Complex[Array, "#n #n"]:
         return jnp.exp(-1j * self.lag)
 
     def __call__(self, afferent, own, weights, G):

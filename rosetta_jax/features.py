@@ -28,64 +28,16 @@ from typing import Any
 import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array
+from jaxtyping import Array, ArrayLike, Float
 
-from .analysis._signal import (
-    analytic_phase,
-    band_power,
-    fcd,
-    functional_connectivity,
-    order_parameter,
-    peak_frequency,
-    welch,
-)
+from ._activity import Activity as Activity
+from .analysis._signal import analytic_phase, band_power, fcd, order_parameter, peak_frequency
 from .units import TimeUnit, check_band
 
 
-class Activity(eqx.Module):
-    """What features are computed from.
-
-    Attributes:
-        x: the observable after the transient, shape `(n_time, n_channels)`, or None.
-        fs: its sampling rate (Hz, or samples per time unit for dimensionless models).
-        nperseg: Welch segment length for the spectrum of `x`.
-        freqs, psd: a spectrum given directly (e.g. analytic), `(n_freqs,)` and
-            `(n_freqs, n_channels)`; None to estimate it from `x`.
-        fc: an FC matrix given directly (e.g. from the Lyapunov covariance), or None.
-    """
-
-    x: Array | None = None
-    freqs: Array | None = None
-    psd: Array | None = None
-    fc_matrix: Array | None = None
-    fs: float | None = eqx.field(default=None, static=True)
-    nperseg: int | None = eqx.field(default=None, static=True)
-
-    def spectrum(self) -> tuple[Array, Array]:
-        """`(freqs, psd)`: the given spectrum, or the Welch spectrum of `x`."""
-        if self.psd is not None:
-            return self.freqs, self.psd
-        if self.x is None:
-            raise ValueError("A spectral feature needs signals or a spectrum.")
-        return welch(self.x, self.fs, nperseg=min(self.nperseg, self.x.shape[0]))
-
-    def mean_spectrum(self) -> tuple[Array, Array]:
-        """The channel-mean spectrum `(freqs, psd)`."""
-        f, p = self.spectrum()
-        return f, jnp.mean(p.reshape(p.shape[0], -1), axis=1)
-
-    def fc(self) -> Array:
-        """The given FC matrix, or the correlation matrix of the channels of `x`."""
-        if self.fc_matrix is not None:
-            return self.fc_matrix
-        if self.x is None:
-            raise ValueError("An FC feature needs signals or an FC matrix.")
-        return functional_connectivity(self.x)
-
-    def signals(self, name: str) -> Array:
-        if self.x is None:
-            raise ValueError(f"The feature `{name}` needs simulated signals (a simulation).")
-        return self.x
+# A feature's output axes beyond the sample axis: their names and coordinates.
+_Dims = tuple[tuple[str, ...], dict[str, np.ndarray]]
+_Freqs = Float[np.ndarray, " n_freqs"] | None
 
 
 class AbstractFeature(eqx.Module):
@@ -104,20 +56,16 @@ class AbstractFeature(eqx.Module):
     def __call__(self, activity: Activity) -> Array:
         """The feature's value."""
 
-    def bind(self, model, top: float) -> AbstractFeature:
+    def bind(self, model: Any, top: float) -> AbstractFeature:
         """This feature with the model's defaults filled in, checked against the top of the
         spectrum `top` (Nyquist, or the end of an analytic grid)."""
         del model, top
         return self
 
-    def dims(self, n_channels: int, freqs: np.ndarray | None) -> tuple[tuple, dict]:
+    def dims(self, n_channels: int, freqs: _Freqs) -> _Dims:
         """The output's dimension names and coordinates (beyond the sample axis)."""
         del n_channels, freqs
         return (), {}
-
-
-def _unit(model) -> TimeUnit:
-    return TimeUnit.of(model)
 
 
 class PeakFrequency(AbstractFeature):
@@ -132,8 +80,8 @@ class PeakFrequency(AbstractFeature):
     def name(self) -> str:
         return self.label
 
-    def bind(self, model, top):
-        unit = _unit(model)
+    def bind(self, model: Any, top: float) -> PeakFrequency:
+        unit = TimeUnit.of(model)
         if self.band is not None:
             band = check_band(f"band of `{self.name}`", self.band, top, unit.frequency_unit)
         else:
@@ -147,7 +95,7 @@ class PeakFrequency(AbstractFeature):
                 )
         return PeakFrequency(band, self.label)
 
-    def __call__(self, activity):
+    def __call__(self, activity: Activity) -> Float[Array, ""]:
         f, p = activity.mean_spectrum()
         lo = jnp.maximum(self.band[0], f[1])  # above DC
         return peak_frequency(f, p, (lo, self.band[1]))
@@ -176,8 +124,8 @@ class BandPower(AbstractFeature):
         tag = self.band if isinstance(self.band, str) else f"{self.band[0]:g}_{self.band[1]:g}"
         return f"{'log_' if self.log else ''}power_{tag}"
 
-    def bind(self, model, top):
-        unit = _unit(model)
+    def bind(self, model: Any, top: float) -> BandPower:
+        unit = TimeUnit.of(model)
         band = self.band
         if isinstance(band, str):
             bands = unit.bands(dict(self.extra_bands))
@@ -196,7 +144,7 @@ class BandPower(AbstractFeature):
         band = check_band(f"band of `{self.name}`", band, top, unit.frequency_unit)
         return BandPower(band, self.log, self.name)
 
-    def __call__(self, activity):
+    def __call__(self, activity: Activity) -> Float[Array, ""]:
         f, p = activity.mean_spectrum()
         rel = band_power(f, p, self.band) / band_power(f, p, (f[1], f[-1]))
         return jnp.log10(rel) if self.log else rel
@@ -209,10 +157,10 @@ class PSD(AbstractFeature):
     def name(self) -> str:
         return "psd"
 
-    def __call__(self, activity):
+    def __call__(self, activity: Activity) -> Float[Array, " n_freqs"]:
         return activity.mean_spectrum()[1]
 
-    def dims(self, n_channels, freqs):
+    def dims(self, n_channels: int, freqs: _Freqs) -> _Dims:
         return ("freq",), {"freq": freqs}
 
 
@@ -223,10 +171,10 @@ class FC(AbstractFeature):
     def name(self) -> str:
         return "fc"
 
-    def __call__(self, activity):
+    def __call__(self, activity: Activity) -> Float[Array, "n_channels n_channels"]:
         return activity.fc()
 
-    def dims(self, n_channels, freqs):
+    def dims(self, n_channels: int, freqs: _Freqs) -> _Dims:
         return ("region", "region_to"), {
             "region": np.arange(n_channels),
             "region_to": np.arange(n_channels),
@@ -246,7 +194,7 @@ class FCStatistic(AbstractFeature):
     def name(self) -> str:
         return f"{self.statistic}_fc"
 
-    def __call__(self, activity):
+    def __call__(self, activity: Activity) -> Float[Array, ""]:
         fc = activity.fc()
         i, j = np.triu_indices(fc.shape[0], 1)
         return (jnp.mean if self.statistic == "mean" else jnp.std)(fc[i, j])
@@ -255,13 +203,13 @@ class FCStatistic(AbstractFeature):
 class FCSCCorrelation(AbstractFeature):
     """Correlation over region pairs between the FC and a network's (symmetrised) weights."""
 
-    weights: Array | None = None
+    weights: Float[Array, "n_nodes n_nodes"] | None = None
 
     @property
     def name(self) -> str:
         return "fc_sc_correlation"
 
-    def bind(self, model, top):
+    def bind(self, model: Any, top: float) -> FCSCCorrelation:
         from .network import Network
 
         if self.weights is not None:
@@ -270,7 +218,7 @@ class FCSCCorrelation(AbstractFeature):
             raise ValueError("`fc_sc_correlation` needs a Network model (or weights=).")
         return FCSCCorrelation(jnp.asarray(model.weights))
 
-    def __call__(self, activity):
+    def __call__(self, activity: Activity) -> Float[Array, ""]:
         W = self.weights
         iu = np.triu_indices(W.shape[0], 1)
         a = activity.fc()[iu]
@@ -291,13 +239,13 @@ class FCD(AbstractFeature):
     def name(self) -> str:
         return "fcd_quantiles"
 
-    def __call__(self, activity):
+    def __call__(self, activity: Activity) -> Float[Array, " n_quantiles"]:
         x = activity.signals(self.name)
         m = fcd(x, self.window, self.step)
         i, j = np.triu_indices(m.shape[0], 1)
         return jnp.quantile(m[i, j], jnp.linspace(0.05, 0.95, self.n_quantiles))
 
-    def dims(self, n_channels, freqs):
+    def dims(self, n_channels: int, freqs: _Freqs) -> _Dims:
         return ("quantile",), {"quantile": np.linspace(0.05, 0.95, self.n_quantiles)}
 
 
@@ -308,7 +256,7 @@ class OrderParameter(AbstractFeature):
     def name(self) -> str:
         return "order_parameter"
 
-    def __call__(self, activity):
+    def __call__(self, activity: Activity) -> Float[Array, ""]:
         x = activity.signals(self.name)
         return jnp.mean(jnp.abs(order_parameter(analytic_phase(x - x.mean(axis=0)), axis=-1)))
 
@@ -320,7 +268,7 @@ class Mean(AbstractFeature):
     def name(self) -> str:
         return "mean"
 
-    def __call__(self, activity):
+    def __call__(self, activity: Activity) -> Float[Array, ""]:
         return jnp.mean(activity.signals(self.name))
 
 
@@ -331,7 +279,7 @@ class Std(AbstractFeature):
     def name(self) -> str:
         return "std"
 
-    def __call__(self, activity):
+    def __call__(self, activity: Activity) -> Float[Array, ""]:
         return jnp.mean(jnp.std(activity.signals(self.name), axis=0))
 
 
@@ -340,13 +288,13 @@ class Custom(AbstractFeature):
     sampling rate."""
 
     label: str = eqx.field(static=True)
-    fn: Callable = eqx.field(static=True)
+    fn: Callable[[Array, float], ArrayLike] = eqx.field(static=True)
 
     @property
     def name(self) -> str:
         return self.label
 
-    def __call__(self, activity):
+    def __call__(self, activity: Activity) -> Array:
         return jnp.asarray(self.fn(activity.signals(self.name), activity.fs))
 
 
@@ -415,7 +363,9 @@ def _from_name(name: str, extra) -> AbstractFeature:
     )
 
 
-def bind_all(features: Sequence[AbstractFeature], model, top: float) -> tuple[AbstractFeature, ...]:
+def bind_all(
+    features: Sequence[AbstractFeature], model: Any, top: float
+) -> tuple[AbstractFeature, ...]:
     """Every feature bound to the model and checked against the top of the spectrum."""
     return tuple(f.bind(model, top) for f in features)
 

@@ -27,7 +27,7 @@ import abc
 import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, ArrayLike
+from jaxtyping import Array, ArrayLike, Float, Inexact
 
 from ._validation import check_finite, check_positive, is_concrete
 
@@ -40,10 +40,10 @@ class AbstractForcing(eqx.Module):
     """A drive $f(t)$; subclasses implement `__call__(t)`."""
 
     @abc.abstractmethod
-    def __call__(self, t: ArrayLike) -> Array:
-        """Value of the drive at time `t` (model time unit)."""
+    def __call__(self, t: Float[ArrayLike, ""]) -> Inexact[Array, "*nodes"]:
+        """Value of the drive at time `t` (model time unit): a scalar or one value per node."""
 
-    def __add__(self, other):
+    def __add__(self, other: AbstractForcing | ArrayLike) -> AbstractForcing:
         if not isinstance(other, AbstractForcing):
             if np.isscalar(other) or eqx.is_array(other):
                 other = Constant(other)
@@ -53,7 +53,7 @@ class AbstractForcing(eqx.Module):
 
     __radd__ = __add__
 
-    def __mul__(self, weights):
+    def __mul__(self, weights: Inexact[ArrayLike, "*nodes"]) -> Scaled:
         return Scaled(self, weights)
 
     __rmul__ = __mul__
@@ -76,18 +76,18 @@ class Constant(AbstractForcing):
         t_on, t_off: switch-on and switch-off times, default always on.
     """
 
-    value: Array = eqx.field(converter=_arr)
+    value: Inexact[Array, "*nodes"] = eqx.field(converter=_arr)
     t_on: Array = eqx.field(default=-jnp.inf, converter=_arr)
     t_off: Array = eqx.field(default=jnp.inf, converter=_arr)
 
     def __check_init__(self):
         check_finite("Constant", "value", self.value)
 
-    def __call__(self, t):
+    def __call__(self, t: Float[ArrayLike, ""]) -> Inexact[Array, "*nodes"]:
         return jnp.where(_window(t, self.t_on, self.t_off), self.value, 0.0 * self.value)
 
     @property
-    def is_complex(self):
+    def is_complex(self) -> bool:
         return jnp.iscomplexobj(self.value)
 
 
@@ -105,8 +105,8 @@ class Sinusoid(AbstractForcing):
         t_on, t_off: active window, default always.
     """
 
-    amplitude: Array = eqx.field(converter=_arr)
-    frequency: Array = eqx.field(converter=_arr)
+    amplitude: Inexact[Array, "*nodes"] = eqx.field(converter=_arr)
+    frequency: Float[Array, "*nodes"] = eqx.field(converter=_arr)
     phase: Array = eqx.field(default=0.0, converter=_arr)
     analytic: bool = eqx.field(default=False, static=True)
     t_on: Array = eqx.field(default=-jnp.inf, converter=_arr)
@@ -119,14 +119,14 @@ class Sinusoid(AbstractForcing):
         if is_concrete(v) and np.any(np.asarray(v) < 0):
             raise ValueError(f"Sinusoid.frequency must be >= 0; got {v}.")
 
-    def __call__(self, t):
+    def __call__(self, t: Float[ArrayLike, ""]) -> Inexact[Array, "*nodes"]:
         arg = 2 * jnp.pi * self.frequency * t + self.phase
         wave = jnp.exp(1j * arg) if self.analytic else jnp.sin(arg)
         on = _window(t, self.t_on, self.t_off)
         return jnp.where(on, self.amplitude * wave, 0.0 * wave)
 
     @property
-    def is_complex(self):
+    def is_complex(self) -> bool:
         return self.analytic
 
 
@@ -145,9 +145,9 @@ class PulseTrain(AbstractForcing):
         n_pulses: number of pulses (static int), default unlimited.
     """
 
-    amplitude: Array = eqx.field(converter=_arr)
-    period: Array = eqx.field(converter=_arr)
-    width: Array = eqx.field(converter=_arr)
+    amplitude: Inexact[Array, "*nodes"] = eqx.field(converter=_arr)
+    period: Float[Array, "*nodes"] = eqx.field(converter=_arr)
+    width: Float[Array, "*nodes"] = eqx.field(converter=_arr)
     t_on: Array = eqx.field(default=0.0, converter=_arr)
     t_off: Array = eqx.field(default=jnp.inf, converter=_arr)
     n_pulses: int | None = eqx.field(default=None, static=True)
@@ -162,7 +162,7 @@ class PulseTrain(AbstractForcing):
         if self.n_pulses is not None and self.n_pulses < 1:
             raise ValueError(f"PulseTrain.n_pulses must be >= 1 or None; got {self.n_pulses}.")
 
-    def __call__(self, t):
+    def __call__(self, t: Float[ArrayLike, ""]) -> Inexact[Array, "*nodes"]:
         s = t - self.t_on
         k = jnp.floor(s / self.period)
         on = (s >= 0) & (s - k * self.period < self.width) & (t < self.t_off)
@@ -179,8 +179,8 @@ class Interpolated(AbstractForcing):
         values: samples, shape `(n,)` or `(n, n_nodes)`.
     """
 
-    ts: Array = eqx.field(converter=_arr)
-    values: Array = eqx.field(converter=_arr)
+    ts: Float[Array, " n"] = eqx.field(converter=_arr)
+    values: Inexact[Array, " n *nodes"] = eqx.field(converter=_arr)
 
     def __check_init__(self):
         if jnp.ndim(self.ts) != 1 or jnp.shape(self.ts)[0] < 2:
@@ -198,7 +198,7 @@ class Interpolated(AbstractForcing):
         if is_concrete(self.ts) and np.any(np.diff(np.asarray(self.ts)) <= 0):
             raise ValueError("Interpolated.ts must be strictly increasing.")
 
-    def __call__(self, t):
+    def __call__(self, t: Float[ArrayLike, ""]) -> Inexact[Array, "*nodes"]:
         ts, vs = self.ts, self.values
         i = jnp.clip(jnp.searchsorted(ts, t, side="right") - 1, 0, ts.shape[0] - 2)
         w = (t - ts[i]) / (ts[i + 1] - ts[i])
@@ -208,7 +208,7 @@ class Interpolated(AbstractForcing):
         return jnp.where(inside, val, 0.0 * val)
 
     @property
-    def is_complex(self):
+    def is_complex(self) -> bool:
         return jnp.iscomplexobj(self.values)
 
 
@@ -217,13 +217,13 @@ class Sum(AbstractForcing):
 
     terms: tuple[AbstractForcing, ...]
 
-    def __call__(self, t):
+    def __call__(self, t: Float[ArrayLike, ""]) -> Inexact[Array, "*nodes"]:
         out = self.terms[0](t)
         for term in self.terms[1:]:
             out = out + term(t)
         return out
 
-    def __add__(self, other):
+    def __add__(self, other: AbstractForcing | ArrayLike) -> AbstractForcing:
         if isinstance(other, Sum):
             return Sum(self.terms + other.terms)
         if isinstance(other, AbstractForcing):
@@ -231,7 +231,7 @@ class Sum(AbstractForcing):
         return super().__add__(other)
 
     @property
-    def is_complex(self):
+    def is_complex(self) -> bool:
         return any(term.is_complex for term in self.terms)
 
 
@@ -239,20 +239,20 @@ class Scaled(AbstractForcing):
     """A forcing times a number or a per-node spatial pattern (built by `f * weights`)."""
 
     forcing: AbstractForcing
-    weights: Array = eqx.field(converter=_arr)
+    weights: Inexact[Array, "*nodes"] = eqx.field(converter=_arr)
 
     def __check_init__(self):
         check_finite("Scaled", "weights", self.weights)
 
-    def __call__(self, t):
+    def __call__(self, t: Float[ArrayLike, ""]) -> Inexact[Array, "*nodes"]:
         return self.weights * self.forcing(t)
 
     @property
-    def is_complex(self):
+    def is_complex(self) -> bool:
         return self.forcing.is_complex or jnp.iscomplexobj(self.weights)
 
 
-def as_forcing(value) -> AbstractForcing | None:
+def as_forcing(value: AbstractForcing | ArrayLike | None) -> AbstractForcing | None:
     """`None` stays `None`; a number or array becomes a `Constant`; a forcing is returned as is."""
     if value is None or isinstance(value, AbstractForcing):
         return value

@@ -8,12 +8,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from jaxtyping import ArrayLike, Float
 
 from .fit import SpectrumTarget
 from .units import TimeUnit
+
+
+if TYPE_CHECKING:
+    import mne
+
+    from .engine import Solution
 
 
 def _mne():
@@ -27,7 +34,11 @@ def _mne():
 
 
 def spectrum_target(
-    source: Any,
+    source: mne.time_frequency.Spectrum
+    | mne.time_frequency.EpochsSpectrum
+    | mne.io.BaseRaw
+    | str
+    | tuple[Float[ArrayLike, " n_freqs"], Float[ArrayLike, " n_freqs *channels"]],
     *,
     fmin: float = 2.0,
     fmax: float = 45.0,
@@ -82,14 +93,14 @@ def spectrum_target(
 
 
 def to_mne_raw(
-    solution: Any,
+    solution: Solution | Float[ArrayLike, "n_times n_channels"],
     *,
     ch_names: list[str] | None = None,
     ch_types: str | list[str] = "eeg",
     sfreq: float | None = None,
     scale: float = 1.0,
     montage: str | None = None,
-):
+) -> mne.io.RawArray:
     """Simulated signals as an MNE `RawArray`.
 
     Args:

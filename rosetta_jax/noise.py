@@ -27,7 +27,7 @@ import abc
 
 import equinox as eqx
 import jax.numpy as jnp
-from jaxtyping import Array
+from jaxtyping import Array, ArrayLike, Float
 
 from ._validation import check_finite, check_nonnegative, check_positive
 
@@ -35,7 +35,7 @@ from ._validation import check_finite, check_nonnegative, check_positive
 class AbstractNoise(eqx.Module):
     """A noise process in the model's input channel."""
 
-    sigma: eqx.AbstractVar[Array]
+    sigma: eqx.AbstractVar[Float[Array, "*nodes"]]
 
     @abc.abstractmethod
     def is_white(self) -> bool:
@@ -50,13 +50,13 @@ class Additive(AbstractNoise):
             1/s * s^(1/2) for JR's $p$); scalar or per node. Must be >= 0.
     """
 
-    sigma: Array = eqx.field(converter=jnp.asarray)
+    sigma: Float[Array, "*nodes"] = eqx.field(converter=jnp.asarray)
 
     def __check_init__(self):
         check_finite("Additive", "sigma", self.sigma)
         check_nonnegative("Additive", "sigma", self.sigma, "a noise amplitude")
 
-    def is_white(self):
+    def is_white(self) -> bool:
         return True
 
 
@@ -69,9 +69,9 @@ class OrnsteinUhlenbeck(AbstractNoise):
         mean: stationary mean, default 0.
     """
 
-    sigma: Array = eqx.field(converter=jnp.asarray)
-    tau: Array = eqx.field(converter=jnp.asarray)
-    mean: Array = eqx.field(default=0.0, converter=jnp.asarray)
+    sigma: Float[Array, "*nodes"] = eqx.field(converter=jnp.asarray)
+    tau: Float[Array, "*nodes"] = eqx.field(converter=jnp.asarray)
+    mean: Float[Array, "*nodes"] = eqx.field(default=0.0, converter=jnp.asarray)
 
     def __check_init__(self):
         for name in ("sigma", "tau", "mean"):
@@ -79,10 +79,15 @@ class OrnsteinUhlenbeck(AbstractNoise):
         check_nonnegative("OrnsteinUhlenbeck", "sigma", self.sigma, "a standard deviation")
         check_positive("OrnsteinUhlenbeck", "tau", self.tau, "a correlation time")
 
-    def is_white(self):
+    def is_white(self) -> bool:
         return False
 
-    def exact_step(self, eta, dt, normal):
-        """Exact update over `dt` given a standard normal sample."""
+    def exact_step(
+        self,
+        eta: Float[ArrayLike, "*nodes"],
+        dt: Float[ArrayLike, ""],
+        normal: Float[ArrayLike, "*nodes"],
+    ) -> Float[Array, "*nodes"]:
+        """Exact update of the noise value `eta` over `dt` given a standard normal sample."""
         decay = jnp.exp(-dt / self.tau)
         return self.mean + (eta - self.mean) * decay + self.sigma * jnp.sqrt(1 - decay**2) * normal

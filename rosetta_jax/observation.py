@@ -17,7 +17,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, ArrayLike
+from jaxtyping import Array, ArrayLike, Float
 
 from ._validation import check_finite, check_positive
 
@@ -33,7 +33,7 @@ class LeadField(eqx.Module):
     (last axis = sensors): `LeadField(gain)(sol.observed)` has shape `(n_saves, n_sensors)`.
     """
 
-    gain: Array = eqx.field(converter=jnp.asarray)
+    gain: Float[Array, "n_sensors n_regions"] = eqx.field(converter=jnp.asarray)
     sensor_names: tuple[str, ...] | None = eqx.field(default=None, static=True)
 
     def __check_init__(self):
@@ -49,7 +49,9 @@ class LeadField(eqx.Module):
     def n_sensors(self) -> int:
         return self.gain.shape[0]
 
-    def __call__(self, regions: ArrayLike) -> Array:
+    def __call__(
+        self, regions: Float[ArrayLike, "*batch n_regions"]
+    ) -> Float[Array, "*batch n_sensors"]:
         regions = jnp.asarray(regions)
         if regions.shape[-1] != self.gain.shape[1]:
             raise ValueError(
@@ -60,14 +62,14 @@ class LeadField(eqx.Module):
 
 
 def sphere_gain(
-    positions_mm: ArrayLike,
-    sensors_mm: ArrayLike,
-    orientations: ArrayLike | None = None,
+    positions_mm: Float[ArrayLike, "n_regions 3"],
+    sensors_mm: Float[ArrayLike, "n_sensors 3"],
+    orientations: Float[ArrayLike, "n_regions 3"] | None = None,
     radius_mm: float | None = None,
     conductivity: float = 0.33,
     average_reference: bool = True,
-    centre_mm: ArrayLike | None = None,
-) -> np.ndarray:
+    centre_mm: Float[ArrayLike, " 3"] | None = None,
+) -> Float[np.ndarray, "n_sensors n_regions"]:
     """EEG gain of current dipoles in a homogeneous conducting sphere (closed form).
 
     The potential at a surface point $r$ of a dipole $q$ at $r_q$, with $d = r - r_q$,
@@ -124,33 +126,22 @@ def sphere_gain(
     return gain
 
 
-# 10-20 electrodes: (name, polar angle from the vertex [deg], azimuth [deg], 0 = nose, + = left).
+# 10-20 electrodes: (name, polar angle from the vertex [deg], azimuth [deg], 0 = nose, + = left),
+# one line per row of the montage, front to back.
+# fmt: off
 _TEN_TWENTY = (
-    ("Fp1", 72, 18),
-    ("Fpz", 72, 0),
-    ("Fp2", 72, -18),
-    ("F7", 72, 54),
-    ("F3", 48, 40),
-    ("Fz", 36, 0),
-    ("F4", 48, -40),
-    ("F8", 72, -54),
-    ("T7", 72, 90),
-    ("C3", 36, 90),
-    ("Cz", 0, 0),
-    ("C4", 36, -90),
-    ("T8", 72, -90),
-    ("P7", 72, 126),
-    ("P3", 48, 140),
-    ("Pz", 36, 180),
-    ("P4", 48, -140),
-    ("P8", 72, -126),
-    ("O1", 72, 162),
-    ("Oz", 72, 180),
-    ("O2", 72, -162),
+    ("Fp1", 72, 18), ("Fpz", 72, 0), ("Fp2", 72, -18),
+    ("F7", 72, 54), ("F3", 48, 40), ("Fz", 36, 0), ("F4", 48, -40), ("F8", 72, -54),
+    ("T7", 72, 90), ("C3", 36, 90), ("Cz", 0, 0), ("C4", 36, -90), ("T8", 72, -90),
+    ("P7", 72, 126), ("P3", 48, 140), ("Pz", 36, 180), ("P4", 48, -140), ("P8", 72, -126),
+    ("O1", 72, 162), ("Oz", 72, 180), ("O2", 72, -162),
 )
+# fmt: on
 
 
-def standard_1020_positions(radius_mm: float = 95.0, use_mne: bool | None = None):
+def standard_1020_positions(
+    radius_mm: float = 95.0, use_mne: bool | None = None
+) -> tuple[tuple[str, ...], Float[np.ndarray, "n 3"]]:
     """Positions of the 10-20 EEG electrodes on a sphere, with no download.
 
     Args:
@@ -215,7 +206,10 @@ class BalloonWindkessel(eqx.Module):
         for name in ("kappa", "gamma", "tau", "alpha", "rho", "V0"):
             check_positive("BalloonWindkessel", name, getattr(self, name))
 
-    def vector_field(self, t, x, z):
+    def vector_field(
+        self, t: ArrayLike, x: Float[Array, " 4 *shape"], z: Float[ArrayLike, "*shape"]
+    ) -> Float[Array, " 4 *shape"]:
+        """Time derivative [1/s] of the state `(s, f, v, q)` under the neural drive `z`."""
         s, f, v, q = x[0], x[1], x[2], x[3]
         E = 1.0 - (1.0 - self.rho) ** (1.0 / f)
         vout = v ** (1.0 / self.alpha)
@@ -228,16 +222,20 @@ class BalloonWindkessel(eqx.Module):
             ]
         )
 
-    def initial_state(self, shape=()):
+    def initial_state(self, shape: tuple[int, ...] = ()) -> Float[Array, " 4 *shape"]:
+        """The resting state `(0, 1, 1, 1)`, for activity of shape `shape`."""
         one = jnp.ones(shape)
         return jnp.stack([0 * one, one, one, one])
 
-    def signal(self, x):
+    def signal(self, x: Float[Array, " 4 *shape"]) -> Float[Array, "*shape"]:
+        """The BOLD signal $y$ of a state."""
         k1, k2, k3 = 7.0 * self.rho, 2.0, 2.0 * self.rho - 0.2
         v, q = x[2], x[3]
         return self.V0 * (k1 * (1 - q) + k2 * (1 - q / v) + k3 * (1 - v))
 
-    def steady_state(self, z):
+    def steady_state(
+        self, z: Float[ArrayLike, "*shape"]
+    ) -> tuple[Float[Array, " 4 *shape"], Float[Array, "*shape"]]:
         """State and BOLD value reached under a constant input `z`."""
         f = 1.0 + z / self.gamma
         v = f**self.alpha
@@ -247,12 +245,12 @@ class BalloonWindkessel(eqx.Module):
 
 
 def bold(
-    activity: ArrayLike,
+    activity: Float[ArrayLike, " n_times *shape"],
     dt: float,
     tr: float,
     model: BalloonWindkessel | None = None,
     substeps: int = 1,
-) -> tuple[Array, Array]:
+) -> tuple[Float[Array, " n_tr"], Float[Array, " n_tr *shape"]]:
     """BOLD signal of neural activity sampled every `dt` seconds, returned every `tr` seconds.
 
     Args:

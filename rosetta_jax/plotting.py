@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ._simulate import Solution
+from .engine import Solution
 from .units import TimeUnit
 
 

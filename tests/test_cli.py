@@ -334,7 +334,8 @@ def _check_simulation(toml, section="simulation"):
 
 
 def _check_simulate(cfg, toml):
-    from rosetta_jax import _config as C, models
+    from rosetta_jax import models
+    from rosetta_jax.cli import _config as C
 
     C.settings(cfg)
     _check_simulation(toml)
@@ -361,7 +362,8 @@ def _check_simulate(cfg, toml):
 
 
 def _check_sweep(cfg, toml):
-    from rosetta_jax import _config as C, _sweep, features
+    from rosetta_jax import _sweep, features
+    from rosetta_jax.cli import _config as C
 
     C.settings(cfg)
     _check_simulation(toml)
@@ -386,7 +388,8 @@ def _check_sweep(cfg, toml):
 def _check_fit(cfg, toml):
     import inspect
 
-    from rosetta_jax import _config as C, fit
+    from rosetta_jax import fit
+    from rosetta_jax.cli import _config as C
 
     f = toml["fit"]
     assert f["task"] in C.FIT_TASKS and f["steps"] > 0
@@ -409,7 +412,8 @@ def _check_fit(cfg, toml):
 
 
 def _check_bifurcation(cfg, toml):
-    from rosetta_jax import _config as C, models
+    from rosetta_jax import models
+    from rosetta_jax.cli import _config as C
 
     b = toml["bifurcation"]
     model = C.build_model(cfg)
@@ -428,7 +432,7 @@ CHECKS = {
 
 
 def test_example_configs_are_valid():
-    from rosetta_jax import _config
+    from rosetta_jax.cli import _config
 
     assert len(EXAMPLES) >= 6
     assert {p.stem.split("_")[0] for p in EXAMPLES} == set(CHECKS)

@@ -14,6 +14,7 @@ from scipy.optimize import brentq
 import rosetta_jax as rj
 from rosetta_jax import coupling, forcing, models, noise, solvers
 from rosetta_jax.analysis import lyapunov_covariance
+from rosetta_jax.engine import DelayBuffer, _delays, _fixed
 
 
 def dho_network(n, alpha, omegas, G, C):
@@ -315,7 +316,7 @@ def test_delayed_coupling_equals_a_loop_with_interpolated_history(offsets, long_
     # offsets=None: per-edge samples (any stage offset); otherwise the sums at those stage
     # offsets are precomputed once per step from carried partial sums. Both forms of the
     # step-end sum (carried partial sum for long rows, two reads for short ones) are checked.
-    monkeypatch.setattr(rj.network, "_LONG_ROWS", 0 if long_rows else 10**9)
+    monkeypatch.setattr(_delays, "_LONG_ROWS", 0 if long_rows else 10**9)
     n, dt = 4, 1e-3
     W = random_weights(n, 7, density=0.8)
     L = np.random.default_rng(8).uniform(2.0, 30.0, (n, n))
@@ -323,16 +324,16 @@ def test_delayed_coupling_equals_a_loop_with_interpolated_history(offsets, long_
     rng = np.random.default_rng(9)
     base = np.asarray(net.initial_state())
     states = [jnp.asarray(base + rng.normal(scale=2.0, size=base.shape)) for _ in range(40)]
-    history = net.history_init(states[0], dt, offsets=offsets)
+    history = DelayBuffer.init(net.delay_edges(dt), net.efferent(states[0]), offsets)
     for y in states[1:]:
-        history = net.history_update(history, y)
+        history = history.update(net.efferent(y))
     # Recorded signals: index k = time k*dt; before the first state, the initial signal.
     e = np.stack([np.asarray(net.efferent(y)) for y in states])
     tau = np.asarray(net.delay_matrix())
     M = len(states) - 1
     y = states[-1]
     for offset in offsets or (0.0, 0.5, 1.0):
-        got = net.delayed_vector_field(0.0, y, None, None, history, offset)
+        got = net.delayed_vector_field(0.0, y, None, history.afferent_at(offset))
         delayed = [[0.0] * n for _ in range(n)]
         for i in range(n):
             for j in range(n):
@@ -342,7 +343,7 @@ def test_delayed_coupling_equals_a_loop_with_interpolated_history(offsets, long_
 
 
 def test_engine_learns_the_fixed_solvers_stage_offsets():
-    from rosetta_jax._simulate import _stage_offsets
+    from rosetta_jax.engine._fixed import _stage_offsets
 
     class Ralston3(solvers.AbstractFixedSolver):
         def order(self, terms):
@@ -388,7 +389,7 @@ def test_precomputed_stage_sums_equal_per_edge_interpolation_in_a_run(solver, mo
         ).observed
     )
     fast = run()
-    monkeypatch.setattr(rj._simulate, "_stage_offsets", lambda *a: None)
+    monkeypatch.setattr(_fixed, "_stage_offsets", lambda *a: None)
     jax.clear_caches()
     general = run()
     jax.clear_caches()

@@ -13,7 +13,8 @@ import pytest
 from helpers import count_compilations
 
 import rosetta_jax as rj
-from rosetta_jax import _simulate, forcing, models, noise, solvers
+from rosetta_jax import forcing, models, noise, solvers
+from rosetta_jax.engine import _fixed
 from rosetta_jax.models import AbstractModel
 
 
@@ -514,7 +515,7 @@ def test_checkpointed_gradients_equal_plain_ones(monkeypatch):
     # programs are cached by their arguments, not by this module constant: clear the caches
     # before (else the level-1 program is reused) and after (else later tests get level 2).
     with monkeypatch.context() as mp:
-        mp.setattr(_simulate, "_CARRY_BYTES", 0)
+        mp.setattr(_fixed, "_CARRY_BYTES", 0)
         jax.clear_caches()
         out["segments"] = vg(5.0, p, True)
     jax.clear_caches()
@@ -528,14 +529,14 @@ def test_checkpointed_gradients_equal_plain_ones(monkeypatch):
 def test_automatic_checkpointing_follows_the_run_size():
     state = (jnp.zeros((68, 6), jnp.float32), None, None, None)
     # 2 s of a 68-node JR network at dt = 0.1 ms: ~25 MiB of intermediates, no remat.
-    assert _simulate._remat_levels(None, 20_000, state, 10_000) == 0
+    assert _fixed._remat_levels(None, 20_000, state, 10_000) == 0
     # 60 s: ~390 MiB without remat, so blocks are checkpointed; their carries are small.
-    assert _simulate._remat_levels(None, 600_000, state, 20_000) == 1
+    assert _fixed._remat_levels(None, 600_000, state, 20_000) == 1
     # A 2000-step delay buffer per block carry adds the segment level.
     big = state[:3] + (jnp.zeros((2000, 68), jnp.float32),)
-    assert _simulate._remat_levels(None, 600_000, big, 20_000) == 2
-    assert _simulate._remat_levels(False, 600_000, big, 20_000) == 0
-    assert _simulate._remat_levels(True, 10, state, 5) == 1
+    assert _fixed._remat_levels(None, 600_000, big, 20_000) == 2
+    assert _fixed._remat_levels(False, 600_000, big, 20_000) == 0
+    assert _fixed._remat_levels(True, 10, state, 5) == 1
     # Through `simulate`: with checkpoint=None the gradient's program (traced, not run) is the
     # plain one for a short run and the checkpointed one for a long run, as documented ("on when
     # a plain backward pass would store more than about 256 MiB"). A plain backward pass stores

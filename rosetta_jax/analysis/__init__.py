@@ -2,13 +2,12 @@
 entrainment), equilibria and their bifurcations, linearised spectra and covariances, and
 rung-to-rung translation."""
 
+from ._bifurcations import SpecialPoint as SpecialPoint
+from ._continuation import Branch as Branch, continuation as continuation
+from ._diagram import bifurcation_diagram as bifurcation_diagram
 from ._dynamics import (
-    Branch as Branch,
     FixedPoint as FixedPoint,
-    SpecialPoint as SpecialPoint,
-    bifurcation_diagram as bifurcation_diagram,
     classify as classify,
-    continuation as continuation,
     equilibrium as equilibrium,
     fixed_points as fixed_points,
     jacobian as jacobian,

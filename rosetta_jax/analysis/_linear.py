@@ -13,11 +13,12 @@ use the analytic spectrum as a fast objective.
 from __future__ import annotations
 
 import math
-from typing import Any, NamedTuple
+from typing import Any
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, ArrayLike
+from jaxtyping import Array, ArrayLike, Complex, Float, PyTree
 
 from ..models._base import AbstractModel
 from ..network import Network
@@ -27,21 +28,25 @@ from ._dynamics import stable_equilibrium
 from ._lyapunov import lyapunov_covariance
 
 
-class LinearSpectrum(NamedTuple):
+_State = Float[ArrayLike, "*state_shape"]  # a state shaped like `model.initial_state()`
+
+
+class LinearSpectrum(eqx.Module):
     """Analytic spectra of the observable (or of the sensors, with a lead field).
 
     Attributes:
         freqs: frequencies [Hz, or cycles per unit time for dimensionless models].
         psd: one-sided power spectral density per unit frequency, shape `(n_freqs, n_channels)`
             (comparable to `welch(..., scaling="density")` of a simulation).
-        csd: the one-sided cross-spectral densities, shape `(n_freqs, n_ch, n_ch)`, when asked.
+        csd: the one-sided cross-spectral densities, shape `(n_freqs, n_ch, n_ch)`, when asked
+            (else None).
         state: the equilibrium the system was linearised at.
     """
 
-    freqs: Array
-    psd: Array
-    csd: Array | None
-    state: Array
+    freqs: Float[Array, " n_freqs"]
+    psd: Float[Array, "n_freqs n_channels"]
+    csd: Complex[Array, "n_freqs n_channels n_channels"] | None
+    state: Float[Array, "*state_shape"]
 
 
 def _as_real(z: Array) -> Array:
@@ -132,11 +137,11 @@ def _fields_jacobian(model, y, args):
 
 def linear_spectrum(
     model: AbstractModel,
-    freqs: ArrayLike,
+    freqs: Float[ArrayLike, " n_freqs"],
     noise: AbstractNoise,
     *,
-    y_star: Any = None,
-    args: Any = None,
+    y_star: _State | None = None,
+    args: PyTree = None,
     lead_field: Any = None,
     cross: bool = False,
 ) -> LinearSpectrum:
@@ -204,8 +209,8 @@ def linear_spectrum(
 
 
 def linear_covariance(
-    model: AbstractModel, noise: AbstractNoise, *, y_star: Any = None, args: Any = None
-) -> Array:
+    model: AbstractModel, noise: AbstractNoise, *, y_star: _State | None = None, args: PyTree = None
+) -> Float[Array, "n_obs n_obs"]:
     """Stationary covariance of the observable of a model linearised at a stable equilibrium.
 
     Solves $J\\Sigma + \\Sigma J^T = -D$ (`lyapunov_covariance`) and projects on the observable:
@@ -226,8 +231,8 @@ def linear_covariance(
 
 
 def linear_fc(
-    model: AbstractModel, noise: AbstractNoise, *, y_star: Any = None, args: Any = None
-) -> Array:
+    model: AbstractModel, noise: AbstractNoise, *, y_star: _State | None = None, args: PyTree = None
+) -> Float[Array, "n_obs n_obs"]:
     """Analytic functional connectivity (correlation of the observable) of a linearised model."""
     C = linear_covariance(model, noise, y_star=y_star, args=args)
     d = jnp.sqrt(jnp.diagonal(C))

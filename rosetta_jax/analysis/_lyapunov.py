@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, ArrayLike
+from jaxtyping import Array, ArrayLike, Inexact
 
 
-def lyapunov_covariance(J: ArrayLike, D: ArrayLike, iterations: int = 60) -> Array:
+def lyapunov_covariance(
+    J: Inexact[ArrayLike, "n n"], D: Inexact[ArrayLike, "n n"], iterations: int = 60
+) -> Inexact[Array, "n n"]:
     """Solve the continuous Lyapunov equation $J\\Sigma + \\Sigma J^* = -D$ for stable $J$.
 
     $\\Sigma$ is the stationary covariance of $\\dot u = J u + \\xi$ with white noise of

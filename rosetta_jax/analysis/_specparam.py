@@ -8,8 +8,6 @@ channels) and `grad`.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
 from typing import Any
 
 import equinox as eqx
@@ -19,12 +17,15 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from .._validation import concrete_values
-from ._signal import _checked_input, _frequency_grid, _static_int
-
-
-_HIGHEST = jax.lax.Precision.HIGHEST
-_FWHM_TO_STD = 1.0 / math.sqrt(2.0 * math.log(2.0))  # half width at half max -> std
-_N_AP = 3  # aperiodic parameters: offset, knee, exponent
+from ._checks import _checked_input, _frequency_grid, _static_int
+from ._specparam_model import (
+    _N_AP,
+    _aperiodic,
+    _levenberg_marquardt,
+    _model,
+    _robust_aperiodic,
+    _seed_peaks,
+)
 
 
 class SpectrumFit(eqx.Module):
@@ -80,158 +81,8 @@ class SpectrumFit(eqx.Module):
 
 
 # --------------------------------------------------------------------------------------------
-# Model and solver
+# One spectrum
 # --------------------------------------------------------------------------------------------
-
-
-def _aperiodic(theta: Array, f: Array) -> Array:
-    return theta[0] - jnp.log10(theta[1] + f ** theta[2])
-
-
-def _model(theta: Array, f: Array) -> Array:
-    peaks = theta[_N_AP:].reshape(-1, 3)
-    c, a, w = peaks[:, 0:1], peaks[:, 1:2], peaks[:, 2:3]
-    gauss = jnp.sum(a * jnp.exp(-((f - c) ** 2) / (2 * w * w)), axis=0)
-    return _aperiodic(theta, f) + gauss
-
-
-def _levenberg_marquardt(
-    residual: Callable[[Array], Array],
-    theta: Array,
-    free: Array,
-    project: Callable[[Array], Array],
-    n_iterations: int,
-) -> Array:
-    """Projected Levenberg–Marquardt with Marquardt's diagonal scaling and a fixed step count.
-
-    A step is kept only if it lowers the cost; otherwise the damping grows and the step is
-    redone. Parameters with `free == 0` stay fixed (their row of the normal matrix is the
-    identity and their gradient is zero).
-    """
-
-    def cost(th):
-        r = residual(th)
-        return jnp.sum(r * r)
-
-    def body(_, carry):
-        th, c, lam = carry
-        r = residual(th)
-        J = jax.jacfwd(residual)(th) * free
-        H = jnp.matmul(J.T, J, precision=_HIGHEST)
-        g = jnp.matmul(J.T, r, precision=_HIGHEST)
-        diag = jnp.diagonal(H)
-        # Floor the scaling so directions with no information (a peak of zero power) stay
-        # well-posed: they get a tiny, damped, zero-gradient step.
-        scale = jnp.maximum(diag, 1e-9 * jnp.max(diag) + jnp.finfo(th.dtype).tiny)
-        A = H + jnp.diag(lam * scale + (1 - free))
-        candidate = project(th - jnp.linalg.solve(A, g))
-        c_new = cost(candidate)
-        ok = jnp.isfinite(c_new) & (c_new < c)
-        th = jnp.where(ok, candidate, th)
-        c = jnp.where(ok, c_new, c)
-        lam = jnp.clip(jnp.where(ok, lam * 0.3, lam * 10.0), 1e-12, 1e12)
-        return th, c, lam
-
-    lam0 = jnp.asarray(1e-3, dtype=theta.dtype)
-    theta, _, _ = jax.lax.fori_loop(0, n_iterations, body, (theta, cost(theta), lam0))
-    return theta
-
-
-def _line_fit(lf: Array, y: Array, w: Array) -> Array:
-    """Closed-form weighted fit of $y = b - \\chi \\log_{10} f$ (knee 0): returns (b, 0, chi)."""
-    sw = jnp.sum(w)
-    xm = jnp.sum(w * lf) / sw
-    ym = jnp.sum(w * y) / sw
-    slope = jnp.sum(w * (lf - xm) * (y - ym)) / jnp.sum(w * (lf - xm) ** 2)
-    return jnp.stack([ym - slope * xm, jnp.zeros_like(slope), -slope])
-
-
-def _robust_aperiodic(
-    f: Array, y: Array, w: Array, fmin: Array, fmax: Array, knee: bool, n_iterations: int
-) -> Array:
-    """Aperiodic parameters fitted to the points that peaks do not lift.
-
-    The first fit uses all points. Three rounds then refit to the lower half of the
-    residuals, which drops the peaks but biases the offset low in noise. Two rounds of
-    one-sided sigma clipping (keep residual - median <= 2.5 robust sigma) bring back all the
-    points that are consistent with noise.
-    """
-    lf = jnp.log10(f)
-    free = jnp.asarray([1.0, 1.0, 1.0], dtype=y.dtype)
-
-    def project(th):
-        return th.at[1].set(jnp.maximum(th[1], 0.0))
-
-    def fit(weights):
-        line = _line_fit(lf, y, weights)
-        if not knee:
-            return line
-        # Multi-start over knee frequencies across the fitted range; keep the best.
-        fk = jnp.exp(jnp.linspace(0.0, 1.0, 5, dtype=y.dtype) * jnp.log(fmax / fmin)) * fmin
-        chi0 = jnp.maximum(line[2], 0.5)
-        knees = jnp.concatenate([jnp.zeros((1,), y.dtype), fk**chi0])
-
-        def start(k):
-            off = jnp.sum(weights * (y + jnp.log10(k + f**chi0))) / jnp.sum(weights)
-            th0 = jnp.stack([off, k, chi0])
-            th = _levenberg_marquardt(
-                lambda t: jnp.sqrt(weights) * (_aperiodic(t, f) - y),
-                th0,
-                free,
-                project,
-                n_iterations,
-            )
-            r = _aperiodic(th, f) - y
-            return th, jnp.sum(weights * r * r)
-
-        thetas, costs = jax.vmap(start)(knees)
-        return thetas[jnp.argmin(costs)]
-
-    def round_(i, th):
-        # One loop over all rounds, so `fit` (a multi-start LM with a knee) is traced once.
-        r = y - _aperiodic(th, f)
-        r_fit = jnp.where(w > 0, r, jnp.nan)
-        med = jnp.nanquantile(r_fit, 0.5)
-        mad = jnp.nanquantile(jnp.abs(r_fit - med), 0.5)
-        sigma = jnp.maximum(1.4826 * mad, 100 * jnp.finfo(y.dtype).eps)
-        lower_half = r <= med
-        consistent = r - med <= 2.5 * sigma
-        keep = jnp.where(i == 0, True, jnp.where(i <= 3, lower_half, consistent))
-        return fit(w * keep)
-
-    # Rounds: 0 all points; 1-3 lower half; 4-5 sigma clipping. The initial value is unused.
-    return jax.lax.fori_loop(0, 6, round_, jnp.zeros(3, dtype=y.dtype).at[2].set(1.0))
-
-
-def _seed_peaks(f: Array, flat: Array, w: Array, n_peaks: int, wmin: Array, wmax: Array) -> Array:
-    """Greedy peak seeds from the maxima of the aperiodic-removed spectrum (as specparam).
-
-    Each seed sits at the current maximum. Its height is the residual there and its width
-    comes from the nearer half-height crossing. The seeded Gaussian is subtracted before the
-    next seed.
-    """
-    idx = jnp.arange(f.shape[0])
-    seeds = []
-    for _ in range(n_peaks):
-        masked = jnp.where(w > 0, flat, -jnp.inf)
-        k = jnp.argmax(masked)
-        height = jnp.maximum(flat[k], 0.0)
-        below = (w > 0) & (flat <= height / 2)
-        left = jnp.max(jnp.where(below & (idx < k), idx, -1))
-        right = jnp.min(jnp.where(below & (idx > k), idx, f.shape[0]))
-        d_left = jnp.where(left >= 0, f[k] - f[jnp.maximum(left, 0)], jnp.inf)
-        d_right = jnp.where(
-            right < f.shape[0], f[jnp.minimum(right, f.shape[0] - 1)] - f[k], jnp.inf
-        )
-        half_width = jnp.minimum(d_left, d_right)
-        std = jnp.where(jnp.isfinite(half_width), half_width * _FWHM_TO_STD, wmax)
-        std = jnp.clip(std, wmin, wmax)
-        center = f[k]
-        flat = flat - height * jnp.exp(-((f - center) ** 2) / (2 * std * std))
-        seeds.append(jnp.stack([center, height, std]))
-    if not seeds:
-        return jnp.zeros((0,), dtype=f.dtype)
-    return jnp.concatenate(seeds)
 
 
 @eqx.filter_jit
@@ -245,38 +96,52 @@ def _fit_one(
     n_iterations: int,
     aperiodic_only: bool,
 ) -> SpectrumFit:
+    """Fit one spectrum: log10 power `logp` on `freqs`, fitted where `valid`."""
     dtype = logp.dtype
     w = valid.astype(dtype)
     f = jnp.where(valid, freqs, 1.0)  # safe values where not fitted (f <= 0 or out of range)
     y = jnp.where(valid, logp, 0.0)
     fmin = jnp.min(jnp.where(valid, freqs, jnp.inf))
     fmax = jnp.max(jnp.where(valid, freqs, -jnp.inf))
-    wmin, wmax = width_limits[0], width_limits[1]
 
     ap = _robust_aperiodic(f, y, w, fmin, fmax, knee, n_iterations)
     if aperiodic_only:
         theta = ap
     else:
-        seeds = _seed_peaks(f, y - _aperiodic(ap, f), w, n_peaks, wmin, wmax)
-        theta = jnp.concatenate([ap, seeds])
-        free = jnp.ones_like(theta).at[1].set(1.0 if knee else 0.0)
+        bounds = (fmin, fmax, width_limits[0], width_limits[1])
+        theta = _fit_peaks(f, y, w, ap, bounds, n_peaks, knee, n_iterations)
+    return _spectrum_fit(theta, freqs, f, y, w)
 
-        def project(th):
-            pk = th[_N_AP:].reshape(-1, 3)
-            pk = jnp.stack(
-                [
-                    jnp.clip(pk[:, 0], fmin, fmax),
-                    jnp.maximum(pk[:, 1], 0.0),
-                    jnp.clip(pk[:, 2], wmin, wmax),
-                ],
-                axis=1,
-            )
-            return jnp.concatenate([th[:_N_AP].at[1].set(jnp.maximum(th[1], 0.0)), pk.ravel()])
 
-        theta = _levenberg_marquardt(
-            lambda th: jnp.sqrt(w) * (_model(th, f) - y), theta, free, project, n_iterations
+def _fit_peaks(f, y, w, ap, bounds, n_peaks, knee, n_iterations) -> Array:
+    """All parameters refined jointly from the aperiodic fit `ap` and greedy peak seeds.
+
+    `bounds` is `(fmin, fmax, wmin, wmax)`: the projection keeps the centers in the fitted
+    range, the widths in the width limits, and the knee and peak powers >= 0."""
+    fmin, fmax, wmin, wmax = bounds
+    seeds = _seed_peaks(f, y - _aperiodic(ap, f), w, n_peaks, wmin, wmax)
+    theta = jnp.concatenate([ap, seeds])
+    free = jnp.ones_like(theta).at[1].set(1.0 if knee else 0.0)
+
+    def project(th):
+        pk = th[_N_AP:].reshape(-1, 3)
+        pk = jnp.stack(
+            [
+                jnp.clip(pk[:, 0], fmin, fmax),
+                jnp.maximum(pk[:, 1], 0.0),
+                jnp.clip(pk[:, 2], wmin, wmax),
+            ],
+            axis=1,
         )
+        return jnp.concatenate([th[:_N_AP].at[1].set(jnp.maximum(th[1], 0.0)), pk.ravel()])
 
+    return _levenberg_marquardt(
+        lambda th: jnp.sqrt(w) * (_model(th, f) - y), theta, free, project, n_iterations
+    )
+
+
+def _spectrum_fit(theta, freqs, f, y, w) -> SpectrumFit:
+    """The `SpectrumFit` of parameters theta: sorted peaks, goodness of fit and the curves."""
     peaks = theta[_N_AP:].reshape(-1, 3)
     peaks = peaks[jnp.argsort(peaks[:, 0])]
     resid = w * (_model(theta, f) - y)
@@ -302,22 +167,23 @@ def _fit_one(
 
 
 # --------------------------------------------------------------------------------------------
-# Public API
+# Inputs and batches
 # --------------------------------------------------------------------------------------------
 
 
 def _fit(
     freqs: Any,
     psd: Any,
-    *,
     n_peaks: int,
     knee: bool,
     freq_range: Any,
     peak_width_limits: Any,
     axis: int,
     n_iterations: int,
-    aperiodic_only: bool,
+    aperiodic_only: bool = False,
 ) -> SpectrumFit:
+    """Check the inputs of `fit_spectrum` / `fit_aperiodic` and fit every spectrum of the
+    batch."""
     p, ax = _checked_input("psd", psd, axis, "a frequency axis")
     p = jnp.moveaxis(p, ax, -1)
     f = _frequency_grid(freqs, p.shape[-1], "psd").astype(p.dtype)
@@ -325,7 +191,25 @@ def _fit(
         raise ValueError(f"`knee` must be a Python bool (it fixes the model); got {knee!r}.")
     n_peaks = _static_int("n_peaks", n_peaks, minimum=0)
     n_iterations = _static_int("n_iterations", n_iterations, minimum=1)
+    valid = _fitted_points(f, p, freq_range, n_peaks)
+    logp = jnp.log10(jnp.where(valid, p, 1.0))
+    limits = _width_limits(f, valid, peak_width_limits, p.dtype)
 
+    batch = logp.shape[:-1]
+    logp = logp.reshape(-1, logp.shape[-1])
+    valid = valid.reshape(logp.shape)
+    limits = jnp.broadcast_to(limits, batch + (2,)).reshape(-1, 2)
+
+    def one(lp, vd, lim):
+        return _fit_one(f, lp, vd, lim, n_peaks, knee, n_iterations, aperiodic_only)
+
+    res = jax.vmap(one)(logp, valid, limits)
+    return jax.tree.map(lambda a: a.reshape(batch + a.shape[1:]), res)
+
+
+def _fitted_points(f: Array, p: Array, freq_range: Any, n_peaks: int) -> Array:
+    """The mask of fitted points: f > 0, inside `freq_range` and positive power (checked when
+    concrete; under jit non-positive power is left out of the fit)."""
     valid = f > 0
     if freq_range is not None:
         fr = jnp.asarray(freq_range)
@@ -349,41 +233,37 @@ def _fit(
             "`psd` must be > 0 at the fitted frequencies (the model is fitted to log10 power)."
         )
     # Under jit non-positive power cannot be caught; those points are left out of the fit.
-    valid = valid & (p > 0)
-    logp = jnp.log10(jnp.where(valid, p, 1.0))
+    return valid & (p > 0)
 
+
+def _width_limits(f: Array, valid: Array, peak_width_limits: Any, dtype: Any) -> Array:
+    """`(w_min, w_max)` per spectrum [Hz]; by default one grid spacing to a sixth of the
+    fitted range."""
     if peak_width_limits is None:
         f_in = jnp.where(valid, f, jnp.nan)
         span = jnp.nanmax(f_in, axis=-1) - jnp.nanmin(f_in, axis=-1)
         spacing = span / jnp.maximum(jnp.sum(valid, axis=-1) - 1, 1)
-        limits = jnp.stack([spacing, span / 6], axis=-1)
-    else:
-        limits = jnp.asarray(peak_width_limits)
-        if limits.shape != (2,):
-            raise ValueError(
-                f"`peak_width_limits` must be a pair (w_min, w_max); got shape {limits.shape}."
-            )
-        lv = concrete_values(limits)
-        if lv is not None and not 0 < lv[0] < lv[1]:
-            raise ValueError(
-                f"`peak_width_limits` must satisfy 0 < w_min < w_max; got {tuple(lv.tolist())}."
-            )
-        limits = jnp.broadcast_to(limits.astype(p.dtype), valid.shape[:-1] + (2,))
+        return jnp.stack([spacing, span / 6], axis=-1)
+    limits = jnp.asarray(peak_width_limits)
+    if limits.shape != (2,):
+        raise ValueError(
+            f"`peak_width_limits` must be a pair (w_min, w_max); got shape {limits.shape}."
+        )
+    lv = concrete_values(limits)
+    if lv is not None and not 0 < lv[0] < lv[1]:
+        raise ValueError(
+            f"`peak_width_limits` must satisfy 0 < w_min < w_max; got {tuple(lv.tolist())}."
+        )
+    return jnp.broadcast_to(limits.astype(dtype), valid.shape[:-1] + (2,))
 
-    batch = logp.shape[:-1]
-    logp = logp.reshape(-1, logp.shape[-1])
-    valid = valid.reshape(logp.shape)
-    limits = jnp.broadcast_to(limits, batch + (2,)).reshape(-1, 2)
 
-    def one(lp, vd, lim):
-        return _fit_one(f, lp, vd, lim, n_peaks, knee, n_iterations, aperiodic_only)
-
-    res = jax.vmap(one)(logp, valid, limits)
-    return jax.tree.map(lambda a: a.reshape(batch + a.shape[1:]), res)
+# --------------------------------------------------------------------------------------------
+# Public API
+# --------------------------------------------------------------------------------------------
 
 
 def fit_spectrum(
-    freqs: ArrayLike,
+    freqs: Float[ArrayLike, " n_freqs"],
     psd: ArrayLike,
     *,
     n_peaks: int = 1,
@@ -434,21 +314,11 @@ def fit_spectrum(
             non-positive power at fitted frequencies, too few points for the parameters, or
             bad `n_peaks`/`knee`/`freq_range`/`peak_width_limits`/`n_iterations`.
     """
-    return _fit(
-        freqs,
-        psd,
-        n_peaks=n_peaks,
-        knee=knee,
-        freq_range=freq_range,
-        peak_width_limits=peak_width_limits,
-        axis=axis,
-        n_iterations=n_iterations,
-        aperiodic_only=False,
-    )
+    return _fit(freqs, psd, n_peaks, knee, freq_range, peak_width_limits, axis, n_iterations)
 
 
 def fit_aperiodic(
-    freqs: ArrayLike,
+    freqs: Float[ArrayLike, " n_freqs"],
     psd: ArrayLike,
     *,
     knee: bool = False,
@@ -491,14 +361,4 @@ def fit_aperiodic(
     Raises:
         ValueError: as `fit_spectrum`.
     """
-    return _fit(
-        freqs,
-        psd,
-        n_peaks=0,
-        knee=knee,
-        freq_range=freq_range,
-        peak_width_limits=None,
-        axis=axis,
-        n_iterations=n_iterations,
-        aperiodic_only=True,
-    )
+    return _fit(freqs, psd, 0, knee, freq_range, None, axis, n_iterations, aperiodic_only=True)

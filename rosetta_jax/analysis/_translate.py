@@ -15,20 +15,26 @@ damped
 from __future__ import annotations
 
 import math
-from typing import Any, NamedTuple
+from typing import Any
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jaxtyping import ArrayLike, Complex, Float, PyTree
 
 from ..coupling import Diffusive, Sine
 from ..models._base import AbstractModel
 from ..models.oscillators import DampedOscillator, Kuramoto, StuartLandau
 from ..network import Network
-from ._dynamics import fixed_points, in_float64, jacobian
+from ._dynamics import fixed_points, jacobian
+from ._precision import in_float64
 
 
-class NormalForm(NamedTuple):
+_State = Float[ArrayLike, "*state_shape"]  # a state shaped like `model.initial_state()`
+
+
+class NormalForm(eqx.Module):
     """The Stuart-Landau normal form of a model near a Hopf point.
 
     Attributes:
@@ -40,8 +46,8 @@ class NormalForm(NamedTuple):
     """
 
     model: StuartLandau
-    state: np.ndarray
-    q: np.ndarray
+    state: Float[np.ndarray, "*state_shape"]
+    q: Complex[np.ndarray, " n_state"]
     c1: complex
 
     def observable_amplitude(self, model: AbstractModel) -> float:
@@ -66,7 +72,9 @@ class NormalForm(NamedTuple):
 
 
 @in_float64
-def damped_modes(model: AbstractModel, *, y_star: Any = None, args: Any = None):
+def damped_modes(
+    model: AbstractModel, *, y_star: _State | None = None, args: PyTree = None
+) -> tuple[DampedOscillator, ...]:
     """The damped oscillators equivalent to each complex mode at a stable focus.
 
     Returns:
@@ -85,7 +93,9 @@ def damped_modes(model: AbstractModel, *, y_star: Any = None, args: Any = None):
 
 
 @in_float64
-def normal_form(model: AbstractModel, *, y_star: Any = None, args: Any = None) -> NormalForm:
+def normal_form(
+    model: AbstractModel, *, y_star: _State | None = None, args: PyTree = None
+) -> NormalForm:
     """Stuart-Landau normal form of `model` at (or near) a Hopf point.
 
     The equilibrium's leading complex pair $\\lambda = \\alpha + i\\omega$ (with $\\alpha$ small
@@ -194,7 +204,7 @@ def _equilibrium(model, y_star, args, need_stable):
     return min(complexes, key=distance).state
 
 
-def phase_reduction(model):
+def phase_reduction(model: StuartLandau | Network) -> Kuramoto | Network:
     """Kuramoto phase model of a Stuart-Landau oscillator or a diffusive SL network.
 
     A single `StuartLandau` becomes `Kuramoto(omega = omega - alpha beta / gamma)`. A `Network` of
@@ -236,7 +246,9 @@ def phase_reduction(model):
     )
 
 
-def translate(model: AbstractModel, to: str = "damped", **kwargs):
+def translate(
+    model: AbstractModel, to: str = "damped", **kwargs: Any
+) -> tuple[DampedOscillator, ...] | AbstractModel:
     """One model in the language of a lower rung.
 
     Args:

@@ -11,7 +11,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from ._fixed import align_to
+from ._fixed import RunInputs, align_to
 
 
 def _sde_terms(model, noise, key, drift, t0, t1, dt, dtype):
@@ -37,12 +37,7 @@ def _sde_terms(model, noise, key, drift, t0, t1, dt, dtype):
 
 @eqx.filter_jit
 def run_adaptive(
-    model,
-    y0,
-    forcing,
-    noise,
-    key,
-    solver,
+    run: RunInputs,
     controller,
     t0,
     t1,
@@ -53,6 +48,7 @@ def run_adaptive(
     throw,
 ):
     """Returns `(ts, observed, ys, y_final)` like the fixed-step run."""
+    model, y0, forcing, noise, key, solver = run.parts()
 
     def vf(t, y, args):
         return model.vector_field(t, y, None if forcing is None else forcing(t))

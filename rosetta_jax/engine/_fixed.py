@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import Any
 
 import diffrax as dfx
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
+from jaxtyping import Array
 
 from ..solvers import AbstractFixedSolver
 from ._delays import DelayBuffer
@@ -266,13 +268,24 @@ def _start(model, y0, noise, key, solver, t0, first_step, plan: _Plan, forcing):
     return key, (y0, eta0, solver_state0, history0)
 
 
+class RunInputs(eqx.Module):
+    """What a run integrates: the model, its initial state, its inputs (forcing, noise and
+    the noise's key) and the solver."""
+
+    model: Any
+    y0: Array
+    forcing: Any
+    noise: Any
+    key: Any
+    solver: Any
+
+    def parts(self) -> tuple:
+        """The fields, in order (not recursively, unlike `dataclasses.astuple`)."""
+        return tuple(getattr(self, f.name) for f in dataclasses.fields(self))
+
+
 def fixed_run(
-    model,
-    y0,
-    forcing,
-    noise,
-    key,
-    solver,
+    run: RunInputs,
     t0,
     first_step,
     dt,
@@ -285,6 +298,7 @@ def fixed_run(
 
     Returns `(ts, observed, ys, y_final)`.
     """
+    model, y0, forcing, noise, key, solver = run.parts()
     plan = _Plan.make(model, noise, dt, n_saves, save_every, save_state)
     if noise is not None:
         noise = align_to(noise, plan.draw_shape)

@@ -18,14 +18,15 @@ import diffrax as dfx
 import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
+from jaxtyping import ArrayLike, PRNGKeyArray
 
 from .._validation import array_leaves_with_paths, check_finite, is_concrete, python_number
-from ..forcing import as_forcing
+from ..forcing import AbstractForcing, as_forcing
 from ..models._base import AbstractModel
 from ..noise import AbstractNoise
 from ..solvers import Heun
 from ._adaptive import run_adaptive
-from ._fixed import run_fixed
+from ._fixed import RunInputs, run_fixed
 from ._solution import SimulationDivergedError, Solution, _versions
 
 
@@ -35,11 +36,11 @@ def simulate(
     t1: float,
     dt: float,
     t0: float = 0.0,
-    y0: Any = None,
-    forcing: Any = None,
+    y0: ArrayLike | None = None,
+    forcing: AbstractForcing | ArrayLike | None = None,
     noise: AbstractNoise | None = None,
     save_every: int = 1,
-    key: Any = None,
+    key: PRNGKeyArray | None = None,
     solver: dfx.AbstractSolver | None = None,
     stepsize_controller: dfx.AbstractStepSizeController | None = None,
     max_steps: int | None = None,
@@ -108,26 +109,14 @@ def simulate(
     if n_buffer:
         model.check_delays(grid.dt)
         info.update(delay_buffer_steps=n_buffer)
+    run = RunInputs(model, y0, forcing, noise, key, solver)
     if stepsize_controller is not None:
-        out = _adaptive(
-            model,
-            y0,
-            forcing,
-            noise,
-            key,
-            solver,
-            stepsize_controller,
-            grid,
-            max_steps,
-            save_state,
-            throw,
-            n_buffer,
-            info,
-        )
+        opts = (max_steps, save_state, throw)
+        out = _adaptive(run, stepsize_controller, grid, opts, n_buffer, info)
     else:
-        solver = Heun() if solver is None else solver
-        info.update(solver=type(solver).__name__)
-        out = _fixed(model, y0, forcing, noise, key, solver, grid, save_state, checkpoint)
+        run = dataclasses.replace(run, solver=Heun() if solver is None else solver)
+        info.update(solver=type(run.solver).__name__)
+        out = _fixed(run, grid, save_state, checkpoint)
     return _finalise(out, model, forcing, noise, grid, throw, info)
 
 
@@ -226,18 +215,13 @@ def _provenance(model, noise, grid: _TimeGrid) -> dict[str, Any]:
     )
 
 
-def _fixed(model, y0, forcing, noise, key, solver, grid: _TimeGrid, save_state, checkpoint):
+def _fixed(run: RunInputs, grid: _TimeGrid, save_state, checkpoint):
     # t0 and the global index of the first step are traced: continuing a run at a new t0
     # reuses the compiled engine, and draws the noise of steps it has not drawn before.
-    t_dtype = jnp.finfo(y0.dtype).dtype
+    t_dtype = jnp.finfo(run.y0.dtype).dtype
     first_step = jnp.asarray(int(round(grid.t0 / grid.dt)) % 2**32, dtype=jnp.uint32)
     return run_fixed(
-        model,
-        y0,
-        forcing,
-        noise,
-        key,
-        solver,
+        run,
         jnp.asarray(grid.t0, t_dtype),
         first_step,
         grid.dt,
@@ -248,21 +232,10 @@ def _fixed(model, y0, forcing, noise, key, solver, grid: _TimeGrid, save_state, 
     )
 
 
-def _adaptive(
-    model,
-    y0,
-    forcing,
-    noise,
-    key,
-    solver,
-    controller,
-    grid: _TimeGrid,
-    max_steps,
-    save_state,
-    throw,
-    n_buffer,
-    info,
-):
+def _adaptive(run: RunInputs, controller, grid: _TimeGrid, opts, n_buffer, info):
+    """The adaptive diffrax path; `opts` = (max_steps, save_state, throw)."""
+    max_steps, save_state, throw = opts
+    noise, solver = run.noise, run.solver
     if n_buffer:
         raise ValueError(
             "Conduction delays need the fixed-step engine; leave stepsize_controller=None."
@@ -277,14 +250,9 @@ def _adaptive(
         solver = dfx.Tsit5() if noise is None else dfx.ShARK()
     max_steps = max(4096, 16 * grid.n_steps) if max_steps is None else max_steps
     info.update(solver=type(solver).__name__, controller=type(controller).__name__)
-    t_dtype = jnp.finfo(y0.dtype).dtype
+    t_dtype = jnp.finfo(run.y0.dtype).dtype
     return run_adaptive(
-        model,
-        y0,
-        forcing,
-        noise,
-        key,
-        solver,
+        dataclasses.replace(run, solver=solver),
         controller,
         jnp.asarray(grid.t0, t_dtype),
         jnp.asarray(grid.t1, t_dtype),

@@ -6,7 +6,7 @@ from importlib.metadata import PackageNotFoundError, version as _pkg_version
 from typing import Any
 
 import equinox as eqx
-from jaxtyping import Array
+from jaxtyping import Array, Bool, Inexact, Real
 
 from .._version import __version__
 from ..units import TimeUnit
@@ -30,11 +30,11 @@ class Solution(eqx.Module):
         info: static run settings and versions; `meta` gives them as a dict.
     """
 
-    ts: Array
-    ys: Array | None
-    observed: Array
-    y_final: Array
-    success: Array
+    ts: Real[Array, " n_saves"]
+    ys: Inexact[Array, " n_saves *state"] | None
+    observed: Inexact[Array, " n_saves *observable"]
+    y_final: Inexact[Array, " *state"]
+    success: Bool[Array, ""]
     model: Any
     forcing: Any
     noise: Any
@@ -59,7 +59,7 @@ class Solution(eqx.Module):
         dimensionless ones (`rosetta_jax.units`)."""
         return TimeUnit.of(self).hz_factor / (self.meta["dt"] * self.meta["save_every"])
 
-    def state(self, name: str) -> Array:
+    def state(self, name: str) -> Inexact[Array, " n_saves *nodes"]:
         """The saved trajectory of one state variable, by name."""
         if self.ys is None:
             raise ValueError("This solution was run with save_state=False; only `observed` exists.")

@@ -1,8 +1,10 @@
-"""`fit`: gradient-based parameter fitting with optax, multi-start, constraints, checkpoints."""
+"""`fit`: gradient-based parameter fitting with optax, multi-start, constraints, checkpoints.
+
+By job: the multi-start initialisation (`_starts`, here), the checkpoint (`fit/_checkpoint.py`),
+the optimisation steps (`fit/_steps.py`) and the `FitResult` assembly (`_result`, here)."""
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import time
 import warnings
@@ -15,14 +17,12 @@ import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 import optax
+from jaxtyping import Array, Float, PRNGKeyArray, PyTree
 
 from .._version import __version__
-from ..store import Store, fingerprint
+from ._checkpoint import _Checkpoint
+from ._steps import _apply, _as_tuple, _optimise, _Problem, _Search
 from ._transforms import AbstractTransform, GaussianPrior, Identity
-
-
-def _as_tuple(x) -> tuple:
-    return tuple(x) if isinstance(x, (tuple, list)) else (x,)
 
 
 def _param_names(params: Callable, model, names):
@@ -34,25 +34,27 @@ def _param_names(params: Callable, model, names):
     return tuple(f"param_{i}" for i in range(len(leaves)))
 
 
-@dataclasses.dataclass
-class FitResult:
+class FitResult(eqx.Module):
     """The outcome of `fit`.
 
     Attributes:
         model: the model with the best parameters found (over starts and steps).
         params: the fitted parameter values, by name.
-        loss_history: loss per step and start, shape `(steps, n_starts)`.
+        loss_history: loss per step and start, shape `(steps, n_starts)` (NaN where a step
+            was rejected).
         best_loss: the lowest loss reached; `best_start` the start that reached it.
         goodness: the objective's report on the fitted model (e.g. R^2 of the log-PSD, peak
             error in Hz, FC correlation).
-        starts: the parameter values of every start at its best step.
-        meta: settings, versions, and the wall time of each step run (`step_seconds`; the
-            first includes compilation).
+        starts: the parameter values of every start at its best step, shape
+            `(n_starts, ...)` each.
+        objective: the objective fitted (it draws the target-versus-model figure).
+        meta: settings, versions, the wall time of the run (`seconds`) and of each step run
+            (`step_seconds`; the first includes compilation), the number of rejected steps.
     """
 
-    model: Any
+    model: PyTree
     params: dict[str, np.ndarray]
-    loss_history: np.ndarray
+    loss_history: Float[np.ndarray, "steps n_starts"]
     best_loss: float
     best_start: int
     goodness: dict[str, Any]
@@ -60,7 +62,7 @@ class FitResult:
     objective: Any
     meta: dict[str, Any]
 
-    def plot(self, key=None):
+    def plot(self, key: PRNGKeyArray | None = None):
         """Loss history and the objective's target-versus-model figure."""
         import matplotlib.pyplot as plt
 
@@ -75,6 +77,7 @@ class FitResult:
         return fig
 
     def summary(self) -> str:
+        """The best loss, the fitted values and the scalar goodness-of-fit measures, as text."""
         lines = [f"best loss {self.best_loss:.6g} (start {self.best_start})"]
         for k, v in self.params.items():
             v = np.asarray(v)
@@ -87,52 +90,17 @@ class FitResult:
         return "\n".join(lines)
 
 
-def _apply(model, params, transforms, u):
-    values = tuple(t.forward(x) for t, x in zip(transforms, u, strict=True))
-    where = lambda m: _as_tuple(params(m))
-    return eqx.tree_at(where, model, values)
-
-
-def _prior_penalty(transforms, priors, u):
-    total = 0.0
-    for t, p, x in zip(transforms, priors, u, strict=True):
-        if p is not None:
-            total = total + p.penalty(t.forward(x))
-    return total
-
-
-@eqx.filter_jit
-def _step(u, opt_state, step, key, model, params, transforms, priors, objective, optimizer):
-    k = jr.fold_in(key, step)
-
-    def loss_one(ui):
-        m = _apply(model, params, transforms, ui)
-        loss, aux = objective(m, k)
-        return loss + _prior_penalty(transforms, priors, ui), aux
-
-    (loss, aux), grads = jax.vmap(jax.value_and_grad(loss_one, has_aux=True))(u)
-    # A non-finite loss rejects the step even where its gradient is finite (e.g. a jnp.where
-    # that returns NaN): its gradient is made NaN, which `optax.apply_if_finite` rejects.
-    ok = jnp.isfinite(loss)
-    grads = jax.tree.map(
-        lambda g: jnp.where(ok.reshape(ok.shape + (1,) * (g.ndim - 1)), g, jnp.nan), grads
-    )
-    updates, opt_state = jax.vmap(optimizer.update)(grads, opt_state, u)
-    u_new = optax.apply_updates(u, updates)
-    return u_new, opt_state, loss, aux
-
-
 def fit(
-    model,
-    objective,
+    model: PyTree,
+    objective: Callable[[PyTree, PRNGKeyArray], tuple[Float[Array, ""], dict[str, Any]]],
     *,
-    params: Callable,
-    transforms: Sequence[AbstractTransform] | None = None,
-    priors: Sequence[GaussianPrior | None] | None = None,
-    names: Sequence[str] | None = None,
+    params: Callable[[PyTree], Any],
+    transforms: Sequence[AbstractTransform] | AbstractTransform | None = None,
+    priors: Sequence[GaussianPrior | None] | GaussianPrior | None = None,
+    names: Sequence[str] | str | None = None,
     optimizer: optax.GradientTransformation | None = None,
     steps: int = 100,
-    key: Any = None,
+    key: PRNGKeyArray | None = None,
     n_starts: int = 1,
     start_spread: float = 0.3,
     clip_norm: float | None = 1.0,
@@ -177,6 +145,31 @@ def fit(
     Returns:
         A `FitResult`.
     """
+    leaves, transforms, priors, names = _check_leaves(model, params, transforms, priors, names)
+    if steps < 1 or n_starts < 1:
+        raise ValueError("`steps` and `n_starts` must be >= 1.")
+    key = jr.key(0) if key is None else key
+    user_optimizer = optax.adam(0.05) if optimizer is None else optimizer
+    problem = _Problem(
+        model, params, transforms, priors, objective, _guarded(user_optimizer, clip_norm)
+    )
+    k_starts, k_run = jr.split(key)
+    u = _starts(leaves, transforms, k_starts, n_starts, start_spread)
+    search = _Search.begin(u, problem.optimizer, steps, n_starts)
+    ckpt = None
+    if checkpoint is not None:
+        settings = {"n_starts": n_starts, "start_spread": start_spread, "clip_norm": clip_norm}
+        ckpt = _Checkpoint.of_fit(checkpoint, resume, problem, names, user_optimizer, key, settings)
+        search = ckpt.resume(search)
+    t_start = time.perf_counter()
+    search, step_seconds = _optimise(search, problem, k_run, ckpt, checkpoint_every, progress)
+    return _result(problem, names, search, k_run, clip_norm, step_seconds, t_start)
+
+
+def _check_leaves(model, params, transforms, priors, names):
+    """The selected leaves with one transform, prior and name each (a bare transform or prior
+    for a single leaf; defaults `Identity()`, None and `param_i`). Raises on a count mismatch,
+    a leaf that is not a floating-point array, or an initial value outside its constraint."""
     leaves = _as_tuple(params(model))
     n = len(leaves)
     if isinstance(transforms, AbstractTransform):
@@ -196,104 +189,45 @@ def fit(
         if not eqx.is_inexact_array(leaf):
             raise TypeError(f"`{name}` is not a floating-point array leaf of the model.")
         t.check(name, leaf)
-    if steps < 1 or n_starts < 1:
-        raise ValueError("`steps` and `n_starts` must be >= 1.")
-    key = jr.key(0) if key is None else key
-    optimizer = optax.adam(0.05) if optimizer is None else optimizer
+    return leaves, transforms, priors, names
+
+
+def _guarded(optimizer, clip_norm):
+    """The optimiser as `fit` runs it: gradient clipping chained before it (unless `clip_norm`
+    is None), and a step whose loss or gradient is NaN/inf rejected, never applied."""
     if not isinstance(optimizer, optax.GradientTransformation):
         raise TypeError(
             "`optimizer` must be an optax optimiser, e.g. optax.adam(0.05); got "
             f"{type(optimizer).__name__}."
         )
-    user_optimizer = optimizer
     if clip_norm is not None:
         optimizer = optax.chain(optax.clip_by_global_norm(clip_norm), optimizer)
-    optimizer = optax.apply_if_finite(optimizer, max_consecutive_errors=1_000_000)
+    return optax.apply_if_finite(optimizer, max_consecutive_errors=1_000_000)
 
+
+def _starts(leaves, transforms, key, n_starts, spread) -> tuple:
+    """Multi-start initialisation: per leaf, the unconstrained values of every start, shape
+    `(n_starts, *leaf.shape)`; start 0 is the model's own, start i > 0 adds `spread` times a
+    normal draw from `fold_in(key, leaf index)`."""
     u0 = tuple(t.inverse(jnp.asarray(leaf)) for t, leaf in zip(transforms, leaves, strict=True))
-    k_starts, k_run = jr.split(key)
-    u = tuple(
+    return tuple(
         jnp.concatenate(
             [
                 x[None],
-                x[None]
-                + start_spread
-                * jr.normal(jr.fold_in(k_starts, i), (n_starts - 1, *x.shape), x.dtype),
+                x[None] + spread * jr.normal(jr.fold_in(key, i), (n_starts - 1, *x.shape), x.dtype),
             ],
             axis=0,
         )
         for i, x in enumerate(u0)
     )
-    opt_state = jax.vmap(optimizer.init)(u)
-    history = np.full((steps, n_starts), np.nan)
-    best_u = jax.tree.map(lambda x: np.asarray(x), u)
-    best_loss = np.full(n_starts, np.inf)
-    start_step = 0
 
-    ckpt = None
-    if checkpoint is not None:
-        ckpt = _Checkpoint(
-            checkpoint,
-            resume,
-            {
-                "model": model,
-                "objective": objective,
-                "params": params,
-                "names": names,
-                "transforms": transforms,
-                "priors": priors,
-                "optimizer": user_optimizer,
-                "key": key,
-                "settings": {
-                    "n_starts": n_starts,
-                    "start_spread": start_spread,
-                    "clip_norm": clip_norm,
-                },
-            },
-        )
-        state = ckpt.latest((u, opt_state, best_u), steps, n_starts)
-        if state is not None:
-            (u, opt_state, best_u), start_step, hist, best_loss = state
-            history[:start_step] = hist
 
-    bar = _progress(steps, start_step, progress)
-    t_start = time.perf_counter()
-    step_seconds = []
-    for i in range(start_step, steps):
-        t_step = time.perf_counter()
-        u_new, opt_state, loss, aux = _step(
-            u,
-            opt_state,
-            jnp.asarray(i),
-            k_run,
-            model,
-            params,
-            transforms,
-            priors,
-            objective,
-            optimizer,
-        )
-        loss = np.asarray(loss)
-        step_seconds.append(time.perf_counter() - t_step)
-        history[i] = loss
-        better = np.isfinite(loss) & (loss < best_loss)
-        best_loss = np.where(better, loss, best_loss)
-        best_u = jax.tree.map(
-            lambda b, x, better=better: np.where(
-                better.reshape((-1,) + (1,) * (np.ndim(b) - 1)), np.asarray(x), b
-            ),
-            best_u,
-            u,
-        )
-        u = u_new
-        if bar is not None:
-            bar.update(1)
-            bar.set_postfix(loss=f"{np.nanmin(loss):.4g}")
-        if ckpt is not None and ((i + 1) % checkpoint_every == 0 or i + 1 == steps):
-            ckpt.save((u, opt_state, best_u), i + 1, history[: i + 1], best_loss)
-    if bar is not None:
-        bar.close()
-
+def _result(problem, names, search, k_run, clip_norm, step_seconds, t_start) -> FitResult:
+    """The `FitResult`: the model at the best start's best values, every start's best values,
+    the objective's report (with the key `fold_in(k_run, steps)`) and the run's metadata."""
+    model, params, transforms, _, objective, optimizer = problem
+    best_u, best_loss, history = search.best_u, search.best_loss, search.history
+    steps, n_starts = history.shape
     rejected = int(np.sum(~np.isfinite(history)))
     if not np.any(np.isfinite(best_loss)):
         warnings.warn(
@@ -301,7 +235,7 @@ def fit(
             "result is the starting point. Check the objective at the start (e.g. an "
             "equilibrium that Newton does not find, a simulation that blows up).",
             RuntimeWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
     b = int(np.nanargmin(best_loss)) if np.any(np.isfinite(best_loss)) else 0
     u_best = tuple(jnp.asarray(x[b]) for x in best_u)
@@ -332,70 +266,3 @@ def fit(
     return FitResult(
         fitted, values, history, float(best_loss[b]), b, goodness, per_start, objective, meta
     )
-
-
-def _progress(total, initial, enabled):
-    if not enabled:
-        return None
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:  # pragma: no cover
-        return None
-    return tqdm(total=total, initial=initial, desc="fit", leave=False)
-
-
-class _Checkpoint:
-    """A fit's checkpoints in a resumable store: `state_<step>.npz` files holding the
-    optimiser's state, the best values so far and the loss history, the newest two kept."""
-
-    def __init__(self, path, resume, parts):
-        self.store = Store(
-            path,
-            "fit",
-            fingerprint(parts),
-            resume=resume,
-            what=f"The fit checkpoint in {os.fspath(path)}",
-        )
-
-    @staticmethod
-    def _name(step: int) -> str:
-        return f"state_{step:08d}.npz"
-
-    def save(self, tree, step, history, best_loss):
-        leaves = jax.tree.leaves(tree)
-        arrays = {f"leaf_{i}": np.asarray(x) for i, x in enumerate(leaves)}
-        arrays.update(
-            history=np.asarray(history, dtype=np.float64),
-            best_loss=np.asarray(best_loss, dtype=np.float64),
-        )
-        self.store.save(self._name(step), arrays, step=int(step))
-        recorded = sorted((e.get("step", 0), n) for n, e in self.store.recorded().items())
-        for _, name in recorded[:-2]:  # keep the newest two
-            self.store.remove(name)
-
-    def latest(self, like, steps, n_starts):
-        """(tree, step, history, best_loss) of the newest intact checkpoint at or before
-        `steps`, or None. Damaged ones are skipped with a warning."""
-        leaves, treedef = jax.tree.flatten(like)
-        entries = sorted(self.store.recorded().items(), key=lambda kv: -kv[1].get("step", 0))
-        for name, entry in entries:
-            step = int(entry.get("step", 0))
-            if step > steps:
-                continue
-            expect = {f"leaf_{i}": (np.shape(x), np.asarray(x).dtype) for i, x in enumerate(leaves)}
-            expect.update(
-                history=((step, n_starts), np.float64), best_loss=((n_starts,), np.float64)
-            )
-            got = self.store.load(name, expect, entry)
-            if got is not None:
-                tree = jax.tree.unflatten(
-                    treedef,
-                    [
-                        jnp.asarray(got[f"leaf_{i}"])
-                        if isinstance(x, jax.Array)
-                        else got[f"leaf_{i}"]
-                        for i, x in enumerate(leaves)
-                    ],
-                )
-                return tree, step, got["history"], got["best_loss"]
-        return None

@@ -15,17 +15,25 @@ import jax
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
-from jaxtyping import Array
+from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
-from .._simulate import simulate
 from ..analysis._dynamics import equilibrium, jacobian
 from ..analysis._linear import linear_fc, linear_spectrum
 from ..analysis._signal import functional_connectivity, welch
+from ..engine import simulate
 from ..features import Activity
+from ..models._base import AbstractModel
+from ..noise import AbstractNoise
 from ..units import TimeUnit
 
 
-def damping_ratio(model, y) -> Array:
+# What `spectrum` takes and gives: the frequencies [Hz], and the PSD per channel with the least
+# damping ratio of the equilibrium's modes (`lead_field`: gain matrix, sensors x regions).
+Freqs = Float[Array, " n_freqs"]
+PSDAndDamping = tuple[Float[Array, "n_freqs n_channels"], Float[Array, ""]]
+
+
+def damping_ratio(model: AbstractModel, y: Float[ArrayLike, " *state"]) -> Float[Array, ""]:
     """The smallest damping ratio $-\\mathrm{Re}\\,\\lambda / |\\lambda|$ over the eigenvalues of
     the model's Jacobian at `y` (1 for a pure decay, 0 at a Hopf or fold point, < 0 beyond).
 
@@ -66,8 +74,8 @@ class Linear(eqx.Module):
             quality factor of 50) is never seen in recordings. 0 switches it off.
     """
 
-    y_guess: Array | None = None
-    freqs: Array | None = None
+    y_guess: Float[Array, " *state"] | None = None
+    freqs: Float[Array, " n_freqs"] | None = None
     newton_iterations: int = eqx.field(default=40, static=True)
     min_damping: float = eqx.field(default=0.01, static=True)
     stability_weight: float = eqx.field(default=1.0, static=True)
@@ -76,35 +84,37 @@ class Linear(eqx.Module):
         if not (self.min_damping > 0 and self.stability_weight >= 0):
             raise ValueError("`min_damping` must be > 0 and `stability_weight` >= 0.")
 
-    def equilibrium(self, model) -> Array:
+    def equilibrium(self, model: AbstractModel) -> Float[Array, " *state"]:
         y0 = model.initial_state() if self.y_guess is None else jnp.asarray(self.y_guess)
         return equilibrium(model, y0, iterations=self.newton_iterations)
 
-    def damping(self, model, y) -> Array:
+    def damping(self, model: AbstractModel, y: Float[Array, " *state"]) -> Float[Array, ""]:
         """The smallest damping ratio at `y` (1 when the penalty is off: not computed)."""
         return damping_ratio(model, y) if self.stability_weight else jnp.ones(())
 
-    def penalty(self, zeta) -> Array:
+    def penalty(self, zeta: Float[Array, " *nodes"]) -> Float[Array, ""]:
         """0 while every mode has damping ratio >= min_damping; 1 at the bifurcation; growing
         quadratically beyond."""
         if not self.stability_weight:
             return jnp.zeros(())
         return self.stability_weight * jnp.mean(jax.nn.relu(1.0 - zeta / self.min_damping) ** 2)
 
-    def spectrum(self, model, noise, freqs, key=None, lead_field=None):
+    def spectrum(self, model, noise, freqs: Freqs, key=None, lead_field=None) -> PSDAndDamping:
         """PSD at `freqs` [Hz], shape `(n_freqs, n_channels)`, and the damping ratio."""
         del key
         y = self.equilibrium(model)
         psd = linear_spectrum(model, freqs, noise, y_star=y, lead_field=lead_field).psd
         return psd, self.damping(model, y)
 
-    def fc(self, model, noise, key=None):
+    def fc(
+        self, model: AbstractModel, noise: AbstractNoise, key: PRNGKeyArray | None = None
+    ) -> tuple[Float[Array, "n_regions n_regions"], Float[Array, ""]]:
         """The FC of the linearised model, and the damping ratio."""
         del key
         y = self.equilibrium(model)
         return linear_fc(model, noise, y_star=y), self.damping(model, y)
 
-    def default_freqs(self, model) -> np.ndarray:
+    def default_freqs(self, model: AbstractModel) -> Float[np.ndarray, " n_freqs"]:
         """The grid of spectral features [Hz]: `freqs`, or 400 points up to the default top."""
         if self.freqs is not None:
             return np.asarray(self.freqs)  # concrete: a feature grid is a setting, not traced
@@ -146,7 +156,7 @@ class Simulated(eqx.Module):
     n_keys: int = eqx.field(default=1, static=True)
     nperseg: int | None = eqx.field(default=None, static=True)
     checkpoint: bool | None = eqx.field(default=None, static=True)
-    y0: Array | None = None
+    y0: Float[Array, " *state"] | None = None
 
     def __check_init__(self):
         if not 0 <= self.discard < 1:
@@ -163,7 +173,9 @@ class Simulated(eqx.Module):
         _, dt, save = self.run_settings(model)
         return TimeUnit.of(model).hz_factor / (dt * save)
 
-    def signals(self, model, noise, key) -> Array:
+    def signals(
+        self, model: AbstractModel, noise: AbstractNoise, key: PRNGKeyArray | None
+    ) -> Float[Array, "n_keys n_times n_channels"]:
         """The observable of `n_keys` runs after the transient: (keys, time, channels)."""
         t1, dt, save = self.run_settings(model)
 
@@ -196,7 +208,7 @@ class Simulated(eqx.Module):
         step = float(np.min(np.diff(f))) if len(f) > 1 else 1.0
         return int(2 ** math.ceil(math.log2(max(8.0, self.sampling_rate(model) / step))))
 
-    def spectrum(self, model, noise, freqs, key=None, lead_field=None):
+    def spectrum(self, model, noise, freqs: Freqs, key=None, lead_field=None) -> PSDAndDamping:
         """Welch PSD averaged over keys, interpolated at `freqs` [Hz]: `(n_freqs, n_channels)`;
         and a damping ratio of 1 (no stability constraint)."""
         x = self.signals(model, noise, key)
@@ -208,7 +220,9 @@ class Simulated(eqx.Module):
         psd = jax.vmap(lambda p: jnp.interp(freqs, f, p), in_axes=1, out_axes=1)(P)
         return psd, jnp.ones(())
 
-    def fc(self, model, noise, key=None):
+    def fc(
+        self, model: AbstractModel, noise: AbstractNoise, key: PRNGKeyArray | None = None
+    ) -> tuple[Float[Array, "n_channels n_channels"], Float[Array, "n_keys n_times n_channels"]]:
         """The FC averaged over keys, and the signals `(keys, time, channels)`."""
         x = self.signals(model, noise, key)
         return jnp.mean(jax.vmap(functional_connectivity)(x), axis=0), x

@@ -10,15 +10,17 @@ any regime).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, ArrayLike
+from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from ..analysis._signal import fcd, peak_frequency
+from ..models._base import AbstractModel
 from ..noise import AbstractNoise, Additive
 from ._methods import Linear, Simulated, as_method, damping_ratio, moved_settings
 from ._targets import FCTarget, SpectrumTarget
@@ -70,7 +72,7 @@ class SpectrumObjective(eqx.Module):
     target: SpectrumTarget
     noise: AbstractNoise
     method: Linear | Simulated
-    lead_field: Array | None
+    lead_field: Float[Array, "n_sensors n_regions"] | None
     band: tuple[float, float] = eqx.field(static=True)
     normalize: bool = eqx.field(static=True)
     peak_weight: float = eqx.field(static=True)
@@ -79,16 +81,16 @@ class SpectrumObjective(eqx.Module):
 
     def __init__(
         self,
-        target,
-        noise,
+        target: SpectrumTarget,
+        noise: AbstractNoise,
         *,
-        method=None,
-        band=None,
-        normalize=True,
-        peak_weight=0.0,
-        peak_band=(7.0, 14.0),
-        lead_field=None,
-        regional=False,
+        method: Linear | Simulated | str | None = None,
+        band: tuple[float, float] | None = None,
+        normalize: bool = True,
+        peak_weight: float = 0.0,
+        peak_band: tuple[float, float] = (7.0, 14.0),
+        lead_field: Float[ArrayLike, "n_sensors n_regions"] | None = None,
+        regional: bool = False,
         **moved,
     ):
         moved_settings("SpectrumObjective", moved)
@@ -116,7 +118,9 @@ class SpectrumObjective(eqx.Module):
     def linear(self) -> bool:
         return isinstance(self.method, Linear)
 
-    def spectrum(self, model, key=None) -> Array:
+    def spectrum(
+        self, model: AbstractModel, key: PRNGKeyArray | None = None
+    ) -> Float[Array, "n_freqs n_channels"]:
         """The model's PSD at the target frequencies, shape `(n_freqs, n_channels)`."""
         return self._spectra(model, key)[0]
 
@@ -145,7 +149,10 @@ class SpectrumObjective(eqx.Module):
             )
         return psd, zeta
 
-    def __call__(self, model, key=None):
+    def __call__(
+        self, model: AbstractModel, key: PRNGKeyArray | None = None
+    ) -> tuple[Float[Array, ""], dict[str, Float[Array, ""]]]:
+        """The loss and its parts (log-PSD error, smallest damping ratio, peak error [Hz])."""
         psd, zeta = self._spectra(model, key)
         d, mask = self._log_residual(psd)
         loss = jnp.sum(d**2) / (jnp.sum(mask) * psd.shape[1])
@@ -173,7 +180,7 @@ class SpectrumObjective(eqx.Module):
             d = d - c
         return jnp.where(mask[:, None], d, 0.0), mask
 
-    def report(self, model, key=None) -> dict[str, Any]:
+    def report(self, model: AbstractModel, key: PRNGKeyArray | None = None) -> dict[str, Any]:
         """Goodness of fit: R^2 of the log-PSD in the band and the peak-frequency error [Hz],
         per channel and on average."""
         psd, zeta = self._spectra(model, key)
@@ -192,7 +199,13 @@ class SpectrumObjective(eqx.Module):
             "damping_ratio": np.asarray(zeta) if self.linear else None,
         }
 
-    def plot(self, model, key=None, channels=None, ax=None):
+    def plot(
+        self,
+        model: AbstractModel,
+        key: PRNGKeyArray | None = None,
+        channels: Sequence[int] | None = None,
+        ax=None,
+    ):
         """Target and model spectra (log scale) of a few channels."""
         import matplotlib.pyplot as plt
 
@@ -240,7 +253,7 @@ class FCObjective(eqx.Module):
     target: FCTarget
     noise: AbstractNoise
     method: Linear | Simulated
-    fcd_target: Array | None
+    fcd_target: Float[Array, " n_quantiles"] | None
     mse_weight: float = eqx.field(static=True)
     fcd_weight: float = eqx.field(static=True)
     fcd_window: int = eqx.field(static=True)
@@ -248,15 +261,15 @@ class FCObjective(eqx.Module):
 
     def __init__(
         self,
-        target,
-        noise,
+        target: FCTarget,
+        noise: Additive,
         *,
-        method=None,
-        mse_weight=0.0,
-        fcd_target=None,
-        fcd_weight=0.0,
-        fcd_window=60,
-        fcd_step=10,
+        method: Linear | Simulated | str | None = None,
+        mse_weight: float = 0.0,
+        fcd_target: Float[ArrayLike, " n_quantiles"] | None = None,
+        fcd_weight: float = 0.0,
+        fcd_window: int = 60,
+        fcd_step: int = 10,
         **moved,
     ):
         moved_settings("FCObjective", moved)
@@ -274,12 +287,17 @@ class FCObjective(eqx.Module):
         self.fcd_target = None if fcd_target is None else jnp.asarray(fcd_target)
         self.fcd_window, self.fcd_step = int(fcd_window), int(fcd_step)
 
-    def fc(self, model, key=None):
+    def fc(
+        self, model: AbstractModel, key: PRNGKeyArray | None = None
+    ) -> tuple[Float[Array, "n n"], Float[Array, "n_keys n_times n"] | None]:
         """The model's FC (and, for simulations, the signals; else None)."""
         fc, other = self.method.fc(model, self.noise, key)
         return fc, (None if isinstance(self.method, Linear) else other)
 
-    def __call__(self, model, key=None):
+    def __call__(
+        self, model: AbstractModel, key: PRNGKeyArray | None = None
+    ) -> tuple[Float[Array, ""], dict[str, Float[Array, ""]]]:
+        """The loss and its parts (FC correlation, smallest damping ratio, FC and FCD errors)."""
         fc, other = self.method.fc(model, self.noise, key)
         r = _corr(_upper(fc), _upper(self.target.fc))
         loss = 1.0 - r
@@ -299,7 +317,8 @@ class FCObjective(eqx.Module):
             aux["fcd_distance"] = d
         return loss, aux
 
-    def report(self, model, key=None) -> dict[str, Any]:
+    def report(self, model: AbstractModel, key: PRNGKeyArray | None = None) -> dict[str, Any]:
+        """Goodness of fit: the FC correlation and RMS difference, and the model's FC."""
         fc, _ = self.fc(model, key)
         return {
             "fc_correlation": float(_corr(_upper(fc), _upper(self.target.fc))),
@@ -307,7 +326,7 @@ class FCObjective(eqx.Module):
             "model_fc": np.asarray(fc),
         }
 
-    def plot(self, model, key=None, ax=None):
+    def plot(self, model: AbstractModel, key: PRNGKeyArray | None = None, ax=None):
         """Model FC against target FC (scatter of the upper triangles)."""
         import matplotlib.pyplot as plt
 
@@ -321,7 +340,9 @@ class FCObjective(eqx.Module):
         return ax
 
 
-def fcd_quantiles(x: ArrayLike, window: int, step: int, n: int = 19) -> Array:
+def fcd_quantiles(
+    x: Float[ArrayLike, "n_times n_channels"], window: int, step: int, n: int = 19
+) -> Float[Array, " n"]:
     """Quantiles (5 % to 95 %) of the FCD values of recorded signals (for `FCObjective`)."""
     vals = _upper(fcd(jnp.asarray(x), window, step))
     return jnp.quantile(vals, jnp.linspace(0.05, 0.95, n))

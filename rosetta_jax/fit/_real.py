@@ -3,6 +3,8 @@ regions)."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import equinox as eqx
@@ -10,34 +12,60 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from jaxtyping import PRNGKeyArray, PyTree
 
 from .. import data as _data, models
 from ..analysis._dynamics import stable_equilibrium
+from ..models._base import AbstractModel
 from ..network import Network
 from ..noise import Additive
 from ._fit import FitResult, fit
 from ._methods import Linear
 from ._objectives import FCObjective, SpectrumObjective
 from ._targets import FCTarget, SpectrumTarget
-from ._transforms import Bounded, Positive
+from ._transforms import AbstractTransform, Bounded, Positive
+
+
+def _spectrum_objective(target, noise_sigma, y_guess, newton_iterations, min_damping, **kw):
+    """The analytic-spectrum objective of the MEG fits: the model linearised at the stable
+    equilibrium near `y_guess`, driven by white noise of amplitude `noise_sigma`; `kw`: band,
+    peak_weight (and regional)."""
+    method = Linear(y_guess=y_guess, newton_iterations=newton_iterations, min_damping=min_damping)
+    return SpectrumObjective(target, Additive(noise_sigma), method=method, **kw)
+
+
+def _adam_fit(model, objective, fitted, learning_rate, run) -> FitResult:
+    """`fit` with Adam at `learning_rate`, the optimiser of the one-call fits. `fitted`: the
+    selector, names and transforms of the fitted leaves; `run`: steps, checkpoint, progress,
+    key (and n_starts)."""
+    params, names, transforms = fitted
+    return fit(
+        model,
+        objective,
+        params=params,
+        transforms=transforms,
+        names=names,
+        optimizer=optax.adam(learning_rate),
+        **run,
+    )
 
 
 def fit_regional_spectra(
-    node=None,
+    node: AbstractModel | None = None,
     *,
-    params=None,
-    transforms=None,
-    names=None,
+    params: Callable[[PyTree], Any] | None = None,
+    transforms: Sequence[AbstractTransform] | None = None,
+    names: Sequence[str] | None = None,
     noise_sigma: float = 1.0,
-    band=(2.0, 45.0),
+    band: tuple[float, float] = (2.0, 45.0),
     peak_weight: float = 0.05,
     steps: int = 300,
     learning_rate: float = 0.02,
     min_damping: float = 0.03,
     n_starts: int = 1,
-    checkpoint=None,
+    checkpoint: str | os.PathLike | None = None,
     progress: bool = True,
-    key: Any = None,
+    key: PRNGKeyArray | None = None,
 ) -> FitResult:
     """Fit one node per region to the bundled group-mean MEG spectra of the 68 DK regions.
 
@@ -79,40 +107,31 @@ def fit_regional_spectra(
         node,
         tuple(jnp.full(n, jnp.asarray(x)) for x in leaves),
     )
-    objective = SpectrumObjective(
+    objective = _spectrum_objective(
         target,
-        Additive(noise_sigma),
-        method=Linear(y_guess=y_guess, newton_iterations=20, min_damping=min_damping),
+        noise_sigma,
+        y_guess,
+        20,
+        min_damping,
         band=band,
         peak_weight=peak_weight,
         regional=True,
     )
-    return fit(
-        regional,
-        objective,
-        params=params,
-        transforms=transforms,
-        names=names,
-        optimizer=optax.adam(learning_rate),
-        steps=steps,
-        n_starts=n_starts,
-        checkpoint=checkpoint,
-        progress=progress,
-        key=key,
-    )
+    run = dict(steps=steps, n_starts=n_starts, checkpoint=checkpoint, progress=progress, key=key)
+    return _adam_fit(regional, objective, (params, names, transforms), learning_rate, run)
 
 
 def fit_connectome_fc(
-    node=None,
+    node: AbstractModel | None = None,
     *,
     G: float = 0.5,
     noise_sigma: float = 0.02,
     steps: int = 300,
     learning_rate: float = 0.05,
     n_starts: int = 1,
-    checkpoint=None,
+    checkpoint: str | os.PathLike | None = None,
     progress: bool = True,
-    key: Any = None,
+    key: PRNGKeyArray | None = None,
 ) -> FitResult:
     """Fit the global coupling G and the local bifurcation parameter of a network on the
     bundled 80-region HCP connectome to its empirical (BOLD) FC.
@@ -139,34 +158,24 @@ def fit_connectome_fc(
         Additive(noise_sigma),
         method=Linear(y_guess=jnp.zeros_like(net.initial_state())),
     )
-    return fit(
-        net,
-        objective,
-        params=lambda m: (m.G, m.node.alpha),
-        names=("G", "alpha"),
-        transforms=(Positive(1.0), Bounded(-1.0, -1e-3)),
-        optimizer=optax.adam(learning_rate),
-        steps=steps,
-        n_starts=n_starts,
-        checkpoint=checkpoint,
-        progress=progress,
-        key=key,
-    )
+    fitted = (lambda m: (m.G, m.node.alpha), ("G", "alpha"), (Positive(1.0), Bounded(-1.0, -1e-3)))
+    run = dict(steps=steps, n_starts=n_starts, checkpoint=checkpoint, progress=progress, key=key)
+    return _adam_fit(net, objective, fitted, learning_rate, run)
 
 
 def fit_network_spectra(
-    node=None,
+    node: AbstractModel | None = None,
     *,
     G: float = 5.0,
     noise_sigma: float = 1.0,
-    band=(2.0, 45.0),
+    band: tuple[float, float] = (2.0, 45.0),
     peak_weight: float = 0.05,
     steps: int = 100,
     learning_rate: float = 0.02,
     min_damping: float = 0.03,
-    checkpoint=None,
+    checkpoint: str | os.PathLike | None = None,
     progress: bool = True,
-    key: Any = None,
+    key: PRNGKeyArray | None = None,
 ) -> FitResult:
     """Fit a Jansen-Rit network on the bundled 68-region DK connectome jointly to the MEG
     spectra of all regions: the global coupling G and a regional input p (68 values).
@@ -185,22 +194,9 @@ def fit_network_spectra(
     # would also return mixed states, some regions up, others down).
     mean_node = jax.tree.map(lambda x: jnp.mean(x) if eqx.is_inexact_array(x) else x, node)
     y_guess = jnp.broadcast_to(stable_equilibrium(mean_node), net.initial_state().shape)
-    objective = SpectrumObjective(
-        target,
-        Additive(noise_sigma),
-        method=Linear(y_guess=y_guess, newton_iterations=12, min_damping=min_damping),
-        band=band,
-        peak_weight=peak_weight,
+    objective = _spectrum_objective(
+        target, noise_sigma, y_guess, 12, min_damping, band=band, peak_weight=peak_weight
     )
-    return fit(
-        net,
-        objective,
-        params=lambda m: (m.G, m.node.p),
-        names=("G", "p"),
-        transforms=(Positive(1.0), Bounded(-20.0, 110.0)),
-        optimizer=optax.adam(learning_rate),
-        steps=steps,
-        checkpoint=checkpoint,
-        progress=progress,
-        key=key,
-    )
+    fitted = (lambda m: (m.G, m.node.p), ("G", "p"), (Positive(1.0), Bounded(-20.0, 110.0)))
+    run = dict(steps=steps, checkpoint=checkpoint, progress=progress, key=key)
+    return _adam_fit(net, objective, fitted, learning_rate, run)

@@ -3,7 +3,6 @@ with parameters, with a finite-difference check and a noise-robustness diagnosti
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -12,11 +11,16 @@ import jax
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
+from jaxtyping import Array, Float, PRNGKeyArray, PyTree
 
 from .. import features as F
 from ..noise import AbstractNoise
 from ..units import TimeUnit
 from ._methods import Linear, Simulated, as_method, moved_settings
+
+
+# `(model, key) -> {feature name: scalar value}`.
+FeatureFunction = Callable[[PyTree, PRNGKeyArray | None], dict[str, Float[Array, " *dims"]]]
 
 
 def feature_function(
@@ -25,7 +29,7 @@ def feature_function(
     *,
     method: Any = None,
     bands: dict[str, tuple[float, float]] | None = None,
-) -> Callable:
+) -> FeatureFunction:
     """A feature function `(model, key) -> {name: value}` from feature objects or names
     (`rosetta_jax.features`), computed from a simulation or the linearised model.
 
@@ -69,7 +73,7 @@ def spectral_features(
     bands: dict[str, tuple[float, float]] | None = None,
     peak_band: tuple[float, float] | None = None,
     **moved,
-) -> Callable:
+) -> FeatureFunction:
     """A feature function `(model, key) -> {name: value}`: the peak frequency and the log10
     relative power of each band, of the channel-mean spectrum.
 
@@ -106,7 +110,7 @@ def spectral_features(
     return features_of
 
 
-def fc_features(noise: AbstractNoise, *, method: Any = None, **moved) -> Callable:
+def fc_features(noise: AbstractNoise, *, method: Any = None, **moved) -> FeatureFunction:
     """A feature function `(model, key) -> {name: value}` for networks: the mean FC and its
     spread across region pairs.
 
@@ -121,35 +125,34 @@ def fc_features(noise: AbstractNoise, *, method: Any = None, **moved) -> Callabl
     )
 
 
-@dataclasses.dataclass
-class SensitivityResult:
+class SensitivityResult(eqx.Module):
     """Result of `sensitivity`.
 
     Attributes:
         feature_names, param_names: row and column labels.
-        features: feature values at the parameters.
-        params: parameter values.
+        features: feature values at the parameters (mean over noise keys), shape
+            `(n_features,)`.
+        params: parameter values, shape `(n_params,)`.
         jacobian: $\\partial F_i / \\partial \\theta_j$, shape `(n_features, n_params)` (mean over
             noise keys).
         elasticity: $(\\partial F_i/\\partial\\theta_j)(\\theta_j / F_i)$: the % change of a
-        feature per
-            % change of a parameter.
+            feature per % change of a parameter, shape `(n_features, n_params)`.
         jacobian_std: spread of the Jacobian across noise keys (0 with one key).
         gradient_check: max relative difference between autodiff and central differences per
-            parameter (None if not checked).
+            parameter, shape `(n_params,)` (None if not checked).
     """
 
     feature_names: tuple[str, ...]
     param_names: tuple[str, ...]
-    features: np.ndarray
-    params: np.ndarray
-    jacobian: np.ndarray
-    elasticity: np.ndarray
-    jacobian_std: np.ndarray
-    gradient_check: np.ndarray | None
+    features: Float[np.ndarray, " n_features"]
+    params: Float[np.ndarray, " n_params"]
+    jacobian: Float[np.ndarray, "n_features n_params"]
+    elasticity: Float[np.ndarray, "n_features n_params"]
+    jacobian_std: Float[np.ndarray, "n_features n_params"]
+    gradient_check: Float[np.ndarray, " n_params"] | None
 
     @property
-    def health(self) -> np.ndarray:
+    def health(self) -> Float[np.ndarray, "n_features n_params"]:
         """Coefficient of variation of each gradient across noise keys (> 0.5: the gradient is
         dominated by noise, typical of oscillatory or chaotic regimes; use longer windows,
         averaged statistics or the linearised spectrum)."""
@@ -198,12 +201,12 @@ class SensitivityResult:
 
 
 def sensitivity(
-    model,
-    features: Callable,
-    params: Callable,
+    model: PyTree,
+    features: FeatureFunction,
+    params: Callable[[PyTree], Any],
     *,
     names: Sequence[str] | None = None,
-    key: Any = None,
+    key: PRNGKeyArray | None = None,
     n_keys: int = 1,
     check: bool = False,
     rel_step: float = 1e-4,

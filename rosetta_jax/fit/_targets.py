@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array
+from jaxtyping import Array, ArrayLike, Float
 
 from .._validation import is_concrete
 
@@ -31,11 +33,16 @@ class SpectrumTarget(eqx.Module):
     MEG data, `SpectrumTarget.from_data(data.load_meg_spectra())` for the bundled set.
     """
 
-    freqs: Array
-    psd: Array
+    freqs: Float[Array, " n_freqs"]
+    psd: Float[Array, "n_freqs n_channels"]
     labels: tuple[str, ...] | None = eqx.field(default=None, static=True)
 
-    def __init__(self, freqs, psd, labels=None):
+    def __init__(
+        self,
+        freqs: Float[ArrayLike, " n_freqs"],
+        psd: Float[ArrayLike, " n_freqs *n_channels"],
+        labels: Sequence[str] | None = None,
+    ):
         f = _check_target("freqs", freqs, 1)
         p = jnp.asarray(psd)
         if p.ndim == 1:
@@ -56,7 +63,12 @@ class SpectrumTarget(eqx.Module):
         self.labels = None if labels is None else tuple(labels)
 
     @classmethod
-    def from_amplitude(cls, freqs, amplitude, labels=None) -> SpectrumTarget:
+    def from_amplitude(
+        cls,
+        freqs: Float[ArrayLike, " n_freqs"],
+        amplitude: Float[ArrayLike, " n_freqs *n_channels"],
+        labels: Sequence[str] | None = None,
+    ) -> SpectrumTarget:
         """From amplitude (linear magnitude) spectra: power = amplitude squared."""
         return cls(freqs, jnp.asarray(amplitude) ** 2, labels)
 
@@ -73,10 +85,12 @@ class SpectrumTarget(eqx.Module):
 class FCTarget(eqx.Module):
     """Target functional connectivity: a symmetric correlation matrix with unit diagonal."""
 
-    fc: Array
+    fc: Float[Array, "n_regions n_regions"]
     labels: tuple[str, ...] | None = eqx.field(default=None, static=True)
 
-    def __init__(self, fc, labels=None):
+    def __init__(
+        self, fc: Float[ArrayLike, "n_regions n_regions"], labels: Sequence[str] | None = None
+    ):
         m = _check_target("fc", fc, 2)
         if m.shape[0] != m.shape[1]:
             raise ValueError(f"`fc` must be square; got shape {m.shape}.")

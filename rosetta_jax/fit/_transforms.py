@@ -8,7 +8,7 @@ import abc
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, ArrayLike
+from jaxtyping import Array, ArrayLike, Float
 
 from .._validation import check_finite, check_positive
 
@@ -17,14 +17,14 @@ class AbstractTransform(eqx.Module):
     """A bijection from unconstrained values (the optimiser's) to parameter values (the model's)."""
 
     @abc.abstractmethod
-    def forward(self, u: Array) -> Array:
+    def forward(self, u: Float[Array, "*shape"]) -> Float[Array, "*shape"]:
         """Parameter value from an unconstrained value."""
 
     @abc.abstractmethod
-    def inverse(self, theta: Array) -> Array:
+    def inverse(self, theta: Float[Array, "*shape"]) -> Float[Array, "*shape"]:
         """Unconstrained value from a parameter value."""
 
-    def check(self, name: str, theta: Array) -> None:
+    def check(self, name: str, theta: Float[Array, "*shape"]) -> None:
         """Raise ValueError if an initial value lies outside the constraint."""
 
 
@@ -45,7 +45,7 @@ class Positive(AbstractTransform):
         scale: a typical value (sets the unconstrained origin), default 1.
     """
 
-    scale: Array = eqx.field(default=1.0, converter=jnp.asarray)
+    scale: Float[Array, "*shape"] = eqx.field(default=1.0, converter=jnp.asarray)
 
     def __check_init__(self):
         check_positive("Positive", "scale", self.scale)
@@ -71,8 +71,8 @@ class Bounded(AbstractTransform):
         low, high: the bounds (scalars, or one per region).
     """
 
-    low: Array = eqx.field(converter=jnp.asarray)
-    high: Array = eqx.field(converter=jnp.asarray)
+    low: Float[Array, "*shape"] = eqx.field(converter=jnp.asarray)
+    high: Float[Array, "*shape"] = eqx.field(converter=jnp.asarray)
 
     def __check_init__(self):
         check_finite("Bounded", "low", self.low)
@@ -103,11 +103,12 @@ class GaussianPrior(eqx.Module):
         mean, std: the prior's mean and standard deviation (scalars or per region).
     """
 
-    mean: Array = eqx.field(converter=jnp.asarray)
-    std: Array = eqx.field(converter=jnp.asarray)
+    mean: Float[Array, "*shape"] = eqx.field(converter=jnp.asarray)
+    std: Float[Array, "*shape"] = eqx.field(converter=jnp.asarray)
 
     def __check_init__(self):
         check_positive("GaussianPrior", "std", self.std)
 
-    def penalty(self, theta: ArrayLike) -> Array:
+    def penalty(self, theta: Float[ArrayLike, "*shape"]) -> Float[Array, ""]:
+        """The prior's negative log-density (up to a constant), summed over the values."""
         return jnp.sum((jnp.asarray(theta) - self.mean) ** 2 / (2 * self.std**2))

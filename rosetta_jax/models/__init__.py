@@ -27,8 +27,10 @@ from ._transfer import (
     qif_gaussian_rate as qif_gaussian_rate,
     sigmoid as sigmoid,
 )
+from .ei_motif import EIMotif as EIMotif
+from .jansen_rit import JansenRit as JansenRit
+from .lanmm import LaNMM as LaNMM
 from .master import MasterNMM as MasterNMM
-from .nmm1 import EIMotif as EIMotif, JansenRit as JansenRit, LaNMM as LaNMM, Wendling as Wendling
 from .nmm2 import ING as ING, PING as PING, MontbrioPazoRoxin as MontbrioPazoRoxin
 from .oscillators import (
     DampedOscillator as DampedOscillator,
@@ -36,6 +38,7 @@ from .oscillators import (
     Kuramoto as Kuramoto,
     StuartLandau as StuartLandau,
 )
+from .wendling import Wendling as Wendling
 from .wilson_cowan import WilsonCowan as WilsonCowan
 
 

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, ArrayLike
+from jaxtyping import Array, ArrayLike, Bool, Float, Inexact
 
 from .._validation import check_finite, check_positive
 
@@ -52,7 +52,9 @@ class AbstractModel(eqx.Module):
             check_positive(owner, name, getattr(self, name))
 
     @abc.abstractmethod
-    def vector_field(self, t: ArrayLike, y: Array, args: Any) -> Array:
+    def vector_field(
+        self, t: ArrayLike, y: Float[Array, " n_states"], args: Any
+    ) -> Float[Array, " n_states"]:
         """Time derivative of the state.
 
         Args:
@@ -66,14 +68,14 @@ class AbstractModel(eqx.Module):
         """
 
     @abc.abstractmethod
-    def initial_state(self) -> Array:
+    def initial_state(self) -> Float[Array, " n_states"]:
         """A default initial state."""
 
     @abc.abstractmethod
-    def observe(self, y: Array) -> Array:
+    def observe(self, y: Float[Array, " n_states"]) -> Float[Array, ""]:
         """The canonical observable (e.g. the EEG proxy $y_1 - y_2$ for Jansen-Rit)."""
 
-    def efferent(self, y: Array) -> Array:
+    def efferent(self, y: Float[Array, " n_states"]) -> Inexact[Array, "*input"]:
         """What the node sends to other nodes in a `Network` (docs/models.md, network
         coupling conventions).
 
@@ -95,7 +97,7 @@ class AbstractModel(eqx.Module):
         shape = tuple(self.input_shape())
         return (*shape, 2) if self.complex_input else shape
 
-    def input_gain(self, y: Array) -> Array:
+    def input_gain(self, y: Float[Array, " n_states"]) -> Float[Array, " n_states *noise"]:
         """How white noise in the input channel enters the state: the matrix $g(y)$ of
         $dy = f(t, y, u)\\,dt + g(y)\\,\\sigma\\,dW$, shape `y.shape + noise_shape()`.
 
@@ -113,25 +115,44 @@ class AbstractModel(eqx.Module):
 
         return jax.jacfwd(f)(zero)
 
-    def apply_input_gain(self, y: Array, xi: Array) -> Array:
+    def apply_input_gain(
+        self, y: Float[Array, " n_states"], xi: Float[Array, "*noise"]
+    ) -> Float[Array, " n_states"]:
         """$g(y)\\,\\xi$: the rate of change the noise sample `xi` (shape `noise_shape()`)
         adds to the state."""
         return jnp.tensordot(self.input_gain(y), xi, axes=jnp.ndim(xi)).astype(y.dtype)
 
-    def noisy_vector_field(self, t: ArrayLike, y: Array, args: Any, xi: Array) -> Array:
+    def noisy_vector_field(
+        self, t: ArrayLike, y: Float[Array, " n_states"], args: Any, xi: Float[Array, "*noise"]
+    ) -> Float[Array, " n_states"]:
         """The drift plus the noise term: $f(t, y, u) + g(y)\\,\\xi$, with `xi`
         ($\\sigma\\,\\Delta W/\\Delta t$, shape `noise_shape()`) white noise in the input
         channel."""
         return self.vector_field(t, y, args) + self.apply_input_gain(y, xi)
 
-    def admissible(self, y: Array) -> Array:
+    def admissible(self, y: Float[Array, " n_states"]) -> Bool[Array, ""]:
         """Whether a state is physically meaningful (e.g. firing rates >= 0); used to discard
         spurious equilibria of the equations."""
         return jnp.asarray(True)
 
     def history_length(self, dt: float) -> int:
-        """Slots of delay history the engine must keep (0: no delays; see `Network`)."""
+        """Slots of the engine's delay ring buffer at step `dt` (0: no delays)."""
         return 0
+
+    def check_delays(self, dt: float) -> None:
+        """Raise ValueError when the delays do not suit the step `dt` (no delays: nothing)."""
+
+    def delay_edges(self, dt: float) -> Any:
+        """The delayed edges the engine's ring buffer reads (`engine.DelayEdges`: sources,
+        weights, delays in steps), or None for a model without delays."""
+        return None
+
+    def delayed_vector_field(
+        self, t: ArrayLike, y: Float[Array, " ..."], args: Any, afferent: Float[Array, " n"]
+    ) -> Float[Array, " ..."]:
+        """The drift given the delayed afferent sums read by the engine (models whose
+        `delay_edges` is not None)."""
+        raise TypeError(f"{type(self).__name__} has no delayed inputs.")
 
     @property
     def n_states(self) -> int:

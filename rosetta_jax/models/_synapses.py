@@ -1,4 +1,5 @@
-"""Linear synaptic kernels (Castaldo et al. 2026, section 4.1): impulse and frequency responses.
+"""Linear synapses (Castaldo et al. 2026, section 4.1): kernels, frequency responses, and the
+synapse equations the models integrate.
 
 The synaptic operator $\\tau_r\\tau_d \\ddot s + (\\tau_r+\\tau_d)\\dot s + s = \\gamma r(t)$ has
 the bi-exponential impulse response; equal rise and decay give the alpha synapse, a vanishing
@@ -67,6 +68,23 @@ def synapse_frequency_response(
     return gamma / ((1 + iw * tau_r) * (1 + iw * tau_d))
 
 
+def second_order_psp(
+    u: ArrayLike, du: ArrayLike, rate: ArrayLike, A: ArrayLike, a: ArrayLike
+) -> Array:
+    """Second derivative of a PSP $u$ [mV] driven by `rate` [1/s]: the NMM1 synapse
+    $\\ddot u = A a\\, r - 2a \\dot u - a^2 u$ (gain $A$ [mV], rate constant $a$ [1/s]), the
+    alpha kernel with $\\tau = 1/a$, $\\gamma = A/a$."""
+    return A * a * rate - 2.0 * a * du - a * a * u
+
+
+def unit_alpha_derivative(
+    s: ArrayLike, z: ArrayLike, r: ArrayLike, tau: ArrayLike
+) -> tuple[Array, Array]:
+    """$(\\dot s, \\dot z)$ of the unit-gain alpha synapse $\\tau\\dot s = z$,
+    $\\tau\\dot z = r - 2z - s$ driven by the rate $r$."""
+    return z / tau, (r - 2.0 * z - s) / tau
+
+
 class AbstractSynapse(eqx.Module):
     """The synapse that turns a population's rate $r$ into its synaptic activation $s$ (a
     choice with behaviour, so an object rather than an order number)."""
@@ -112,5 +130,4 @@ class SecondOrder(AbstractSynapse):
     order: ClassVar[int] = 2
 
     def derivative(self, r, state, tau_s):
-        s, z = state[0], state[1]
-        return jnp.stack([z / tau_s, (r - 2.0 * z - s) / tau_s])
+        return jnp.stack(unit_alpha_derivative(state[0], state[1], r, tau_s))

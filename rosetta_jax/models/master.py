@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import ClassVar
 
 import jax.numpy as jnp
-from jaxtyping import Array
+from jaxtyping import Array, ArrayLike
 
 from ._base import AbstractModel, drive, param
+from ._shared import input_gain_at
 from ._transfer import sigmoid
+from ._types import Drive, Scalar, State
 
 
 class MasterNMM(AbstractModel):
@@ -55,24 +57,24 @@ class MasterNMM(AbstractModel):
     time_unit: ClassVar[str | None] = None
     positive_params: ClassVar[tuple[str, ...]] = ("tau_m", "tau_r", "tau_d")
 
-    def vector_field(self, t, y, args):
+    def vector_field(self, t: ArrayLike, y: State, args: Drive) -> State:
         r, s, ds = y[0], y[1], y[2]
         rate = sigmoid(self.kappa * s + self.I_ext + drive(args), self.e0, self.I0, self.rho)
         dr = (-r + rate) / self.tau_m
         dds = (self.gamma * r - (self.tau_r + self.tau_d) * ds - s) / (self.tau_r * self.tau_d)
         return jnp.stack([dr, ds, dds])
 
-    def input_gain(self, y):
+    def input_gain(self, y: State) -> State:
         """White noise enters the rate equation, $\\tau_m\\dot r = \\ldots + \\xi$ (the drive
         itself acts inside the transfer function)."""
-        return jnp.zeros_like(y).at[0].set(1.0 / self.tau_m)
+        return input_gain_at(y, 0, 1.0 / self.tau_m)
 
-    def initial_state(self):
+    def initial_state(self) -> State:
         return jnp.zeros(3)
 
-    def observe(self, y):
+    def observe(self, y: State) -> Scalar:
         return y[0]
 
-    def efferent(self, y):
+    def efferent(self, y: State) -> Scalar:
         """The rate $r$."""
         return y[0]

@@ -13,13 +13,17 @@ from __future__ import annotations
 from typing import ClassVar
 
 import jax.numpy as jnp
-from jaxtyping import Array
+from jaxtyping import Array, ArrayLike, Bool
 
 from ._base import AbstractModel, drive, param
-from ._synapses import AbstractSynapse, Instantaneous
+from ._shared import input_gain_at
+from ._synapses import AbstractSynapse, Instantaneous, unit_alpha_derivative
+from ._types import Drive, Scalar, State
 
 
-def _qif_mean_field(r, v, tau, Delta, net_input):
+def _qif_mean_field(
+    r: Array, v: Array, tau: Array, Delta: Array, net_input: Array
+) -> tuple[Array, Array]:
     """$(\\dot r, \\dot v)$ of the dimensional MPR equations.
 
     $\\tau\\dot r = \\Delta/(\\pi\\tau) + 2 r v$ and
@@ -29,11 +33,6 @@ def _qif_mean_field(r, v, tau, Delta, net_input):
     dr = (Delta / (jnp.pi * tau) + 2.0 * r * v) / tau
     dv = (v * v - (jnp.pi * tau * r) ** 2 + net_input) / tau
     return dr, dv
-
-
-def _alpha_synapse(s, z, r, tau_d):
-    """Unit-gain alpha synapse $\\tau_d\\dot s = z$, $\\tau_d\\dot z = r - 2z - s$."""
-    return z / tau_d, (r - 2.0 * z - s) / tau_d
 
 
 class MontbrioPazoRoxin(AbstractModel):
@@ -91,31 +90,31 @@ class MontbrioPazoRoxin(AbstractModel):
     def state_names(self) -> tuple[str, ...]:  # type: ignore[override]
         return ("r", "v", *self.synapse.state_names)
 
-    def vector_field(self, t, y, args):
+    def vector_field(self, t: ArrayLike, y: State, args: Drive) -> State:
         r, v = y[0], y[1]
         s = self.synapse.activation(r, y[2:])
         net = self.eta + self.J * self.tau * s + self.I + drive(args)
         dr, dv = _qif_mean_field(r, v, self.tau, self.Delta, net)
         return jnp.concatenate([jnp.stack([dr, dv]), self.synapse.derivative(r, y[2:], self.tau_s)])
 
-    def input_gain(self, y):
+    def input_gain(self, y: State) -> State:
         """The input current enters the membrane equation, $\\tau\\dot v = \\ldots + I$."""
-        return jnp.zeros_like(y).at[1].set(1.0 / self.tau)
+        return input_gain_at(y, 1, 1.0 / self.tau)
 
-    def initial_state(self):
+    def initial_state(self) -> State:
         # Near the low-activity state: r small and positive, v negative; s = r, z = 0.
         return jnp.array([0.01, -2.0, 0.01, 0.0])[: 2 + self.synapse.order]
 
-    def observe(self, y):
+    def observe(self, y: State) -> Scalar:
         return y[0]
 
-    def efferent(self, y):
+    def efferent(self, y: State) -> Scalar:
         """$\\tau s$ (with $s = r$ for the instantaneous synapse): a weight $C_{ij}$ then acts
         on the receiving $v$ exactly like the self-coupling $J$ (the E-I network of Castaldo
         et al. 2026, section 7.1)."""
         return self.tau * self.synapse.activation(y[0], y[2:])
 
-    def admissible(self, y):
+    def admissible(self, y: State) -> Bool[Array, ""]:
         """Firing rates are non-negative."""
         return y[0] >= 0
 
@@ -160,29 +159,29 @@ class ING(AbstractModel):
     rhythm_band: ClassVar[tuple[float, float] | None] = (20.0, 200.0)  # Hz
     positive_params: ClassVar[tuple[str, ...]] = ("tau_m", "tau_d", "Delta")
 
-    def vector_field(self, t, y, args):
+    def vector_field(self, t: ArrayLike, y: State, args: Drive) -> State:
         r, v, s, z = y[0], y[1], y[2], y[3]
         net = self.eta + self.I + drive(args) - self.tau_m * self.J * s
         dr, dv = _qif_mean_field(r, v, self.tau_m, self.Delta, net)
-        ds, dz = _alpha_synapse(s, z, r, self.tau_d)
+        ds, dz = unit_alpha_derivative(s, z, r, self.tau_d)
         return jnp.stack([dr, dv, ds, dz])
 
-    def input_gain(self, y):
+    def input_gain(self, y: State) -> State:
         """The input current enters the membrane equation, $\\tau_m\\dot v = \\ldots + I$."""
-        return jnp.zeros_like(y).at[1].set(1.0 / self.tau_m)
+        return input_gain_at(y, 1, 1.0 / self.tau_m)
 
-    def initial_state(self):
+    def initial_state(self) -> State:
         return jnp.array([0.05, -1.0, 0.05, 0.0])
 
-    def observe(self, y):
+    def observe(self, y: State) -> Scalar:
         return y[0]
 
-    def efferent(self, y):
+    def efferent(self, y: State) -> Scalar:
         """$\\tau_m s$, received as excitatory input current (like $J$, with the sign of a
         between-node excitatory link)."""
         return self.tau_m * y[2]
 
-    def admissible(self, y):
+    def admissible(self, y: State) -> Bool[Array, ""]:
         """Firing rates are non-negative."""
         return y[0] >= 0
 
@@ -257,31 +256,31 @@ class PING(AbstractModel):
         "Delta_i",
     )
 
-    def vector_field(self, t, y, args):
+    def vector_field(self, t: ArrayLike, y: State, args: Drive) -> State:
         r_e, v_e, s_e, z_e, r_i, v_i, s_i, z_i = (y[k] for k in range(8))
         net_e = self.eta_e + self.tau_e * (self.J_ee * s_e - self.J_ei * s_i) + self.I + drive(args)
         net_i = self.eta_i + self.tau_i * (self.J_ie * s_e - self.J_ii * s_i) + self.I
         dr_e, dv_e = _qif_mean_field(r_e, v_e, self.tau_e, self.Delta_e, net_e)
         dr_i, dv_i = _qif_mean_field(r_i, v_i, self.tau_i, self.Delta_i, net_i)
-        ds_e, dz_e = _alpha_synapse(s_e, z_e, r_e, self.tau_a)
-        ds_i, dz_i = _alpha_synapse(s_i, z_i, r_i, self.tau_g)
+        ds_e, dz_e = unit_alpha_derivative(s_e, z_e, r_e, self.tau_a)
+        ds_i, dz_i = unit_alpha_derivative(s_i, z_i, r_i, self.tau_g)
         return jnp.stack([dr_e, dv_e, ds_e, dz_e, dr_i, dv_i, ds_i, dz_i])
 
-    def input_gain(self, y):
+    def input_gain(self, y: State) -> State:
         """The input current enters the E membrane equation, $\\tau_e\\dot v_e = \\ldots + I$."""
-        return jnp.zeros_like(y).at[1].set(1.0 / self.tau_e)
+        return input_gain_at(y, 1, 1.0 / self.tau_e)
 
-    def initial_state(self):
+    def initial_state(self) -> State:
         return jnp.array([0.02, -1.0, 0.02, 0.0, 0.04, -1.0, 0.04, 0.0])
 
-    def observe(self, y):
+    def observe(self, y: State) -> Scalar:
         return y[0]
 
-    def efferent(self, y):
+    def efferent(self, y: State) -> Scalar:
         """$\\tau_e s_e$: the E synaptic activation, received by the E population (the E-I
         network of Castaldo et al. 2026, section 7.1)."""
         return self.tau_e * y[2]
 
-    def admissible(self, y):
+    def admissible(self, y: State) -> Bool[Array, ""]:
         """Firing rates are non-negative."""
         return (y[0] >= 0) & (y[4] >= 0)

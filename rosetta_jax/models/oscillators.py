@@ -13,17 +13,42 @@ from __future__ import annotations
 from typing import ClassVar
 
 import jax.numpy as jnp
-from jaxtyping import Array
+from jaxtyping import Array, ArrayLike, Complex, Float
 
 from ._base import AbstractModel, drive, param
+from ._types import ComplexDrive, Scalar, State
 
 
-def _complex_drive(args) -> tuple[Array, Array]:
+def _complex_drive(args: ComplexDrive) -> tuple[Array, Array]:
+    """The real and imaginary parts $(F_x, F_y)$ of the drive."""
     u = drive(args)
     return jnp.real(u), jnp.imag(u)
 
 
-class HarmonicOscillator(AbstractModel):
+class _AbstractPlanarOscillator(AbstractModel):
+    """A rung 0-2 oscillator in the plane, $z = x + iy$, driven by a complex $F$.
+
+    State: `(x, y)`. Observable: `x`. Efferent: $z$.
+    """
+
+    state_names: ClassVar[tuple[str, ...]] = ("x", "y")
+    time_unit: ClassVar[str | None] = None
+    complex_input: ClassVar[bool] = True
+
+    def input_gain(self, y: State) -> Float[Array, "n_states 2"]:
+        """The complex drive's real and imaginary parts enter $\\dot x$ and $\\dot y$."""
+        return jnp.eye(2, dtype=y.dtype)
+
+    def observe(self, y: State) -> Scalar:
+        return y[0]
+
+    def efferent(self, y: State) -> Complex[Array, ""]:
+        """The complex amplitude $z = x + iy$ (diffusive coupling, Castaldo et al. 2026,
+        sections 2.2.2 and 3.2)."""
+        return y[0] + 1j * y[1]
+
+
+class HarmonicOscillator(_AbstractPlanarOscillator):
     """Undamped (phase-only) harmonic oscillator, rung 0 of the ladder.
 
     $$\\dot x = -\\omega y + F_x, \\qquad \\dot y = \\omega x + F_y \\quad
@@ -46,32 +71,16 @@ class HarmonicOscillator(AbstractModel):
 
     omega: Array = param(1.0)
 
-    state_names: ClassVar[tuple[str, ...]] = ("x", "y")
-    time_unit: ClassVar[str | None] = None
-    complex_input: ClassVar[bool] = True
-
-    def vector_field(self, t, y, args):
+    def vector_field(self, t: ArrayLike, y: State, args: ComplexDrive) -> State:
         fx, fy = _complex_drive(args)
         x, yy = y[0], y[1]
         return jnp.stack([-self.omega * yy + fx, self.omega * x + fy])
 
-    def input_gain(self, y):
-        """The complex drive's real and imaginary parts enter $\\dot x$ and $\\dot y$."""
-        return jnp.eye(2, dtype=y.dtype)
-
-    def initial_state(self):
+    def initial_state(self) -> State:
         return jnp.array([1.0, 0.0])
 
-    def observe(self, y):
-        return y[0]
 
-    def efferent(self, y):
-        """The complex amplitude $z = x + iy$ (diffusive coupling, Castaldo et al. 2026,
-        sections 2.2.2 and 3.2)."""
-        return y[0] + 1j * y[1]
-
-
-class DampedOscillator(AbstractModel):
+class DampedOscillator(_AbstractPlanarOscillator):
     """Damped harmonic oscillator (rung 1), the linearisation of any rung at a focus.
 
     $$\\dot z = (\\alpha + i\\omega) z + F,\\qquad
@@ -95,33 +104,17 @@ class DampedOscillator(AbstractModel):
     alpha: Array = param(-0.1)
     omega: Array = param(1.0)
 
-    state_names: ClassVar[tuple[str, ...]] = ("x", "y")
-    time_unit: ClassVar[str | None] = None
-    complex_input: ClassVar[bool] = True
-
-    def vector_field(self, t, y, args):
+    def vector_field(self, t: ArrayLike, y: State, args: ComplexDrive) -> State:
         fx, fy = _complex_drive(args)
         x, yy = y[0], y[1]
         a, w = self.alpha, self.omega
         return jnp.stack([a * x - w * yy + fx, w * x + a * yy + fy])
 
-    def input_gain(self, y):
-        """The complex drive's real and imaginary parts enter $\\dot x$ and $\\dot y$."""
-        return jnp.eye(2, dtype=y.dtype)
-
-    def initial_state(self):
+    def initial_state(self) -> State:
         return jnp.array([1.0, 0.0])
 
-    def observe(self, y):
-        return y[0]
 
-    def efferent(self, y):
-        """The complex amplitude $z = x + iy$ (diffusive coupling, Castaldo et al. 2026,
-        sections 2.2.2 and 3.2)."""
-        return y[0] + 1j * y[1]
-
-
-class StuartLandau(AbstractModel):
+class StuartLandau(_AbstractPlanarOscillator):
     """Stuart-Landau oscillator: the normal form of a Hopf bifurcation (rung 2).
 
     $$\\dot z = (\\alpha + i\\omega) z - (\\gamma + i\\beta)|z|^2 z + F.$$
@@ -148,11 +141,7 @@ class StuartLandau(AbstractModel):
     gamma: Array = param(1.0)
     beta: Array = param(0.0)
 
-    state_names: ClassVar[tuple[str, ...]] = ("x", "y")
-    time_unit: ClassVar[str | None] = None
-    complex_input: ClassVar[bool] = True
-
-    def vector_field(self, t, y, args):
+    def vector_field(self, t: ArrayLike, y: State, args: ComplexDrive) -> State:
         fx, fy = _complex_drive(args)
         x, yy = y[0], y[1]
         r2 = x * x + yy * yy
@@ -161,20 +150,8 @@ class StuartLandau(AbstractModel):
         dy = a * yy + w * x - g * r2 * yy - b * r2 * x + fy
         return jnp.stack([dx, dy])
 
-    def input_gain(self, y):
-        """The complex drive's real and imaginary parts enter $\\dot x$ and $\\dot y$."""
-        return jnp.eye(2, dtype=y.dtype)
-
-    def initial_state(self):
+    def initial_state(self) -> State:
         return jnp.array([0.1, 0.0])
-
-    def observe(self, y):
-        return y[0]
-
-    def efferent(self, y):
-        """The complex amplitude $z = x + iy$ (diffusive coupling, Castaldo et al. 2026,
-        sections 2.2.2 and 3.2)."""
-        return y[0] + 1j * y[1]
 
 
 class Kuramoto(AbstractModel):
@@ -219,29 +196,29 @@ class Kuramoto(AbstractModel):
             return ("theta",)
         return tuple(f"theta_{i}" for i in range(self.n))
 
-    def input_shape(self):
+    def input_shape(self) -> tuple[int, ...]:
         return (self.n,)
 
-    def vector_field(self, t, y, args):
+    def vector_field(self, t: ArrayLike, y: State, args: Float[ArrayLike, "*n"] | None) -> State:
         theta = y
         diff = theta[None, :] - theta[:, None]  # theta_j - theta_i
         coupling = self.K * jnp.mean(jnp.sin(diff), axis=1)
         omega = jnp.broadcast_to(self.omega, theta.shape)
         return omega + coupling + drive(args)
 
-    def input_gain(self, y):
+    def input_gain(self, y: State) -> Float[Array, "n_states n_states"]:
         """The drive (and noise) adds to each phase's rate."""
         return jnp.eye(y.shape[0], dtype=y.dtype).reshape(y.shape + tuple(self.input_shape()))
 
-    def initial_state(self):
+    def initial_state(self) -> State:
         n = self.n
         return 2 * jnp.pi * jnp.arange(n, dtype=jnp.result_type(float)) / n
 
-    def observe(self, y):
+    def observe(self, y: State) -> Float[Array, "*n"]:
         c = jnp.cos(y)
         return c[0] if jnp.ndim(self.omega) == 0 else c
 
-    def efferent(self, y):
+    def efferent(self, y: State) -> Complex[Array, "*n"]:
         """$e^{i\\theta}$: the sine coupling is
         $\\mathrm{Im}(e^{-i\\theta_i}\\sum_j C_{ij} e^{i\\theta_j})$."""
         e = jnp.exp(1j * y)

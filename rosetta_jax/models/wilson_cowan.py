@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import ClassVar
 
 import jax.numpy as jnp
-from jaxtyping import Array
+from jaxtyping import Array, ArrayLike
 
-from ._base import AbstractModel, drive, param
+from ._base import AbstractModel, param
+from ._shared import input_gain_at, push_pull_inputs
 from ._transfer import logistic
+from ._types import Drive, Scalar, State
 
 
 class WilsonCowan(AbstractModel):
@@ -66,31 +68,28 @@ class WilsonCowan(AbstractModel):
     time_unit: ClassVar[str | None] = None
     positive_params: ClassVar[tuple[str, ...]] = ("tau_x", "tau_y")
 
-    def sigmoid_arguments(self, y, args=None):
+    def sigmoid_arguments(self, y: State, args: Drive = None) -> tuple[Scalar, Scalar]:
         """Arguments of the E and I sigmoids (the populations' net inputs)."""
-        x, yy = y[0], y[1]
-        s_x = self.w_xx * x - self.w_xy * yy + self.P_x + drive(args)
-        s_y = self.w_yx * x - self.w_yy * yy + self.P_y
-        return s_x, s_y
+        return push_pull_inputs(self, y, args)
 
-    def vector_field(self, t, y, args):
+    def vector_field(self, t: ArrayLike, y: State, args: Drive) -> State:
         s_x, s_y = self.sigmoid_arguments(y, args)
         dx = (-y[0] + self.gamma_x * logistic(s_x, self.rho_x, self.theta_x)) / self.tau_x
         dy = (-y[1] + self.gamma_y * logistic(s_y, self.rho_y, self.theta_y)) / self.tau_y
         return jnp.stack([dx, dy])
 
-    def input_gain(self, y):
+    def input_gain(self, y: State) -> State:
         """White noise enters the E equation, $\\tau_x\\dot x = \\ldots + \\xi$ (the drive
         itself acts inside the E sigmoid)."""
-        return jnp.zeros_like(y).at[0].set(1.0 / self.tau_x)
+        return input_gain_at(y, 0, 1.0 / self.tau_x)
 
-    def initial_state(self):
+    def initial_state(self) -> State:
         return jnp.array([0.1, 0.1])
 
-    def observe(self, y):
+    def observe(self, y: State) -> Scalar:
         return y[0]
 
-    def efferent(self, y):
+    def efferent(self, y: State) -> Scalar:
         """The E activity $x$ (added inside the receiving E sigmoid, Castaldo et al. 2026,
         section 5.3)."""
         return y[0]

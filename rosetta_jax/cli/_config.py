@@ -3,6 +3,7 @@ and building models, networks and runs from them."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import tomllib
 from pathlib import Path
@@ -153,6 +154,16 @@ def fail(cfg, msg: str):
     raise ConfigError(f"{cfg['_path']}: {msg}")
 
 
+@contextlib.contextmanager
+def reported(cfg, where: str):
+    """Turn a TypeError or ValueError raised inside the block (bad input the library found)
+    into a one-line `ConfigError`: `where` (e.g. "[simulation]") and the message's first line."""
+    try:
+        yield
+    except (TypeError, ValueError) as e:
+        fail(cfg, f"{where} {str(e).splitlines()[0]}")
+
+
 def resolve(cfg, value: str) -> Path:
     """A file named in a config, relative to the config's folder."""
     p = Path(value).expanduser()
@@ -201,7 +212,7 @@ def load_npz(cfg, path: Path, what: str, required=(), numeric=()) -> dict[str, n
 
 def build_model(cfg, n_regions: int | None = None):
     """The node model of [model]: `name` from `rosetta_jax.models`, `params` its values."""
-    from . import models
+    from .. import models
 
     m = cfg.get("model", {})
     name = m.get("name")
@@ -232,16 +243,14 @@ def build_model(cfg, n_regions: int | None = None):
                 f"[model.params] {k} has {len(v)} values; the connectome has {n_regions} regions.",
             )
         params[k] = np.asarray(v, dtype=float) if isinstance(v, list) else float(v)
-    try:
+    with reported(cfg, f"[model] {name}:"):
         return cls(**params)
-    except (TypeError, ValueError) as e:
-        fail(cfg, f"[model] {name}: {str(e).splitlines()[0]}")
 
 
 def build_connectome(cfg):
     """(weights, lengths, labels) of [network] connectome: 'dk68', 'aal80' or an .npz file with
     `weights` (and optional `lengths`, `labels`)."""
-    from . import data
+    from .. import data
 
     c = cfg["network"].get("connectome", "dk68")
     if c == "dk68":
@@ -269,7 +278,7 @@ def build_connectome(cfg):
 def build_system(cfg):
     """The model to simulate: the node, or a `Network` of it when [network] is present.
     Returns (model, labels or None)."""
-    from .network import Network
+    from ..network import Network
 
     if "network" not in cfg:
         return build_model(cfg), None
@@ -283,14 +292,12 @@ def build_system(cfg):
         if L is None:
             fail(cfg, "[network] speed needs fibre lengths in the connectome.")
         kw["lengths"], kw["speed"] = np.maximum(L, 1.0), float(net["speed"])
-    try:
+    with reported(cfg, "[network]"):
         return Network(node, W, **kw), labels
-    except (TypeError, ValueError) as e:
-        fail(cfg, f"[network] {str(e).splitlines()[0]}")
 
 
 def build_forcing(cfg, model):
-    from . import forcing
+    from .. import forcing
 
     f = cfg.get("forcing")
     if not f:
@@ -306,7 +313,7 @@ def build_forcing(cfg, model):
     else:
         fail(cfg, f"[forcing] kind must be 'constant' or 'sinusoid'; got {kind!r}.")
     if "regions" in f:
-        from .network import Network
+        from ..network import Network
 
         if not isinstance(model, Network):
             fail(cfg, "[forcing] regions needs a [network].")

@@ -1,4 +1,4 @@
-"""The `rosetta-jax` command line."""
+"""The `rosetta-jax` command line: its argparse parser and the dispatch to the commands."""
 
 from __future__ import annotations
 
@@ -39,6 +39,7 @@ COMMANDS = {
 
 
 def _demo(args) -> int:
+    """`rosetta-jax demo`."""
     from ._demo import run_demo
 
     run_demo(args.out, seed=args.seed, quiet=args.quiet, quick=args.quick)
@@ -46,6 +47,8 @@ def _demo(args) -> int:
 
 
 def _run_config(args) -> int:
+    """A command on a TOML config, in its precision (`uses_float64`); a bad config or input
+    is a one-line error and exit status 2."""
     from . import _commands, _config
 
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
@@ -66,12 +69,13 @@ def _run_config(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The parser of `rosetta-jax`: `demo` and a subcommand per entry of `COMMANDS`."""
     parser = argparse.ArgumentParser(
         prog="rosetta-jax",
         description="The Rosetta Stone ladder of neural mass models, simulated with JAX.",
         epilog="Example configs: examples/*.toml in the repository.",
     )
-    from ._version import __version__
+    from .._version import __version__
 
     parser.add_argument("--version", action="version", version=f"rosetta-jax {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -101,13 +105,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run `rosetta-jax` on `argv` (default: the process's arguments); the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
         parser.print_help()
         return 2
     return args.func(args)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
