@@ -154,6 +154,7 @@ class Network(AbstractModel):
     time_unit = property(lambda self: self.node.time_unit)  # type: ignore[assignment]
     complex_input = property(lambda self: self.node.complex_input)  # type: ignore[assignment]
     rhythm_band = property(lambda self: self.node.rhythm_band)  # type: ignore[assignment]
+    noise_enters_as_drive = property(lambda self: self.node.noise_enters_as_drive)  # type: ignore[assignment]
 
     @property
     def has_delays(self) -> bool:

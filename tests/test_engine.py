@@ -115,3 +115,46 @@ def test_synapse_and_normalisation_are_objects():
     by_object = rj.Network(models.JansenRit(), W, normalize=rj.connectome.RowSum()).weights
     np.testing.assert_array_equal(by_name, by_object)
     np.testing.assert_allclose(np.asarray(by_object).sum(axis=1), 1.0)  # rows sum to 1
+
+
+def test_importing_the_package_creates_no_device_arrays():
+    # No hidden global state: a fresh interpreter imports every public module with host to
+    # device transfers disallowed, and no JAX array is alive afterwards (an array made at
+    # import would also freeze the precision in force at import time).
+    import subprocess
+    import sys
+
+    code = (
+        "import jax\n"
+        "with jax.transfer_guard('disallow'):\n"
+        "    import rosetta_jax, rosetta_jax.cli, rosetta_jax.fit, rosetta_jax.analysis\n"
+        "    import rosetta_jax.plotting, rosetta_jax.interop, rosetta_jax.data\n"
+        "print(len(jax.live_arrays()))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True
+    )
+    assert out.stdout.strip() == "0", out.stdout + out.stderr
+
+
+@pytest.mark.parametrize("model", ADDITIVE, ids=lambda m: type(m).__name__)
+def test_models_that_fold_noise_into_the_drive_give_drift_plus_gain_times_noise(model):
+    # A model that declares noise_enters_as_drive is evaluated as f(t, y, u + xi) by the
+    # engine; that must equal the contract's f(t, y, u) + g(y) xi (at any state and drive),
+    # and only models whose gain is d f / d u (those of ADDITIVE) may declare it.
+    if not model.noise_enters_as_drive:
+        assert model.complex_input  # the oscillators take a real noise pair, not the drive
+        return
+    rng = np.random.default_rng(3)
+    y = model.initial_state() + 0.1 * rng.standard_normal(model.initial_state().shape)
+    xi = jnp.asarray(rng.standard_normal(model.noise_shape()))
+    u = 0.3 * jnp.ones(model.input_shape())
+    folded = model.noisy_vector_field(0.0, y, u, xi)
+    expected = model.vector_field(0.0, y, u) + jnp.tensordot(model.input_gain(y), xi, axes=xi.ndim)
+    np.testing.assert_allclose(folded, expected, rtol=1e-10, atol=1e-10)
+
+
+def test_only_additive_input_models_fold_noise_into_the_drive():
+    folding = {c.__name__ for c in models.LADDER if c.noise_enters_as_drive}
+    additive = {type(m).__name__ for m in ADDITIVE if not m.complex_input}
+    assert folding == additive

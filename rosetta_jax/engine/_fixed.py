@@ -153,17 +153,21 @@ def _stage_field(model, forcing, plan: _Plan, t, eta, eta_next, xi, history):
     """The vector field inside one step from `t`, as `f(c, y)` at stage time `t + c dt`: the
     drift with its inputs (forcing, coloured noise, delayed coupling) plus the noise term."""
 
+    fold = xi is not None and model.noise_enters_as_drive
+
     def vf(c, y):
         s = t + c * plan.dt
         u = None if forcing is None else forcing(s)
         if plan.coloured:
             eta_s = eta + c * (eta_next - eta)
             u = eta_s if u is None else u + eta_s
+        if fold:  # the same value as the noise term, in one fused evaluation
+            u = xi if u is None else u + xi
         if history is not None:
             f = model.delayed_vector_field(s, y, u, history.afferent_at(c))
         else:
             f = model.vector_field(s, y, u)
-        return f if xi is None else f + model.apply_input_gain(y, xi)
+        return f if xi is None or fold else f + model.apply_input_gain(y, xi)
 
     return vf
 

@@ -4,17 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import jax.numpy as jnp
-from jaxtyping import ArrayLike
-
 from ._base import drive
 from ._types import Drive, Scalar, State
-
-
-def input_gain_at(y: State, index: int | slice, gain: ArrayLike) -> State:
-    """The input gain of additive noise that enters only the equations `index` of the state,
-    with `gain` there (zero elsewhere)."""
-    return jnp.zeros_like(y).at[index].set(gain)
 
 
 def push_pull_inputs(model: Any, y: State, args: Drive) -> tuple[Scalar, Scalar]:

@@ -62,9 +62,11 @@ def _composite_rule(panels: int = 16, order: int = 32):
     x, w = np.polynomial.legendre.leggauss(order)
     edges = np.linspace(0.0, 1.0, panels + 1)
     lo, width = edges[:-1, None], np.diff(edges)[:, None]
-    return jnp.asarray((lo + 0.5 * width * (x + 1)).ravel()), jnp.asarray((0.5 * width * w).ravel())
+    return (lo + 0.5 * width * (x + 1)).ravel(), (0.5 * width * w).ravel()
 
 
+# Host (numpy) arrays: nothing is put on a device at import, and they take the precision in
+# force when used.
 _Q_X, _Q_W = _composite_rule()
 
 

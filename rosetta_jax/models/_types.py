@@ -16,3 +16,7 @@ Drive = Float[ArrayLike, ""] | None
 
 ComplexDrive = Inexact[ArrayLike, ""] | None
 """The drive $F = F_x + iF_y$ of the oscillators (a real one acts on $x$); None for none."""
+
+# Where white noise in the input channel enters the state (`AbstractModel.input_entry`): the
+# state entries (an index or a contiguous slice) and their gains.
+InputEntry = tuple[int | slice, Float[ArrayLike, " *entries"]]

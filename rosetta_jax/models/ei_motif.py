@@ -11,9 +11,9 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
 from ._base import AbstractModel, param
-from ._shared import input_gain_at, push_pull_inputs
+from ._shared import push_pull_inputs
 from ._transfer import sigmoid
-from ._types import Drive, Scalar, State
+from ._types import Drive, InputEntry, Scalar, State
 
 
 class EIMotif(AbstractModel):
@@ -83,10 +83,10 @@ class EIMotif(AbstractModel):
         ay = (self.gamma_y * self._s(v_y) - 2.0 * self.tau_y * dyy - yy) / self.tau_y**2
         return jnp.stack([dx, dyy, ax, ay])
 
-    def input_gain(self, y: State) -> State:
+    def input_entry(self) -> InputEntry:
         """White noise enters the E synapse, $\\ddot x = \\ldots + \\gamma_x \\xi/\\tau_x^2$ (the
         drive itself acts inside the E sigmoid)."""
-        return input_gain_at(y, 2, self.gamma_x / self.tau_x**2)
+        return 2, self.gamma_x / self.tau_x**2
 
     def initial_state(self) -> State:
         return jnp.zeros(4)

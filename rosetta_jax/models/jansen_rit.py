@@ -12,10 +12,9 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
 from ._base import AbstractModel, drive, param
-from ._shared import input_gain_at
 from ._synapses import second_order_psp
 from ._transfer import sigmoid
-from ._types import Drive, Scalar, State
+from ._types import Drive, InputEntry, Scalar, State
 
 
 class JansenRit(AbstractModel):
@@ -61,6 +60,7 @@ class JansenRit(AbstractModel):
 
     state_names: ClassVar[tuple[str, ...]] = ("y0", "y1", "y2", "y3", "y4", "y5")
     time_unit: ClassVar[str | None] = "s"
+    noise_enters_as_drive: ClassVar[bool] = True
     rhythm_band: ClassVar[tuple[float, float] | None] = (2.0, 45.0)  # Hz
     positive_params: ClassVar[tuple[str, ...]] = ("a", "b", "e0", "r")
 
@@ -78,9 +78,9 @@ class JansenRit(AbstractModel):
         dy5 = second_order_psp(y2, y5, self.c4 * C * self.rate(self.c3 * C * y0), self.B, self.b)
         return jnp.stack([y3, y4, y5, dy3, dy4, dy5])
 
-    def input_gain(self, y: State) -> State:
+    def input_entry(self) -> InputEntry:
         """The input rate $p$ enters the excitatory synapse: $\\dot y_4 = A a (p + u) - \\ldots$"""
-        return input_gain_at(y, 4, self.A * self.a)
+        return 4, self.A * self.a
 
     def initial_state(self) -> State:
         return jnp.zeros(6)

@@ -12,10 +12,9 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
 from ._base import AbstractModel, drive, param
-from ._shared import input_gain_at
 from ._synapses import second_order_psp
 from ._transfer import sigmoid
-from ._types import Drive, State
+from ._types import Drive, InputEntry, State
 
 
 # LaNMM synapse table (Ruffini's LaNMM code): presynaptic source and receptor type of the
@@ -95,6 +94,7 @@ class LaNMM(AbstractModel):
         f"du{i}" for i in range(1, 15)
     )
     time_unit: ClassVar[str | None] = "s"
+    noise_enters_as_drive: ClassVar[bool] = True
     rhythm_band: ClassVar[tuple[float, float] | None] = (1.0, 100.0)  # Hz
     positive_params: ClassVar[tuple[str, ...]] = (
         "a_AMPA",
@@ -149,12 +149,12 @@ class LaNMM(AbstractModel):
         A, a, C = self._synapse_table()
         return jnp.concatenate([du, second_order_psp(u, du, C * phi, A, a)])
 
-    def input_gain(self, y: State) -> State:
+    def input_entry(self) -> InputEntry:
         """The external rate $e_1$ enters each synapse it drives, with that synapse's
         $A a C$."""
         A, a, C = self._synapse_table()
         from_e1 = jnp.asarray([src == "e1" for src in _LANMM_SOURCES])
-        return input_gain_at(y, slice(14, None), jnp.where(from_e1, A * a * C, 0.0).astype(y.dtype))
+        return slice(14, None), jnp.where(from_e1, A * a * C, 0.0)
 
     def initial_state(self) -> State:
         return jnp.zeros(28)

@@ -8,9 +8,8 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike
 
 from ._base import AbstractModel, drive, param
-from ._shared import input_gain_at
 from ._transfer import sigmoid
-from ._types import Drive, Scalar, State
+from ._types import Drive, InputEntry, Scalar, State
 
 
 class MasterNMM(AbstractModel):
@@ -64,10 +63,10 @@ class MasterNMM(AbstractModel):
         dds = (self.gamma * r - (self.tau_r + self.tau_d) * ds - s) / (self.tau_r * self.tau_d)
         return jnp.stack([dr, ds, dds])
 
-    def input_gain(self, y: State) -> State:
+    def input_entry(self) -> InputEntry:
         """White noise enters the rate equation, $\\tau_m\\dot r = \\ldots + \\xi$ (the drive
         itself acts inside the transfer function)."""
-        return input_gain_at(y, 0, 1.0 / self.tau_m)
+        return 0, 1.0 / self.tau_m
 
     def initial_state(self) -> State:
         return jnp.zeros(3)

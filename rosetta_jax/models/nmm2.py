@@ -16,9 +16,8 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Bool
 
 from ._base import AbstractModel, drive, param
-from ._shared import input_gain_at
 from ._synapses import AbstractSynapse, Instantaneous, unit_alpha_derivative
-from ._types import Drive, Scalar, State
+from ._types import Drive, InputEntry, Scalar, State
 
 
 def _qif_mean_field(
@@ -76,6 +75,7 @@ class MontbrioPazoRoxin(AbstractModel):
     synapse: AbstractSynapse = Instantaneous()
 
     time_unit: ClassVar[str | None] = "ms"
+    noise_enters_as_drive: ClassVar[bool] = True
     rhythm_band: ClassVar[tuple[float, float] | None] = (1.0, 200.0)  # Hz
     positive_params: ClassVar[tuple[str, ...]] = ("tau", "Delta", "tau_s")
 
@@ -97,9 +97,9 @@ class MontbrioPazoRoxin(AbstractModel):
         dr, dv = _qif_mean_field(r, v, self.tau, self.Delta, net)
         return jnp.concatenate([jnp.stack([dr, dv]), self.synapse.derivative(r, y[2:], self.tau_s)])
 
-    def input_gain(self, y: State) -> State:
+    def input_entry(self) -> InputEntry:
         """The input current enters the membrane equation, $\\tau\\dot v = \\ldots + I$."""
-        return input_gain_at(y, 1, 1.0 / self.tau)
+        return 1, 1.0 / self.tau
 
     def initial_state(self) -> State:
         # Near the low-activity state: r small and positive, v negative; s = r, z = 0.
@@ -156,6 +156,7 @@ class ING(AbstractModel):
 
     state_names: ClassVar[tuple[str, ...]] = ("r", "v", "s", "z")
     time_unit: ClassVar[str | None] = "ms"
+    noise_enters_as_drive: ClassVar[bool] = True
     rhythm_band: ClassVar[tuple[float, float] | None] = (20.0, 200.0)  # Hz
     positive_params: ClassVar[tuple[str, ...]] = ("tau_m", "tau_d", "Delta")
 
@@ -166,9 +167,9 @@ class ING(AbstractModel):
         ds, dz = unit_alpha_derivative(s, z, r, self.tau_d)
         return jnp.stack([dr, dv, ds, dz])
 
-    def input_gain(self, y: State) -> State:
+    def input_entry(self) -> InputEntry:
         """The input current enters the membrane equation, $\\tau_m\\dot v = \\ldots + I$."""
-        return input_gain_at(y, 1, 1.0 / self.tau_m)
+        return 1, 1.0 / self.tau_m
 
     def initial_state(self) -> State:
         return jnp.array([0.05, -1.0, 0.05, 0.0])
@@ -246,6 +247,7 @@ class PING(AbstractModel):
         "z_i",
     )
     time_unit: ClassVar[str | None] = "ms"
+    noise_enters_as_drive: ClassVar[bool] = True
     rhythm_band: ClassVar[tuple[float, float] | None] = (20.0, 200.0)  # Hz
     positive_params: ClassVar[tuple[str, ...]] = (
         "tau_e",
@@ -266,9 +268,9 @@ class PING(AbstractModel):
         ds_i, dz_i = unit_alpha_derivative(s_i, z_i, r_i, self.tau_g)
         return jnp.stack([dr_e, dv_e, ds_e, dz_e, dr_i, dv_i, ds_i, dz_i])
 
-    def input_gain(self, y: State) -> State:
+    def input_entry(self) -> InputEntry:
         """The input current enters the E membrane equation, $\\tau_e\\dot v_e = \\ldots + I$."""
-        return input_gain_at(y, 1, 1.0 / self.tau_e)
+        return 1, 1.0 / self.tau_e
 
     def initial_state(self) -> State:
         return jnp.array([0.02, -1.0, 0.02, 0.0, 0.04, -1.0, 0.04, 0.0])

@@ -178,6 +178,7 @@ class Kuramoto(AbstractModel):
     K: Array = param(0.0)
 
     time_unit: ClassVar[str | None] = None
+    noise_enters_as_drive: ClassVar[bool] = True
 
     def __check_init__(self):
         if jnp.ndim(self.omega) > 1:

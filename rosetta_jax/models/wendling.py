@@ -12,10 +12,9 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
 from ._base import AbstractModel, drive, param
-from ._shared import input_gain_at
 from ._synapses import second_order_psp
 from ._transfer import sigmoid
-from ._types import Drive, Scalar, State
+from ._types import Drive, InputEntry, Scalar, State
 
 
 class Wendling(AbstractModel):
@@ -69,6 +68,7 @@ class Wendling(AbstractModel):
 
     state_names: ClassVar[tuple[str, ...]] = tuple(f"y{i}" for i in range(8))
     time_unit: ClassVar[str | None] = "s"
+    noise_enters_as_drive: ClassVar[bool] = True
     rhythm_band: ClassVar[tuple[float, float] | None] = (1.0, 80.0)  # Hz
     positive_params: ClassVar[tuple[str, ...]] = ("a", "b", "g", "e0", "r")
 
@@ -88,9 +88,9 @@ class Wendling(AbstractModel):
         )
         return jnp.stack([y4, y5, y6, y7, dy4, dy5, dy6, dy7])
 
-    def input_gain(self, y: State) -> State:
+    def input_entry(self) -> InputEntry:
         """The input rate $p$ enters the excitatory synapse: $\\dot y_5 = A a (p + u) - \\ldots$"""
-        return input_gain_at(y, 5, self.A * self.a)
+        return 5, self.A * self.a
 
     def initial_state(self) -> State:
         return jnp.zeros(8)

@@ -8,9 +8,9 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike
 
 from ._base import AbstractModel, param
-from ._shared import input_gain_at, push_pull_inputs
+from ._shared import push_pull_inputs
 from ._transfer import logistic
-from ._types import Drive, Scalar, State
+from ._types import Drive, InputEntry, Scalar, State
 
 
 class WilsonCowan(AbstractModel):
@@ -78,10 +78,10 @@ class WilsonCowan(AbstractModel):
         dy = (-y[1] + self.gamma_y * logistic(s_y, self.rho_y, self.theta_y)) / self.tau_y
         return jnp.stack([dx, dy])
 
-    def input_gain(self, y: State) -> State:
+    def input_entry(self) -> InputEntry:
         """White noise enters the E equation, $\\tau_x\\dot x = \\ldots + \\xi$ (the drive
         itself acts inside the E sigmoid)."""
-        return input_gain_at(y, 0, 1.0 / self.tau_x)
+        return 0, 1.0 / self.tau_x
 
     def initial_state(self) -> State:
         return jnp.array([0.1, 0.1])
