@@ -14,7 +14,35 @@ from jaxtyping import Array
 
 from ._validation import check_finite, concrete_values, python_number
 from .connectome import as_normalization
+from .coupling import AbstractCoupling
 from .units import TimeUnit
+
+
+def check_node(node, model_type: type, network_type: type) -> None:
+    """A network node is a single-node model."""
+    if not isinstance(node, model_type) or isinstance(node, network_type):
+        raise TypeError(
+            f"`node` must be a single-node model of rosetta_jax.models; got {type(node).__name__}."
+        )
+
+
+def checked_gain(G: Any) -> Array:
+    """The global coupling gain as a finite scalar array."""
+    G = jnp.asarray(G)
+    check_finite("Network", "G", G)
+    if jnp.ndim(G) != 0:
+        raise ValueError(f"`G` must be a scalar; got shape {jnp.shape(G)}.")
+    return G
+
+
+def checked_coupling(coupling: Any) -> Any:
+    """A coupling object of `rosetta_jax.coupling`."""
+    if not isinstance(coupling, AbstractCoupling):
+        raise TypeError(
+            "`coupling` must be a rosetta_jax.coupling object (Additive(), "
+            f"Diffusive(), Sine()); got {type(coupling).__name__}."
+        )
+    return coupling
 
 
 def checked_weights(weights: Any, normalize: Any) -> tuple[Array, Any]:

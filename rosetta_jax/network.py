@@ -26,13 +26,16 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
 from ._network_layout import (
+    check_node,
     check_regional,
     check_step_against_delays,
+    checked_coupling,
+    checked_gain,
     checked_steps,
     checked_weights,
     delay_layout,
 )
-from ._validation import check_finite, is_concrete
+from ._validation import is_concrete
 from .connectome import (
     AbstractNormalization,
     normalize_weights,
@@ -118,26 +121,13 @@ class Network(AbstractModel):
         max_delay: float | None = None,
         min_speed: float | None = None,
     ):
-        if not isinstance(node, AbstractModel) or isinstance(node, Network):
-            raise TypeError(
-                "`node` must be a single-node model of rosetta_jax.models; got "
-                f"{type(node).__name__}."
-            )
+        check_node(node, AbstractModel, Network)
         W, self.normalize = checked_weights(weights, normalize)
         self.weights = normalize_weights(W, self.normalize)
-        n = self.weights.shape[0]
-        self.G = jnp.asarray(G)
-        check_finite("Network", "G", self.G)
-        if jnp.ndim(self.G) != 0:
-            raise ValueError(f"`G` must be a scalar; got shape {jnp.shape(self.G)}.")
+        self.G = checked_gain(G)
         self.node = node
-        check_regional(node, n)
-        self.coupling = default_coupling(node) if coupling is None else coupling
-        if not isinstance(self.coupling, AbstractCoupling):
-            raise TypeError(
-                "`coupling` must be a rosetta_jax.coupling object (Additive(), "
-                f"Diffusive(), Sine()); got {type(self.coupling).__name__}."
-            )
+        check_regional(node, self.weights.shape[0])
+        self.coupling = checked_coupling(default_coupling(node) if coupling is None else coupling)
         layout = delay_layout(node, self.weights, lengths, speed, delays, max_delay, min_speed)
         self.lengths, self.speed, self.delays = layout.lengths, layout.speed, layout.delays
         self.max_delay, self.zero_delay_edges = layout.max_delay, layout.zero_delay_edges
