@@ -178,7 +178,9 @@ class Network(AbstractModel):
         return jnp.all(self._per_node(lambda m, yi: m.admissible(yi), 0)(self.node, y))
 
     def vector_field(self, t, y, args):
-        return self.noisy_vector_field(t, y, args, None)
+        e_now = self.efferent(y)
+        afferent = self._effective_weights() @ e_now
+        return self._node_fields(t, y, self._input(y, afferent, args, e_now))
 
     def input_gain(self, y):
         """Block diagonal: node $i$'s noise enters node $i$'s state through its own gain;
@@ -191,11 +193,6 @@ class Network(AbstractModel):
         return self._per_node(lambda m, yi, xii: m.apply_input_gain(yi, xii), 0, 0)(
             self.node, y, xi
         )
-
-    def noisy_vector_field(self, t, y, args, xi):
-        e_now = self.efferent(y)
-        afferent = self._effective_weights() @ e_now
-        return self._node_fields(t, y, self._input(y, afferent, args, e_now), xi)
 
     # ------------------------------------------------------------------ delays (engine hooks)
 
@@ -232,7 +229,7 @@ class Network(AbstractModel):
         e_now = self.efferent(y)
         if self.zero_delay_edges:
             afferent = afferent + self._instantaneous_weights() @ e_now
-        return self._node_fields(t, y, self._input(y, afferent, args, e_now), None)
+        return self._node_fields(t, y, self._input(y, afferent, args, e_now))
 
     # ------------------------------------------------------------------ internals
 
@@ -254,16 +251,11 @@ class Network(AbstractModel):
             u = u + _per_node_array(jnp.asarray(args), self.n_nodes)
         return u
 
-    def _node_fields(self, t, y, u, xi):
+    def _node_fields(self, t, y, u):
+        """Each node's drift given its input `u` (one value per node, or per node input)."""
         shape = (self.n_nodes, *self._node_input_shape())
         u = jnp.broadcast_to(_per_node_array(u, self.n_nodes, len(shape)), shape)
-        if xi is None:
-            return self._per_node(lambda m, yi, ui: m.vector_field(t, yi, ui), 0, 0)(
-                self.node, y, u
-            )
-        return self._per_node(lambda m, yi, ui, xii: m.noisy_vector_field(t, yi, ui, xii), 0, 0, 0)(
-            self.node, y, u, xi
-        )
+        return self._per_node(lambda m, yi, ui: m.vector_field(t, yi, ui), 0, 0)(self.node, y, u)
 
 
 def _per_node_array(u, n, ndim=None):

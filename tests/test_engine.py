@@ -154,6 +154,23 @@ def test_models_that_fold_noise_into_the_drive_give_drift_plus_gain_times_noise(
     np.testing.assert_allclose(folded, expected, rtol=1e-10, atol=1e-10)
 
 
+@pytest.mark.parametrize(
+    "node", [models.JansenRit(), models.WilsonCowan()], ids=lambda m: type(m).__name__
+)
+def test_network_noise_term_is_each_nodes_gain_times_its_noise(node):
+    # Folded (JR) or added through the gain (WC), a network's noisy drift equals its drift
+    # plus the block-diagonal gain times the per-node noise.
+    W = np.random.default_rng(5).uniform(0.0, 1.0, (4, 4))
+    net = rj.Network(node, W, G=2.0)
+    rng = np.random.default_rng(6)
+    y = net.initial_state() + 0.1 * rng.standard_normal(net.initial_state().shape)
+    xi = jnp.asarray(rng.standard_normal(net.noise_shape()))
+    expected = net.vector_field(0.0, y, None) + jnp.tensordot(net.input_gain(y), xi, axes=1)
+    np.testing.assert_allclose(
+        net.noisy_vector_field(0.0, y, None, xi), expected, rtol=1e-10, atol=1e-10
+    )
+
+
 def test_only_additive_input_models_fold_noise_into_the_drive():
     folding = {c.__name__ for c in models.LADDER if c.noise_enters_as_drive}
     additive = {type(m).__name__ for m in ADDITIVE if not m.complex_input}

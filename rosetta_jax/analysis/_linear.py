@@ -114,7 +114,7 @@ def _network_blocks(net: Network, y, args):
     def fields(yy, aff_real):
         aff = aff_real[..., 0] if ka == 1 else aff_real[..., 0] + 1j * aff_real[..., 1]
         e_now = net.efferent(yy)
-        return net._node_fields(0.0, yy, net._input(yy, aff, args, e_now), None)
+        return net._node_fields(0.0, yy, net._input(yy, aff, args, e_now))
 
     aff_r = _as_real(afferent0)
     A = jax.jacfwd(lambda yy: fields(yy.reshape(n, s), aff_r).reshape(-1))(y.reshape(-1))
