@@ -6,6 +6,7 @@ parameter sweeps (`sweep` over a `Space`).
 """
 
 from . import (
+    _xla,  # noqa: F401  (first: XLA flags before jax's CPU backend starts)
     analysis as analysis,
     connectome as connectome,
     coupling as coupling,

@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -52,7 +54,10 @@ def spectrum_target(
         source: an MNE `Spectrum` (or `EpochsSpectrum`, averaged over epochs), an MNE `Raw`
             (its spectrum is computed with `raw.compute_psd(fmin=..., fmax=..., picks=...,
             **psd_kwargs)`, Welch by default), a path to a raw `.fif` file, or a tuple
-            `(freqs, psd)` of arrays with `psd` shaped `(n_freqs,)` or `(n_freqs, n_channels)`.
+            `(freqs, psd)` of arrays with `psd` shaped `(n_freqs,)`, `(n_freqs, n_channels)`
+            or `(n_channels, n_freqs)`, a `fit.SpectrumTarget`, or a path to a `.npz` (arrays
+            `freqs` and `psd` or `amplitude`, optional `labels`) or a `.csv` file (header row;
+            first column frequencies [Hz], one column per channel).
         fmin, fmax: frequency range kept [Hz].
         picks: MNE channel selection (MNE inputs only).
         labels: channel names for array input (MNE inputs use their channel names).
@@ -60,10 +65,18 @@ def spectrum_target(
     Returns:
         A `fit.SpectrumTarget` with one column per channel.
     """
+    if isinstance(source, SpectrumTarget):
+        labels = labels if labels is not None else source.labels
+        source = (np.asarray(source.freqs), np.asarray(source.psd))
+    if isinstance(source, (str, os.PathLike)) and Path(source).suffix.lower() in (".npz", ".csv"):
+        source, file_labels = _read_table(Path(source))
+        labels = labels if labels is not None else file_labels
     if isinstance(source, tuple):
         if len(source) != 2:
             raise ValueError("Array input must be a tuple (freqs, psd).")
         freqs, psd = (np.asarray(a, dtype=float) for a in source)
+        if psd.ndim == 2 and psd.shape[0] != freqs.shape[0] and psd.shape[1] == freqs.shape[0]:
+            psd = psd.T  # channels x freqs, as MNE and most tables store it
         keep = (freqs >= fmin) & (freqs <= fmax)
         if not np.any(keep):
             raise ValueError(f"No frequency of `freqs` lies in [{fmin}, {fmax}] Hz.")
@@ -74,6 +87,8 @@ def spectrum_target(
             )
         return SpectrumTarget(freqs[keep], psd[keep], labels)
     mne = _mne()
+    if isinstance(source, os.PathLike):
+        source = str(source)
     if isinstance(source, str):
         source = mne.io.read_raw_fif(source, preload=True, verbose="error")
     if isinstance(source, mne.io.BaseRaw):
@@ -90,6 +105,38 @@ def spectrum_target(
         data = data.mean(axis=0)
     names = source.ch_names
     return SpectrumTarget(np.asarray(freqs), np.asarray(data).T, list(names))
+
+
+def _read_table(path: Path) -> tuple[tuple[np.ndarray, np.ndarray], list[str] | None]:
+    """`(freqs, psd)` and channel labels from a `.npz` (arrays `freqs` and `psd`, or
+    `amplitude` which is squared; optional `labels`) or a `.csv` (a header row, first column
+    the frequencies [Hz], one column per channel)."""
+    if not path.exists():
+        raise FileNotFoundError(f"No spectrum file {path}.")
+    if path.suffix.lower() == ".npz":
+        with np.load(path, allow_pickle=False) as z:
+            keys = set(z.files)
+            freq_key = next((k for k in ("freqs", "freqs_hz", "frequencies") if k in keys), None)
+            if freq_key is None or not keys & {"psd", "amplitude"}:
+                raise ValueError(
+                    f"{path.name} needs an array 'freqs' and an array 'psd' (power) or "
+                    f"'amplitude'; it has {sorted(keys)}."
+                )
+            psd = z["psd"] if "psd" in keys else np.asarray(z["amplitude"], float) ** 2
+            labels = [str(x) for x in z["labels"]] if "labels" in keys else None
+            return (np.asarray(z[freq_key], float), np.asarray(psd, float)), labels
+    with open(path) as fh:
+        header = fh.readline().strip().split(",")
+    try:
+        float(header[0])
+        header, skip = None, 0
+    except ValueError:
+        skip = 1
+    table = np.loadtxt(path, delimiter=",", skiprows=skip, ndmin=2)
+    if table.shape[1] < 2:
+        raise ValueError(f"{path.name} needs a frequency column and at least one channel.")
+    labels = [h.strip() for h in header[1:]] if header else None
+    return (table[:, 0], table[:, 1:]), labels
 
 
 def to_mne_raw(

@@ -81,8 +81,8 @@ def _newton(model, y0, args, iterations=60, early_stop=False):
     """Damped Newton on f(y) = 0 from one start; returns (y, residual norm).
 
     With `early_stop` the iteration ends once the residual or the step is at rounding level (a
-    `while_loop`: for searches outside differentiated code; inside it, a fixed number of
-    iterations compiles to faster code)."""
+    `while_loop`; under `vmap` it runs until every member has stopped, the stopped ones held
+    fixed). Without it, exactly `iterations` steps are taken (a `fori_loop`)."""
     f, shape = _flat_field(model, args)
     x = y0.reshape(-1)
     eps = jnp.finfo(x.dtype).eps
@@ -91,8 +91,9 @@ def _newton(model, y0, args, iterations=60, early_stop=False):
         J = jax.jacfwd(f)(x)
         r = f(x)
         dx = jnp.linalg.solve(J, -r)
-        # A singular Jacobian (a fold, a symmetric network) falls back to least squares.
-        dx = jnp.where(jnp.all(jnp.isfinite(dx)), dx, jnp.linalg.lstsq(J, -r)[0])
+        # A singular Jacobian (a fold, a symmetric network) falls back to least squares; a
+        # `cond`, so that the SVD runs only then (under `vmap` both branches run).
+        dx = jax.lax.cond(jnp.all(jnp.isfinite(dx)), lambda: dx, lambda: jnp.linalg.lstsq(J, -r)[0])
         # Backtracking by halving, written without data-dependent Python control flow.
         scales = 0.5 ** jnp.arange(8)
         norms = jax.vmap(lambda s: jnp.linalg.norm(f(x + s * dx)))(scales)
@@ -221,7 +222,9 @@ def equilibrium(
 ) -> Float[Array, "*state_shape"]:
     """A differentiable equilibrium: Newton from `y_guess`, with exact parameter gradients.
 
-    Newton runs on stopped gradients; one final Newton step carries them, which gives
+    Newton runs on stopped gradients and stops once converged (at most `iterations` steps;
+    none from a point whose residual is already at rounding level); one final Newton step
+    carries the gradients, which gives
     $dy^*/d\\theta = -J^{-1}\\,\\partial f/\\partial\\theta$ (the implicit function theorem) at the
     equilibrium. jit-, vmap- and grad-safe; in the model's own precision.
 
@@ -235,7 +238,7 @@ def equilibrium(
         model: a model (or a network without delays).
         y_guess: a state near the wanted equilibrium.
         args: constant input.
-        iterations: Newton iterations.
+        iterations: the most Newton iterations.
         tol: relative size of the last Newton step below which the point is accepted.
 
     Raises:
@@ -243,7 +246,8 @@ def equilibrium(
     """
     shape = model.initial_state().shape
     frozen = jax.lax.stop_gradient(model)
-    y, _ = _newton(frozen, jax.lax.stop_gradient(jnp.asarray(y_guess)), args, iterations)
+    y0 = jax.lax.stop_gradient(jnp.asarray(y_guess))
+    y, _ = _newton(frozen, y0, args, iterations, early_stop=True)
     f = lambda x: model.vector_field(0.0, x.reshape(shape), args).reshape(-1)
     x = jax.lax.stop_gradient(y.reshape(-1))
     J = jax.lax.stop_gradient(jax.jacfwd(f)(x))

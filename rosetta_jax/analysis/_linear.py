@@ -64,13 +64,14 @@ def _complex_block(w: Array, k: int) -> Array:
     return jnp.stack([jnp.stack([wr, -wi], -1), jnp.stack([wi, wr], -1)], -2)
 
 
-def _noise_covariance(model, y, args, noise, omega):
-    """Noise covariance rate D (N x N), possibly frequency dependent (OU).
+def _noise_covariance(model, y, args, noise):
+    """The noise covariance rate $D(\\omega)$ (N x N), as a function of the angular frequency.
 
     White noise enters through the model's declared input gain $g$: $D = g \\Sigma g^T$ with
-    $\\Sigma$ the noise intensities ($\\sigma^2$, halved per part of a complex input).
-    Ornstein-Uhlenbeck noise is a drive, so it enters through $\\partial f/\\partial u$ (inside
-    the sigmoid of the sigmoid-input models), with its Lorentzian spectrum."""
+    $\\Sigma$ the noise intensities ($\\sigma^2$, halved per part of a complex input), the
+    same at every frequency. Ornstein-Uhlenbeck noise is a drive, so it enters through
+    $\\partial f/\\partial u$ (inside the sigmoid of the sigmoid-input models), with its
+    Lorentzian spectrum; the gains are computed here once, only the weights per frequency."""
     N = y.size
     in_shape = tuple(model.input_shape())
     cplx = model.complex_input
@@ -78,22 +79,26 @@ def _noise_covariance(model, y, args, noise, omega):
         n_shape = tuple(model.noise_shape())
         B = model.input_gain(y).reshape(N, -1)
         sigma2 = jnp.broadcast_to(_per_input(noise.sigma, n_shape) ** 2, n_shape).reshape(-1)
-        return (B * (sigma2 / 2 if cplx else sigma2)) @ B.T
+        D = (B * (sigma2 / 2 if cplx else sigma2)) @ B.T
+        return lambda omega: D
     zeros = jnp.zeros(in_shape, dtype=y.dtype)
 
     def f_drive(xr, xi):
         x = xr + 1j * xi if cplx else xr
         return model.vector_field(0.0, y, x if args is None else args + x).reshape(-1)
 
-    Br = jax.jacfwd(lambda x: f_drive(x, zeros))(zeros).reshape(N, -1)
+    B = jax.jacfwd(lambda x: f_drive(x, zeros))(zeros).reshape(N, -1)
     sigma2 = jnp.broadcast_to(_per_input(noise.sigma, in_shape) ** 2, in_shape).reshape(-1)
     tau = jnp.broadcast_to(_per_input(noise.tau, in_shape), in_shape).reshape(-1)
-    # OU input of stationary variance sigma^2: spectral density 2 sigma^2 tau / (1 + w^2 tau^2).
-    sigma2 = 2 * sigma2 * tau / (1 + (omega * tau) ** 2)
-    if cplx:
+    if cplx:  # both parts of a complex input, each with half the variance
         Bi = jax.jacfwd(lambda x: f_drive(zeros, x))(zeros).reshape(N, -1)
-        return (Br * (sigma2 / 2)) @ Br.T + (Bi * (sigma2 / 2)) @ Bi.T
-    return (Br * sigma2) @ Br.T
+        B, sigma2, tau = jnp.concatenate([B, Bi], 1), jnp.tile(sigma2 / 2, 2), jnp.tile(tau, 2)
+
+    def at(omega):
+        # OU input of stationary variance sigma^2: spectral density 2 sigma^2 tau / (1 + w^2 tau^2).
+        return (B * (2 * sigma2 * tau / (1 + (omega * tau) ** 2))) @ B.T
+
+    return at
 
 
 def _per_input(v, in_shape):
@@ -190,6 +195,9 @@ def linear_spectrum(
         n, s = y.shape
     else:
         J0 = _fields_jacobian(model, y, args)
+    noise_covariance = _noise_covariance(model, y, args, noise)
+    # White noise: one covariance for every frequency, computed outside the per-frequency map.
+    D0 = noise_covariance(0.0) if isinstance(noise, Additive) else None
 
     def at(omega):
         if delayed:
@@ -198,7 +206,7 @@ def linear_spectrum(
             J = A + Kw
         else:
             J = J0
-        D = _noise_covariance(model, y, args, noise, omega)
+        D = noise_covariance(omega) if D0 is None else D0
         H = cobs @ jnp.linalg.inv(1j * omega * jnp.eye(N) - J)  # observable transfer
         S = H @ D @ jnp.conj(H).T
         return 2 * seconds_per_unit * S
@@ -224,7 +232,7 @@ def linear_covariance(
         raise TypeError("`noise` must be noise.Additive(...) (white noise).")
     y = stable_equilibrium(model, args) if y_star is None else jnp.asarray(y_star)
     J = _fields_jacobian(model, y, args)
-    D = _noise_covariance(model, y, args, noise, 0.0)
+    D = _noise_covariance(model, y, args, noise)(0.0)
     sigma = lyapunov_covariance(J, D)
     cobs = jax.jacfwd(lambda x: jnp.atleast_1d(model.observe(x.reshape(y.shape))))(y.reshape(-1))
     return cobs @ sigma @ cobs.T

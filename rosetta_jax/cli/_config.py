@@ -91,7 +91,7 @@ REQUIRED = {
     "sweep": {"model": ["name"], "simulation": ["t1", "dt"], "sweep": ["params"]},
     "bifurcation": {"model": ["name"], "bifurcation": ["param", "start", "stop"]},
 }
-FIT_TASKS = ("regional_spectra", "connectome_fc", "network_spectra", "spectrum")
+FIT_TASKS = ("regional_spectra", "connectome_fc", "network_spectra", "spectrum", "spectra")
 
 
 def _type_name(t) -> str:

@@ -1,5 +1,7 @@
-"""`rosetta-jax fit CONFIG.toml`: the [fit] task (the bundled real-data fits, or a [model]'s
-parameters fitted to one spectrum from a file), written as fit.json, fit.npz and fit.png."""
+"""`rosetta-jax fit CONFIG.toml`: the [fit] task (the bundled real-data fits; `spectra`: any
+recorded spectra from a .npz, .csv or .fif file, one node per channel with the aperiodic
+observation model; or a [model]'s parameters fitted to one spectrum from a file), written as
+fit.json, fit.npz and fit.png."""
 
 from __future__ import annotations
 
@@ -59,6 +61,12 @@ def _run_task(cfg, task: str, node, kw: dict):
         return F.fit_connectome_fc(node, n_starts=n_starts, **kw)
     if task == "network_spectra":
         return F.fit_network_spectra(node, **kw)
+    if task == "spectra":
+        target = _target_spectrum(cfg, cfg["fit"].get("target"))
+        try:
+            return F.fit_spectra(target, node, starts=max(n_starts, 1), **kw)
+        except ValueError as e:
+            C.fail(cfg, f"[fit] {str(e).splitlines()[0]}")
     return _fit_spectrum(cfg, node, kw)
 
 
@@ -151,11 +159,14 @@ def _target_spectrum(cfg, value):
             return SpectrumTarget.from_amplitude(z["freqs"], z["amplitude"], labels)
         except ValueError as e:
             C.fail(cfg, f"[fit] target: {str(e).splitlines()[0]}")
-    if p.suffix == ".fif" or p.name.endswith(".fif.gz"):
+    if p.suffix in (".fif", ".csv") or p.name.endswith(".fif.gz"):
         from ..interop import spectrum_target
 
-        return spectrum_target(str(p))
-    C.fail(cfg, f"[fit] target must be 'meg_spectra', an .npz or a .fif file; got {value!r}.")
+        try:
+            return spectrum_target(str(p), fmin=0.0, fmax=np.inf)
+        except (ValueError, FileNotFoundError) as e:
+            C.fail(cfg, f"[fit] target: {str(e).splitlines()[0]}")
+    C.fail(cfg, f"[fit] target must be 'meg_spectra', an .npz, .csv or .fif file; got {value!r}.")
 
 
 def _write_fit(cfg, out, task: str, res, elapsed: float) -> dict:

@@ -7,6 +7,8 @@ Example:
     >>> objective = fit.SpectrumObjective(target, noise.Additive(1.0))
 """
 
+from ._cohort import fit_cohort as fit_cohort
+from ._fc import SimulatedBold as SimulatedBold, fit_fc as fit_fc
 from ._fit import FitResult as FitResult, fit as fit
 from ._methods import Linear as Linear, Simulated as Simulated, damping_ratio as damping_ratio
 from ._objectives import (
@@ -14,11 +16,13 @@ from ._objectives import (
     SpectrumObjective as SpectrumObjective,
     fcd_quantiles as fcd_quantiles,
 )
+from ._observed import Observed as Observed, aperiodic as aperiodic
 from ._real import (
     fit_connectome_fc as fit_connectome_fc,
     fit_network_spectra as fit_network_spectra,
     fit_regional_spectra as fit_regional_spectra,
 )
+from ._rungs import rung_parameters as rung_parameters
 from ._sensitivity import (
     SensitivityResult as SensitivityResult,
     fc_features as fc_features,
@@ -26,6 +30,12 @@ from ._sensitivity import (
     sensitivity as sensitivity,
     spectral_features as spectral_features,
 )
+from ._spectra_fit import (
+    as_target as as_target,
+    default_generators as default_generators,
+    fit_spectra as fit_spectra,
+)
+from ._stopping import Plateau as Plateau, default_optimizer as default_optimizer
 from ._targets import FCTarget as FCTarget, SpectrumTarget as SpectrumTarget
 from ._transforms import (
     AbstractTransform as AbstractTransform,

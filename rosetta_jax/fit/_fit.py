@@ -5,6 +5,7 @@ the optimisation steps (`fit/_steps.py`) and the `FitResult` assembly (`_result`
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 import warnings
@@ -22,6 +23,7 @@ from jaxtyping import Array, Float, PRNGKeyArray, PyTree
 from .._version import __version__
 from ._checkpoint import _Checkpoint
 from ._steps import _apply, _as_tuple, _optimise, _Problem, _Search
+from ._stopping import Plateau, default_optimizer
 from ._transforms import AbstractTransform, GaussianPrior, Identity
 
 
@@ -40,16 +42,20 @@ class FitResult(eqx.Module):
     Attributes:
         model: the model with the best parameters found (over starts and steps).
         params: the fitted parameter values, by name.
-        loss_history: loss per step and start, shape `(steps, n_starts)` (NaN where a step
-            was rejected).
+        loss_history: loss per step run and start, shape `(meta["stopped_at"], n_starts)`:
+            the rows of the steps actually run, fewer than `steps` when the fit stopped on a
+            plateau (NaN where a step was rejected).
         best_loss: the lowest loss reached; `best_start` the start that reached it.
         goodness: the objective's report on the fitted model (e.g. R^2 of the log-PSD, peak
             error in Hz, FC correlation).
         starts: the parameter values of every start at its best step, shape
             `(n_starts, ...)` each.
         objective: the objective fitted (it draws the target-versus-model figure).
-        meta: settings, versions, the wall time of the run (`seconds`) and of each step run
-            (`step_seconds`; the first includes compilation), the number of rejected steps.
+        meta: settings (`steps` is the maximum; `stop` the plateau rule's settings or None),
+            versions, the wall time of the run (`seconds`) and of each step run
+            (`step_seconds`; the first includes compilation; empty for a fit resumed after
+            it ended), the number of rejected steps, the number of steps run (`stopped_at`)
+            and why the fit ended (`stop_reason`: `"plateau"` or `"max_steps"`).
     """
 
     model: PyTree
@@ -100,6 +106,7 @@ def fit(
     names: Sequence[str] | str | None = None,
     optimizer: optax.GradientTransformation | None = None,
     steps: int = 100,
+    stop: Plateau | None = Plateau(),  # noqa: B008 (an immutable eqx.Module)
     key: PRNGKeyArray | None = None,
     n_starts: int = 1,
     start_spread: float = 0.3,
@@ -121,10 +128,14 @@ def fit(
             (default); the optimiser works on unconstrained values.
         priors: one per leaf, a `GaussianPrior` or None.
         names: names for the leaves in the result (default `param_0`, ...).
-        optimizer: any optax optimiser (default `optax.adam(0.05)`); gradient clipping
-            (`clip_norm`) is chained before it, and a step whose loss or gradient is NaN/inf is
-            rejected (`optax.apply_if_finite`), never applied.
-        steps: optimisation steps.
+        optimizer: any optax optimiser (default `default_optimizer(0.05, steps)`: Adam with
+            a short warm-up and a cosine decay over `steps`); gradient clipping (`clip_norm`)
+            is chained before it, and a step whose loss or gradient is NaN/inf is rejected
+            (`optax.apply_if_finite`), never applied.
+        steps: the most optimisation steps to run.
+        stop: the rule that ends the fit before `steps` once the loss stops improving, a
+            `Plateau` (default `Plateau(patience=20, rtol=1e-4, atol=1e-10)`; with several
+            starts the fit ends when every start has plateaued); None runs all `steps`.
         key: PRNG key for noise in the objective and the starts (default `jax.random.key(0)`).
             It is split in two: one half draws the extra starts, the other gives step i the
             key `fold_in(half, i)`, so the objective's noise is resampled every step.
@@ -136,9 +147,12 @@ def fit(
         checkpoint: a directory to save progress to every `checkpoint_every` steps (a
             resumable store, `rosetta_jax.store`: `.npz` files without pickle, checksums in a
             manifest). With `resume` an interrupted fit continues from its newest intact
-            checkpoint and ends exactly where an uninterrupted one would (the same call with
-            more `steps` extends it). A checkpoint made from other inputs (model, objective
-            and its target data, parameters, transforms, priors, optimiser, key, starts) raises
+            checkpoint and ends exactly where an uninterrupted one would; a fit that had ended
+            on a plateau returns the same result at once. The same call with more `steps`
+            extends a fit that ran all its steps, given an explicit `optimizer` (the default
+            one's schedule spans `steps`, so with it other `steps` are other inputs). A
+            checkpoint made from other inputs (model, objective and its target data,
+            parameters, transforms, priors, optimiser, key, starts, `stop`) raises
             `store.StoreMismatchError` naming what differs; `resume=False` discards it.
         progress: show a progress bar.
 
@@ -148,8 +162,10 @@ def fit(
     leaves, transforms, priors, names = _check_leaves(model, params, transforms, priors, names)
     if steps < 1 or n_starts < 1:
         raise ValueError("`steps` and `n_starts` must be >= 1.")
+    if stop is not None and not isinstance(stop, Plateau):
+        raise TypeError(f"`stop` must be fit.Plateau(...) or None; got {type(stop).__name__}.")
     key = jr.key(0) if key is None else key
-    user_optimizer = optax.adam(0.05) if optimizer is None else optimizer
+    user_optimizer = default_optimizer(0.05, steps) if optimizer is None else optimizer
     problem = _Problem(
         model, params, transforms, priors, objective, _guarded(user_optimizer, clip_norm)
     )
@@ -159,11 +175,22 @@ def fit(
     ckpt = None
     if checkpoint is not None:
         settings = {"n_starts": n_starts, "start_spread": start_spread, "clip_norm": clip_norm}
-        ckpt = _Checkpoint.of_fit(checkpoint, resume, problem, names, user_optimizer, key, settings)
+        ckpt = _Checkpoint.of_fit(
+            checkpoint, resume, problem, names, user_optimizer, key, settings, stop
+        )
         search = ckpt.resume(search)
     t_start = time.perf_counter()
-    search, step_seconds = _optimise(search, problem, k_run, ckpt, checkpoint_every, progress)
-    return _result(problem, names, search, k_run, clip_norm, step_seconds, t_start)
+    search, step_seconds, stopped = _optimise(
+        search, problem, stop, k_run, ckpt, checkpoint_every, progress
+    )
+    run = {
+        "steps": steps,
+        "clip_norm": clip_norm,
+        "stop": None if stop is None else dataclasses.asdict(stop),
+        "stop_reason": "plateau" if stopped else "max_steps",
+        "step_seconds": np.asarray(step_seconds),
+    }
+    return _result(problem, names, search, k_run, run, t_start)
 
 
 def _check_leaves(model, params, transforms, priors, names):
@@ -222,11 +249,13 @@ def _starts(leaves, transforms, key, n_starts, spread) -> tuple:
     )
 
 
-def _result(problem, names, search, k_run, clip_norm, step_seconds, t_start) -> FitResult:
+def _result(problem, names, search, k_run, run, t_start) -> FitResult:
     """The `FitResult`: the model at the best start's best values, every start's best values,
-    the objective's report (with the key `fold_in(k_run, steps)`) and the run's metadata."""
+    the objective's report (with the key `fold_in(k_run, n)`, n the steps run), the history of
+    the steps run and the run's metadata (`run`: the settings and stop facts to record)."""
     model, params, transforms, _, objective, optimizer = problem
-    best_u, best_loss, history = search.best_u, search.best_loss, search.history
+    best_u, best_loss = search.best_u, search.best_loss
+    history = search.history[: search.start_step]
     steps, n_starts = history.shape
     rejected = int(np.sum(~np.isfinite(history)))
     if not np.any(np.isfinite(best_loss)):
@@ -253,13 +282,16 @@ def _result(problem, names, search, k_run, clip_norm, step_seconds, t_start) -> 
         else {}
     )
     meta = {
-        "steps": steps,
+        "steps": run["steps"],
         "n_starts": n_starts,
         "optimizer": str(optimizer.__class__.__name__),
-        "clip_norm": clip_norm,
+        "clip_norm": run["clip_norm"],
+        "stop": run["stop"],
         "seconds": time.perf_counter() - t_start,
         "rejected_steps": rejected,
-        "step_seconds": np.asarray(step_seconds),
+        "step_seconds": run["step_seconds"],
+        "stopped_at": steps,
+        "stop_reason": run["stop_reason"],
         "rosetta_jax": __version__,
         "jax": jax.__version__,
     }

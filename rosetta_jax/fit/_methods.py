@@ -17,7 +17,7 @@ import jax.random as jr
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
-from ..analysis._dynamics import equilibrium, jacobian
+from ..analysis._dynamics import _flat_field, equilibrium, jacobian
 from ..analysis._linear import linear_fc, linear_spectrum
 from ..analysis._signal import functional_connectivity, welch
 from ..engine import simulate
@@ -40,17 +40,24 @@ def damping_ratio(model: AbstractModel, y: Float[ArrayLike, " *state"]) -> Float
     Differentiable through first-order perturbation theory of the least-damped eigenvalue
     alone, $d\\lambda = u^T dJ\\, v / u^T v$ with its right and left eigenvectors: the
     synaptic kernels of neural mass models give the Jacobian repeated (defective)
-    eigenvalues, at which differentiating the whole eigendecomposition returns NaN."""
-    J = jacobian(model, y)
-    Js = jax.lax.stop_gradient(J)
-    lam, V = jnp.linalg.eig(Js)
+    eigenvalues, at which differentiating the whole eigendecomposition returns NaN.
+
+    One eigendecomposition gives both eigenvector sets, and $dJ\\,v$ comes from two
+    Jacobian-vector products (the real and imaginary parts of $v$), so that the gradient does
+    not go through the whole Jacobian."""
+    f, _ = _flat_field(model)
+    x = jnp.asarray(y).reshape(-1)
+    Js = jax.lax.stop_gradient(jacobian(jax.lax.stop_gradient(model), x))
+    # LAPACK's left eigenvectors w satisfy w^H J = lambda w^H.
+    lam, W, V = jax.lax.linalg.eig(
+        Js, compute_left_eigenvectors=True, compute_right_eigenvectors=True
+    )
     zeta = -lam.real / jnp.maximum(jnp.abs(lam), 1e-12)
     k = jnp.argmin(zeta)
-    lam_k, v = lam[k], V[:, k]
-    mu, U = jnp.linalg.eig(Js.T)  # left eigenvectors: u^T J = lambda u^T
-    u = U[:, jnp.argmin(jnp.abs(mu - lam_k))]
-    dJ = (J - Js).astype(v.dtype)
-    lam_k = lam_k + (u @ dJ @ v) / (u @ v)  # value unchanged, gradient first order
+    lam_k, v, u = lam[k], V[:, k], jnp.conj(W[:, k])  # u^T J = lambda u^T
+    jvp = lambda t: jax.jvp(f, (x,), (t,))[1]
+    d = u @ jax.lax.complex(jvp(v.real), jvp(v.imag)) / (u @ v)  # lambda, carrying u^T dJ v
+    lam_k = lam_k + (d - jax.lax.stop_gradient(d))  # value unchanged, gradient first order
     return -lam_k.real / jnp.maximum(jnp.abs(lam_k), 1e-12)
 
 

@@ -23,6 +23,7 @@ from ..analysis._signal import fcd, peak_frequency
 from ..models._base import AbstractModel
 from ..noise import AbstractNoise, Additive
 from ._methods import Linear, Simulated, as_method, damping_ratio, moved_settings
+from ._observed import Observed
 from ._targets import FCTarget, SpectrumTarget
 
 
@@ -43,6 +44,12 @@ def _corr(a, b):
 def _check_noise(noise):
     if not isinstance(noise, AbstractNoise):
         raise TypeError("`noise` must be a rosetta_jax.noise object (e.g. noise.Additive(1.0)).")
+
+
+@eqx.filter_jit
+def _compiled_spectra(objective, model, key):
+    """`objective._spectra` compiled (reports and figures outside a fitting step)."""
+    return objective._spectra(model, key)
 
 
 class SpectrumObjective(eqx.Module):
@@ -122,14 +129,17 @@ class SpectrumObjective(eqx.Module):
         self, model: AbstractModel, key: PRNGKeyArray | None = None
     ) -> Float[Array, "n_freqs n_channels"]:
         """The model's PSD at the target frequencies, shape `(n_freqs, n_channels)`."""
-        return self._spectra(model, key)[0]
+        return _compiled_spectra(self, model, key)[0]
 
     def _spectra(self, model, key):
         """PSD `(n_freqs, n_channels)` and the damping ratio of the equilibrium (per node for
         regional fits; 1 for the simulation method)."""
-        spectrum = lambda m: self.method.spectrum(
-            m, self.noise, self.target.freqs, key, self.lead_field
-        )
+
+        def spectrum(m):
+            if isinstance(m, Observed):
+                return m.spectrum(self.method, self.noise, self.target.freqs, key, self.lead_field)
+            return self.method.spectrum(m, self.noise, self.target.freqs, key, self.lead_field)
+
         if self.regional:
             n = self.target.n_channels
             axes = jax.tree.map(lambda p: 0 if jnp.ndim(p) == 1 else None, model)
@@ -165,6 +175,18 @@ class SpectrumObjective(eqx.Module):
             aux["peak_error_hz"] = jnp.sqrt(jnp.mean(err**2))
         return loss, aux
 
+    def channel_losses(
+        self, model: AbstractModel, key: PRNGKeyArray | None = None
+    ) -> Float[Array, " n_channels"]:
+        """Each channel's part of the loss: its mean squared log-PSD error in the band plus
+        `peak_weight` times its squared peak error [Hz] (without the stability penalty)."""
+        psd, _ = _compiled_spectra(self, model, key)
+        d, mask = self._log_residual(psd)
+        loss = jnp.sum(d**2, axis=0) / jnp.sum(mask)
+        if self.peak_weight:
+            loss = loss + self.peak_weight * (self._peak(psd) - self._peak(self.target.psd)) ** 2
+        return loss
+
     def _peak(self, psd):
         return peak_frequency(self.target.freqs, psd, self.peak_band, axis=0)
 
@@ -183,7 +205,7 @@ class SpectrumObjective(eqx.Module):
     def report(self, model: AbstractModel, key: PRNGKeyArray | None = None) -> dict[str, Any]:
         """Goodness of fit: R^2 of the log-PSD in the band and the peak-frequency error [Hz],
         per channel and on average."""
-        psd, zeta = self._spectra(model, key)
+        psd, zeta = _compiled_spectra(self, model, key)
         d, mask = self._log_residual(psd)
         lt = jnp.log10(self.target.psd)
         lt = lt - jnp.sum(jnp.where(mask[:, None], lt, 0), 0) / jnp.sum(mask)

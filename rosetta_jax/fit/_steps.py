@@ -1,5 +1,5 @@
 """The optimisation loop of `fit`: a jitted step of every start at once (vmapped), each start's
-best values so far, checkpoints and a progress bar."""
+best values so far, the stopping rule, checkpoints and a progress bar."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 import optax
+
+from ._stopping import Plateau, _PlateauState
 
 
 def _as_tuple(x) -> tuple:
@@ -33,8 +35,8 @@ class _Problem(NamedTuple):
 
 class _Search(NamedTuple):
     """Where the multi-start search stands: unconstrained values `u` and optimiser state per
-    start, each start's best values and loss so far, the loss history `(steps, n_starts)` and
-    the step to run next."""
+    start, each start's best values and loss so far, the loss history `(steps, n_starts)`
+    (filled up to `start_step`), the step to run next and the plateau rule's state."""
 
     u: tuple
     opt_state: Any
@@ -42,11 +44,13 @@ class _Search(NamedTuple):
     best_loss: np.ndarray
     history: np.ndarray
     start_step: int
+    plateau: _PlateauState
 
     @classmethod
     def begin(cls, u, optimizer, steps: int, n_starts: int) -> _Search:
         """The search before its first step: the optimiser initialised at every start, no
-        best values yet (infinite losses) and an empty (NaN) history of `steps` rows."""
+        best values yet (infinite losses), an empty (NaN) history of `steps` rows and the
+        plateau rule's initial state (kept, unused, when the fit has no rule)."""
         return cls(
             u,
             jax.vmap(optimizer.init)(u),
@@ -54,6 +58,7 @@ class _Search(NamedTuple):
             np.full(n_starts, np.inf),
             np.full((steps, n_starts), np.nan),
             0,
+            _PlateauState.begin(n_starts),
         )
 
 
@@ -107,30 +112,43 @@ def _keep_best(loss, best_loss, best_u, u):
     return best_loss, best_u
 
 
-def _optimise(search: _Search, problem: _Problem, key, ckpt, every: int, progress: bool):
-    """Run the steps from `search.start_step` to the end of its history, step i with the key
-    `fold_in(key, i)`, saving to `ckpt` (if any) every `every` steps and at the end. Returns
-    the final search and the wall time of each step run [s]."""
-    u, opt_state, best_u, best_loss, history, start = search
+def _optimise(
+    search: _Search, problem: _Problem, stop: Plateau | None, key, ckpt, every: int, progress: bool
+):
+    """Run the steps from `search.start_step` until `stop` finds every start on a plateau or
+    the history is full, step i with the key `fold_in(key, i)`, saving to `ckpt` (if any)
+    every `every` steps and at the last step run. A search that had stopped (resumed from its last
+    checkpoint) runs no step. Returns the final search (its `start_step`: the steps run),
+    the wall time of each step run [s] and whether `stop` ended it."""
+    u, opt_state, best_u, best_loss, history, i, plateau = search
     steps = history.shape[0]
-    bar = _progress(steps, start, progress)
+    done = stop is not None and stop.done(plateau)
+    bar = None if done else _progress(steps, i, progress)
     step_seconds = []
-    for i in range(start, steps):
-        t_step = time.perf_counter()
-        u_new, opt_state, loss, _ = _step(u, opt_state, jnp.asarray(i), key, *problem)
-        loss = np.asarray(loss)
-        step_seconds.append(time.perf_counter() - t_step)
-        history[i] = loss
-        best_loss, best_u = _keep_best(loss, best_loss, best_u, u)
-        u = u_new
+    try:
+        while i < steps and not done:
+            t_step = time.perf_counter()
+            u_new, opt_state, loss, _ = _step(u, opt_state, jnp.asarray(i), key, *problem)
+            loss = np.asarray(loss)
+            step_seconds.append(time.perf_counter() - t_step)
+            history[i] = loss
+            best_loss, best_u = _keep_best(loss, best_loss, best_u, u)
+            if stop is not None:
+                plateau = stop.update(plateau, loss)
+                done = stop.done(plateau)
+            u, i = u_new, i + 1
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(loss=f"{np.nanmin(loss):.4g}")
+            if ckpt is not None and (i % every == 0 or i == steps or done):
+                ckpt.save((u, opt_state, best_u), i, history[:i], best_loss, plateau)
+        if bar is not None and done:
+            bar.total = i  # stopped early: the bar ends full
+            bar.refresh()
+    finally:
         if bar is not None:
-            bar.update(1)
-            bar.set_postfix(loss=f"{np.nanmin(loss):.4g}")
-        if ckpt is not None and ((i + 1) % every == 0 or i + 1 == steps):
-            ckpt.save((u, opt_state, best_u), i + 1, history[: i + 1], best_loss)
-    if bar is not None:
-        bar.close()
-    return _Search(u, opt_state, best_u, best_loss, history, steps), step_seconds
+            bar.close()
+    return _Search(u, opt_state, best_u, best_loss, history, i, plateau), step_seconds, done
 
 
 def _progress(total, initial, enabled):

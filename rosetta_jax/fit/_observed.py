@@ -1,0 +1,192 @@
+"""The observation model of a recorded spectrum: the node's (or network's) linearised spectrum
+seen on top of an aperiodic background, with a measurement floor.
+
+A region's recording is modelled as background activity with an aperiodic spectrum
+$A(f) = 1 / (f_k^{\\chi} + f^{\\chi})$ (specparam's aperiodic component with a knee frequency
+$f_k$; Donoghue et al. 2020, Nat. Neurosci. 23:1655; Gao et al. 2017, NeuroImage 158:70) plus
+the response of one or more generators (rungs of the ladder linearised at their stable focus,
+Castaldo et al. 2026, arXiv:2512.10982, section 2.2.3) to that same coloured input, and a
+white measurement floor:
+
+$$P(f) = A(f)\\Big(b + \\sum_g 10^{\\gamma_g}\\, \\hat S_g(f)\\Big) + 10^{\\phi}.$$
+
+$\\hat S_g$ is generator $g$'s spectrum under white input, normalised to a peak of 1 over the
+fitted frequencies, so $10^{\\gamma_g}$ is its peak-to-background ratio; $b = 1$ keeps the
+background itself (`background=True`). A region is a patch of cortex whose sources do not all
+share one time scale: with `dispersion` $\\sigma > 0$ each generator's spectrum is averaged over
+log-normally distributed time scales, $\\hat S(f) \\propto \\sum_j w_j\\, S(f e^{-\\sigma x_j})
+e^{-\\sigma x_j}$ (Gauss-Hermite nodes $x_j$), which widens peaks as a spread of local
+frequencies does (any rung rescaled in time by $s$ has the spectrum $S(f/s)/s$).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, ArrayLike, Float
+
+from ..analysis._dynamics import stable_equilibrium
+from ..models._base import AbstractModel
+from ._methods import Linear
+
+
+def aperiodic(
+    freqs: Float[ArrayLike, " n_freqs"],
+    exponent: Float[ArrayLike, "*shape"],
+    knee: Float[ArrayLike, "*shape"],
+) -> Float[Array, "n_freqs ..."]:
+    """The aperiodic component $1/(f_k^{\\chi} + f^{\\chi})$: $f_k$ the knee frequency [Hz] (0:
+    no knee, a pure power law $f^{-\\chi}$), $\\chi$ the exponent. specparam writes the same
+    curve as $10^b / (k + f^{\\chi})$ with $k = f_k^{\\chi}$."""
+    f = jnp.asarray(freqs)
+    f = f.reshape(f.shape + (1,) * jnp.ndim(exponent))
+    return 1.0 / (jnp.asarray(knee) ** exponent + f**exponent)
+
+
+def _mean_equilibrium(model: AbstractModel) -> Array:
+    """The least-damped stable equilibrium of the model with each regional parameter array
+    replaced by its mean (a start for Newton in every region)."""
+    mean = jax.tree.map(lambda x: jnp.mean(x) if eqx.is_inexact_array(x) else x, model)
+    return stable_equilibrium(mean)
+
+
+class Observed(eqx.Module):
+    """A recording model: generators (rungs of the ladder, or a network) seen through an
+    aperiodic background and a measurement floor. Fit it with `fit.fit_spectra` or a
+    `SpectrumObjective` (which recognises it); every field below is a fittable leaf, a scalar
+    or an array with one value per channel.
+
+    Args:
+        generators: one model, or several whose spectra add (independent generators in one
+            region, e.g. an alpha and a beta rhythm). Each is linearised at its stable focus.
+        log_gain: $\\gamma_g$, one per generator: log10 of its peak-to-background power ratio
+            (default 0: a peak as high as the background).
+        exponent: aperiodic exponent $\\chi$ (default 1.5).
+        knee: knee frequency $f_k$ [Hz] (default 5); `knee=False` fixes it at 0.
+        log_floor: $\\phi$, log10 of the white measurement floor in units of the background
+            at 1 Hz (default -6: negligible).
+        dispersion: $\\sigma$, standard deviation of the log time scales within a region
+            (default 0.1; dimensionless).
+        background: keep the aperiodic background itself (`b = 1`; default True). False
+            models the recording as the generators' response to coloured input alone.
+        dispersion_nodes: Gauss-Hermite nodes of the time-scale average (default 5; 1 turns
+            the dispersion off).
+    """
+
+    generators: tuple[AbstractModel, ...]
+    log_gain: tuple[Float[Array, "*channels"], ...]
+    exponent: Float[Array, "*channels"]
+    knee: Float[Array, "*channels"]
+    log_floor: Float[Array, "*channels"]
+    dispersion: Float[Array, "*channels"]
+    y_guess: tuple[tuple[tuple[int, ...], tuple[float, ...]], ...] = eqx.field(static=True)
+    background: bool = eqx.field(static=True)
+    fit_knee: bool = eqx.field(static=True)
+    dispersion_nodes: int = eqx.field(static=True)
+
+    def __init__(
+        self,
+        generators: AbstractModel | Sequence[AbstractModel],
+        *,
+        log_gain: float | Sequence[float] = 0.0,
+        exponent: float | ArrayLike = 1.5,
+        knee: float | ArrayLike | bool = 5.0,
+        log_floor: float | ArrayLike = -6.0,
+        dispersion: float | ArrayLike = 0.1,
+        background: bool = True,
+        dispersion_nodes: int = 5,
+    ):
+        gens = (generators,) if isinstance(generators, AbstractModel) else tuple(generators)
+        if not gens or not all(isinstance(g, AbstractModel) for g in gens):
+            raise TypeError(
+                "`generators` must be a model or a sequence of models (e.g. "
+                "models.DampedOscillator(...)); got "
+                f"{type(generators).__name__}."
+            )
+        gains = (log_gain,) * len(gens) if np.ndim(log_gain) == 0 else tuple(log_gain)
+        if len(gains) != len(gens):
+            raise ValueError(f"`log_gain` needs one value per generator ({len(gens)}).")
+        if int(dispersion_nodes) < 1:
+            raise ValueError("`dispersion_nodes` must be >= 1.")
+        self.generators = gens
+        self.log_gain = tuple(jnp.asarray(g, dtype=float) for g in gains)
+        self.fit_knee = knee is not False
+        self.knee = jnp.asarray(0.0 if knee is False else knee, dtype=float)
+        self.exponent = jnp.asarray(exponent, dtype=float)
+        self.log_floor = jnp.asarray(log_floor, dtype=float)
+        self.dispersion = jnp.asarray(dispersion, dtype=float)
+        self.background = bool(background)
+        self.dispersion_nodes = int(dispersion_nodes)
+        # Newton starts, kept static (concrete numbers, not fitted or vmapped).
+        self.y_guess = tuple(_as_static(_mean_equilibrium(g)) for g in gens)
+
+    def __check_init__(self):
+        if np.any(np.asarray(self.exponent) <= 0) if _concrete(self.exponent) else False:
+            raise ValueError("`exponent` must be > 0.")
+        if np.any(np.asarray(self.knee) < 0) if _concrete(self.knee) else False:
+            raise ValueError("`knee` must be >= 0 Hz.")
+        if np.any(np.asarray(self.dispersion) < 0) if _concrete(self.dispersion) else False:
+            raise ValueError("`dispersion` must be >= 0.")
+
+    def _scales(self):
+        """Time-scale factors $e^{\\sigma x_j}$ and weights of the Gauss-Hermite average."""
+        if jnp.ndim(self.dispersion) != 0:
+            raise ValueError(
+                "`dispersion` must be one value per model spectrum: a scalar for a network, "
+                "one per channel only in a regional fit (one node per channel)."
+            )
+        x, w = np.polynomial.hermite_e.hermegauss(self.dispersion_nodes)
+        return jnp.exp(self.dispersion * jnp.asarray(x)), jnp.asarray(w / w.sum())
+
+    def generator_spectra(self, method, noise, freqs, key=None, lead_field=None):
+        """Each generator's normalised spectrum at `freqs` (time-scale averaged), shape
+        `(n_generators, n_freqs, n_channels)`, and the smallest damping ratio."""
+        f = jnp.asarray(freqs)
+        spectra, zetas = [], []
+        for gen, y0 in zip(self.generators, self.y_guess, strict=True):
+            m = _for_generator(method, y0)
+            if self.dispersion_nodes == 1:
+                psd, zeta = m.spectrum(gen, noise, f, key, lead_field)
+            else:
+                s, w = self._scales()
+                psd, zeta = m.spectrum(gen, noise, (f[:, None] / s).reshape(-1), key, lead_field)
+                psd = psd.reshape(f.shape[0], s.shape[0], -1) / s[None, :, None]
+                psd = jnp.einsum("fjc,j->fc", psd, w)
+            spectra.append(psd / jnp.max(psd, axis=0, keepdims=True))
+            zetas.append(zeta)
+        return jnp.stack(spectra), jnp.min(jnp.stack(zetas))
+
+    def spectrum(self, method, noise, freqs, key=None, lead_field=None):
+        """The observed spectrum $P(f)$, shape `(n_freqs, n_channels)`, and the smallest
+        damping ratio of the generators."""
+        spectra, zeta = self.generator_spectra(method, noise, freqs, key, lead_field)
+        gains = jnp.stack([10.0**g for g in self.log_gain])  # (n_generators, *channels)
+        periodic = jnp.sum(gains.reshape(gains.shape[0], 1, -1) * spectra, axis=0)
+        knee = self.knee if self.fit_knee else jnp.zeros_like(self.knee)
+        ap = aperiodic(freqs, self.exponent, knee)
+        ap = ap if ap.ndim == 2 else ap[:, None]
+        return ap * (float(self.background) + periodic) + 10.0**self.log_floor, zeta
+
+
+def _as_static(y: Array) -> tuple[tuple[int, ...], tuple[float, ...]]:
+    y = np.asarray(y, dtype=float)
+    return y.shape, tuple(y.reshape(-1).tolist())
+
+
+def _for_generator(method, y0):
+    """The method with its equilibrium search started at `y0` (the linear method; a
+    simulation needs no start)."""
+    if isinstance(method, Linear):
+        start = jnp.asarray(y0[1]).reshape(y0[0])
+        return eqx.tree_at(lambda m: m.y_guess, method, start, is_leaf=lambda x: x is None)
+    return method
+
+
+def _concrete(x) -> bool:
+    from .._validation import is_concrete
+
+    return is_concrete(x)
