@@ -151,3 +151,18 @@ def test_the_fit_command_fits_a_csv_recording(tmp_path):
     assert all(np.size(v) == 2 for v in out["params"].values())
     assert {"exponent", "knee", "log_floor"} <= set(out["params"])
     assert np.all(np.asarray(out["goodness"]["peak_error_hz"]) < 0.5)
+
+
+def test_observation_settings_are_checked():
+    gen = models.DampedOscillator()
+    for kw, name in (
+        ({"exponent": -1.0}, "exponent"),
+        ({"knee": -2.0}, "knee"),
+        ({"dispersion": -0.1}, "dispersion"),
+        ({"log_gain": [0.0, 1.0]}, "log_gain"),
+        ({"dispersion_nodes": 0}, "dispersion_nodes"),
+    ):
+        with pytest.raises(ValueError, match=name):
+            fit.Observed(gen, **kw)
+    with pytest.raises(TypeError, match="generators"):
+        fit.Observed("JansenRit")

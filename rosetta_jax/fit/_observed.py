@@ -29,6 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
+from .._validation import is_concrete
 from ..analysis._dynamics import stable_equilibrium
 from ..models._base import AbstractModel
 from ._methods import Linear
@@ -125,12 +126,14 @@ class Observed(eqx.Module):
         self.y_guess = tuple(_as_static(_mean_equilibrium(g)) for g in gens)
 
     def __check_init__(self):
-        if np.any(np.asarray(self.exponent) <= 0) if _concrete(self.exponent) else False:
-            raise ValueError("`exponent` must be > 0.")
-        if np.any(np.asarray(self.knee) < 0) if _concrete(self.knee) else False:
-            raise ValueError("`knee` must be >= 0 Hz.")
-        if np.any(np.asarray(self.dispersion) < 0) if _concrete(self.dispersion) else False:
-            raise ValueError("`dispersion` must be >= 0.")
+        for name, low, ok in (
+            ("exponent", "> 0", np.greater),
+            ("knee", ">= 0 Hz", np.greater_equal),
+            ("dispersion", ">= 0", np.greater_equal),
+        ):
+            value = getattr(self, name)
+            if is_concrete(value) and not np.all(ok(np.asarray(value), 0.0)):
+                raise ValueError(f"`{name}` must be {low}; got {np.asarray(value)}.")
 
     def _scales(self):
         """Time-scale factors $e^{\\sigma x_j}$ and weights of the Gauss-Hermite average."""
@@ -184,9 +187,3 @@ def _for_generator(method, y0):
         start = jnp.asarray(y0[1]).reshape(y0[0])
         return eqx.tree_at(lambda m: m.y_guess, method, start, is_leaf=lambda x: x is None)
     return method
-
-
-def _concrete(x) -> bool:
-    from .._validation import is_concrete
-
-    return is_concrete(x)
