@@ -135,7 +135,7 @@ class SimulatedBold(eqx.Module):
 
     simulated: Simulated
     tr: float = eqx.field(default=0.72, static=True)
-    balloon: BalloonWindkessel = BalloonWindkessel()
+    balloon: BalloonWindkessel = eqx.field(default_factory=BalloonWindkessel)
     discard_s: float = eqx.field(default=15.0, static=True)
     bold_dt: float = eqx.field(default=0.05, static=True)
     fcd_target: Float[Array, " n_quantiles"] | None = None
