@@ -53,8 +53,12 @@ def test_target_from_spectrum_and_from_arrays(raw):
     c = spectrum_target((f, data.T), fmin=5.0, fmax=30.0, labels=spec.ch_names)
     assert float(c.freqs[0]) >= 5.0 and c.psd.shape == (((f >= 5) & (f <= 30)).sum(), 4)
     np.testing.assert_allclose(np.asarray(c.psd), data.T[(f >= 5.0) & (f <= 30.0)])
+    # channels x freqs (MNE's and most tables' layout) is read as the same target (issue 16);
+    # a psd whose neither axis matches the frequencies is an error naming the layout.
+    d = spectrum_target((f, data), fmin=5.0, fmax=30.0)
+    np.testing.assert_allclose(np.asarray(d.psd), np.asarray(c.psd))
     with pytest.raises(ValueError, match="first axis"):
-        spectrum_target((f, data), labels=None)
+        spectrum_target((f, data[:, :-1]), labels=None)
     with pytest.raises(TypeError, match="MNE Spectrum or Raw"):
         spectrum_target([1, 2, 3])
 
