@@ -77,13 +77,18 @@ class _Fitted(eqx.Module):
         return tuple(s(m) for s in self.selectors)
 
 
+def _chosen(params, transforms) -> dict[str, AbstractTransform]:
+    """The user's fitted fields (names) paired with their transforms."""
+    if transforms is None or len(transforms) != len(params):
+        raise ValueError("`params` (field names) needs one transform each in `transforms`.")
+    return dict(zip(params, transforms, strict=True))
+
+
 def _generator_fields(gens, params, transforms):
     """Names, selectors and transforms of the generators' fitted fields."""
     names, sels, trs = [], [], []
     for g, gen in enumerate(gens):
-        chosen = (
-            rung_parameters(gen) if params is None else dict(zip(params, transforms, strict=True))
-        )
+        chosen = rung_parameters(gen) if params is None else _chosen(params, transforms)
         for k, t in chosen.items():
             if not hasattr(gen, k):
                 raise ValueError(f"`params`: {type(gen).__name__} has no parameter {k!r}.")
@@ -96,8 +101,6 @@ def _generator_fields(gens, params, transforms):
 def _fitted(observed: Observed, params, transforms) -> _Fitted:
     """The default fitted leaves: each generator's rung parameters (or `params` with their
     `transforms`), its gain, and the observation's exponent, knee, floor and dispersion."""
-    if params is not None and (transforms is None or len(transforms) != len(params)):
-        raise ValueError("`params` (field names) needs one transform each in `transforms`.")
     names, sels, trs = _generator_fields(observed.generators, params, transforms)
     for g in range(len(observed.generators)):
         names.append(f"log_gain{g}" if len(observed.generators) > 1 else "log_gain")
@@ -251,6 +254,21 @@ def _objective(target, settings, regional, lead_field=None) -> SpectrumObjective
     )
 
 
+def _settings(peak_weight, peak_band, min_damping, starts, start_spread) -> dict:
+    """The objective's and the multi-start's settings of `fit_spectra`, checked."""
+    if int(starts) < 1:
+        raise ValueError("`starts` must be >= 1.")
+    return dict(
+        band=None,
+        peak_weight=float(peak_weight),
+        peak_band=peak_band,
+        min_damping=float(min_damping),
+        stability=1.0,
+        starts=int(starts),
+        spread=float(start_spread),
+    )
+
+
 def fit_spectra(
     target: Any,
     node: AbstractModel | Sequence[AbstractModel] | Observed | None = None,
@@ -314,17 +332,7 @@ def fit_spectra(
         the log-PSD (`r2_log_psd`) and the alpha-peak error [Hz] per region.
     """
     tgt = as_target(target, band)
-    settings = dict(
-        band=None,
-        peak_weight=float(peak_weight),
-        peak_band=peak_band,
-        min_damping=float(min_damping),
-        stability=1.0,
-        starts=int(starts),
-        spread=float(start_spread),
-    )
-    if settings["starts"] < 1:
-        raise ValueError("`starts` must be >= 1.")
+    settings = _settings(peak_weight, peak_band, min_damping, starts, start_spread)
     run = dict(
         steps=steps,
         optimizer=default_optimizer(learning_rate, steps),
@@ -356,9 +364,7 @@ def _sensor_fit(target, template, params, transforms, settings, run, lead_field)
         chosen = {"G": Bounded(0.0, 10.0 * max(float(jnp.max(net.G)), 1.0))}
         chosen.update(rung_parameters(net.node))
     else:
-        if transforms is None or len(transforms) != len(params):
-            raise ValueError("`params` (field names) needs one transform each in `transforms`.")
-        chosen = dict(zip(params, transforms, strict=True))
+        chosen = _chosen(params, transforms)
     names, sels, trs = [], [], []
     for k, t in chosen.items():
         owner = (lambda m: m.generators[0]) if k == "G" else (lambda m: m.generators[0].node)
