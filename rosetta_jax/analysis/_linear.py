@@ -140,6 +140,25 @@ def _fields_jacobian(model, y, args):
     return jax.jacfwd(f)(y.reshape(-1)).reshape(N, N)
 
 
+def _inverse(m: Array) -> Array:
+    """`inv(m)`; a 2 x 2 matrix by its adjugate, which XLA fuses across frequencies and
+    parameters (several times faster than LAPACK's batched call, which costs more than the
+    arithmetic at this size; for larger matrices LAPACK is the faster)."""
+    if m.shape[-1] != 2:
+        return jnp.linalg.inv(m)
+    a, b, c, d = m[..., 0, 0], m[..., 0, 1], m[..., 1, 0], m[..., 1, 1]
+    adj = jnp.stack([jnp.stack([d, -b], -1), jnp.stack([-c, a], -1)], -2)
+    return adj / (a * d - b * c)[..., None, None]
+
+
+def _matmul(a: Array, b: Array) -> Array:
+    """`a @ b`; for small matrices as a broadcast sum, which XLA fuses with its neighbours
+    (a tiny batched dot is slower on CPU, more so under `jax.jacfwd`)."""
+    if a.shape[-1] > 8 or a.shape[0] * b.shape[-1] > 64:
+        return a @ b
+    return jnp.sum(a[:, :, None] * b[None, :, :], axis=1)
+
+
 def linear_spectrum(
     model: AbstractModel,
     freqs: Float[ArrayLike, " n_freqs"],
@@ -207,8 +226,8 @@ def linear_spectrum(
         else:
             J = J0
         D = noise_covariance(omega) if D0 is None else D0
-        H = cobs @ jnp.linalg.inv(1j * omega * jnp.eye(N) - J)  # observable transfer
-        S = H @ D @ jnp.conj(H).T
+        H = _matmul(cobs, _inverse(1j * omega * jnp.eye(N) - J))  # observable transfer
+        S = _matmul(_matmul(H, D), jnp.conj(H).T)
         return 2 * seconds_per_unit * S
 
     csd = jax.vmap(at)(omegas)

@@ -124,7 +124,7 @@ def _demo_fits(out: Path, quick: bool, quiet: bool, say, plt) -> dict:
         say(
             "fitting a Jansen-Rit node per region to the group-mean MEG spectra (68 DK regions) ..."
         )
-        meg = run(fit.fit_regional_spectra, 10 if quick else 150, "fit_meg_spectra.png", _meg)
+        meg = run(fit.fit_regional_spectra, 10 if quick else None, "fit_meg_spectra.png", _meg)
         say(
             f"  R^2 of log-PSD median {meg['r2_log_psd_median']:.3f}, alpha peak error median "
             f"{meg['alpha_peak_error_hz_median']:.2f} Hz ({meg['seconds']:.0f} s)"
@@ -138,7 +138,9 @@ def _demo_fits(out: Path, quick: bool, quiet: bool, say, plt) -> dict:
     return {"meg_spectra": meg, "hcp_fc": fc}
 
 
-def _demo_fit(fit_fn, steps: int, figure: str, describe, out: Path, plt, progress: bool) -> dict:
+def _demo_fit(
+    fit_fn, steps: int | None, figure: str, describe, out: Path, plt, progress: bool
+) -> dict:
     """Run `fit_fn` for `steps` and save its figure; its summary: the model and measures that
     `describe(result)` gives, the steps run, the seconds both took and the figure's name."""
     t = time.perf_counter()
@@ -149,7 +151,7 @@ def _demo_fit(fit_fn, steps: int, figure: str, describe, out: Path, plt, progres
     model, measures = describe(res)
     return {
         "model": model,
-        "steps": int(res.loss_history.shape[0]),
+        "steps": int(res.meta.get("stopped_at", res.loss_history.shape[0])),
         **measures,
         "seconds": time.perf_counter() - t,
         "figure": figure,
@@ -166,7 +168,11 @@ def _meg(res) -> tuple[str, dict]:
         "r2_log_psd_min": float(np.min(r2)),
         "alpha_peak_error_hz_median": float(np.median(g["peak_error_hz"])),
     }
-    return "JansenRit per region (a, b, p), analytic spectrum", measures
+    return (
+        "JansenRit per region (A, B, C, a, b, p), analytic spectrum seen through an aperiodic "
+        "background",
+        measures,
+    )
 
 
 def _hcp_fc(res) -> tuple[str, dict]:

@@ -103,7 +103,7 @@ def fit_cohort(
         },
         coords={"subject": subjects, "region": labels, "parameter": names, "freq": f},
         attrs={
-            "steps_run": int(res.loss_history.shape[0]),
+            "steps_run": int(res.meta["stopped_at"]),
             "stop_reason": str(res.meta.get("stop_reason")),
             "seconds": seconds,
             "model_psd_scale": "each model spectrum scaled to its target (shapes are fitted)",

@@ -6,9 +6,11 @@ $A(f) = 1 / (f_k^{\\chi} + f^{\\chi})$ (specparam's aperiodic component with a k
 $f_k$; Donoghue et al. 2020, Nat. Neurosci. 23:1655; Gao et al. 2017, NeuroImage 158:70) plus
 the response of one or more generators (rungs of the ladder linearised at their stable focus,
 Castaldo et al. 2026, arXiv:2512.10982, section 2.2.3) to that same coloured input, and a
-white measurement floor:
+white measurement floor, all seen through the recording's low-pass filter $L(f)$ when it has
+one (`lowpass`):
 
-$$P(f) = A(f)\\Big(b + \\sum_g 10^{\\gamma_g}\\, \\hat S_g(f)\\Big) + 10^{\\phi}.$$
+$$P(f) = L(f)\\Big[A(f)\\Big(b + \\sum_g 10^{\\gamma_g}\\, \\hat S_g(f)\\Big) + 10^{\\phi}\\Big],
+\\qquad L(f) = \\frac{1}{1 + (f/f_c)^{2n}}.$$
 
 $\\hat S_g$ is generator $g$'s spectrum under white input, normalised to a peak of 1 over the
 fitted frequencies, so $10^{\\gamma_g}$ is its peak-to-background ratio; $b = 1$ keeps the
@@ -16,7 +18,10 @@ background itself (`background=True`). A region is a patch of cortex whose sourc
 share one time scale: with `dispersion` $\\sigma > 0$ each generator's spectrum is averaged over
 log-normally distributed time scales, $\\hat S(f) \\propto \\sum_j w_j\\, S(f e^{-\\sigma x_j})
 e^{-\\sigma x_j}$ (Gauss-Hermite nodes $x_j$), which widens peaks as a spread of local
-frequencies does (any rung rescaled in time by $s$ has the spectrum $S(f/s)/s$).
+frequencies does (any rung rescaled in time by $s$ has the spectrum $S(f/s)/s$). $L$ is the
+power response of an order-$n$ Butterworth low-pass with cutoff $f_c$: source-reconstructed
+MEG is often low-passed near the top of the analysed band (the spectrome spectra of Raj et al.
+2020, Hum. Brain Mapp. 41:2980, fall steeply above about 40 Hz).
 """
 
 from __future__ import annotations
@@ -50,7 +55,12 @@ def aperiodic(
 
 def _mean_equilibrium(model: AbstractModel) -> Array:
     """The least-damped stable equilibrium of the model with each regional parameter array
-    replaced by its mean (a start for Newton in every region)."""
+    replaced by its mean (a start for Newton in every region); a network's own (its weights
+    are not regional values)."""
+    from ..network import Network
+
+    if isinstance(model, Network):
+        return stable_equilibrium(model)
     mean = jax.tree.map(lambda x: jnp.mean(x) if eqx.is_inexact_array(x) else x, model)
     return stable_equilibrium(mean)
 
@@ -76,6 +86,9 @@ class Observed(eqx.Module):
             models the recording as the generators' response to coloured input alone.
         dispersion_nodes: Gauss-Hermite nodes of the time-scale average (default 5; 1 turns
             the dispersion off).
+        lowpass: the recording's low-pass cutoff $f_c$ [Hz] (default False: no filter).
+        lowpass_order: the order $n$ of its Butterworth response (default 16: a steep
+            filter, as FIR low-passes are).
     """
 
     generators: tuple[AbstractModel, ...]
@@ -84,10 +97,12 @@ class Observed(eqx.Module):
     knee: Float[Array, "*channels"]
     log_floor: Float[Array, "*channels"]
     dispersion: Float[Array, "*channels"]
+    lowpass: Float[Array, "*channels"]
     y_guess: tuple[tuple[tuple[int, ...], tuple[float, ...]], ...] = eqx.field(static=True)
     background: bool = eqx.field(static=True)
     fit_knee: bool = eqx.field(static=True)
     dispersion_nodes: int = eqx.field(static=True)
+    lowpass_order: int = eqx.field(static=True)
 
     def __init__(
         self,
@@ -100,6 +115,8 @@ class Observed(eqx.Module):
         dispersion: float | ArrayLike = 0.1,
         background: bool = True,
         dispersion_nodes: int = 5,
+        lowpass: float | ArrayLike | bool = False,
+        lowpass_order: int = 16,
     ):
         gens = (generators,) if isinstance(generators, AbstractModel) else tuple(generators)
         if not gens or not all(isinstance(g, AbstractModel) for g in gens):
@@ -122,6 +139,13 @@ class Observed(eqx.Module):
         self.dispersion = jnp.asarray(dispersion, dtype=float)
         self.background = bool(background)
         self.dispersion_nodes = int(dispersion_nodes)
+        if lowpass is True or int(lowpass_order) < 1:
+            raise ValueError(
+                "`lowpass` is a cutoff [Hz] (or False: no filter) and `lowpass_order` >= 1."
+            )
+        # 0 marks "no filter" (static), so the cutoff stays a fittable leaf otherwise.
+        self.lowpass = jnp.asarray(0.0 if lowpass is False else lowpass, dtype=float)
+        self.lowpass_order = 0 if lowpass is False else int(lowpass_order)
         # Newton starts, kept static (concrete numbers, not fitted or vmapped).
         self.y_guess = tuple(_as_static(_mean_equilibrium(g)) for g in gens)
 
@@ -130,6 +154,7 @@ class Observed(eqx.Module):
             ("exponent", "> 0", np.greater),
             ("knee", ">= 0 Hz", np.greater_equal),
             ("dispersion", ">= 0", np.greater_equal),
+            ("lowpass", "> 0 Hz (or False)", np.greater if self.lowpass_order else np.equal),
         ):
             value = getattr(self, name)
             if is_concrete(value) and not np.all(ok(np.asarray(value), 0.0)):
@@ -172,7 +197,12 @@ class Observed(eqx.Module):
         knee = self.knee if self.fit_knee else jnp.zeros_like(self.knee)
         ap = aperiodic(freqs, self.exponent, knee)
         ap = ap if ap.ndim == 2 else ap[:, None]
-        return ap * (float(self.background) + periodic) + 10.0**self.log_floor, zeta
+        psd = ap * (float(self.background) + periodic) + 10.0**self.log_floor
+        if self.lowpass_order:
+            f = jnp.asarray(freqs).reshape(-1, *([1] * jnp.ndim(self.lowpass)))
+            gain = 1.0 / (1.0 + (f / self.lowpass) ** (2 * self.lowpass_order))
+            psd = psd * (gain if gain.ndim == 2 else gain[:, None])
+        return psd, zeta
 
 
 def _as_static(y: Array) -> tuple[tuple[int, ...], tuple[float, ...]]:

@@ -63,8 +63,9 @@ def rung_parameters(model) -> dict[str, AbstractTransform]:
     """
     if isinstance(model, models.DampedOscillator):
         w0 = float(abs(model.omega)) if model.omega.ndim == 0 else float(abs(model.omega).mean())
-        lo = max(0.6 * w0, _TWO_PI * 1.0)
-        hi = min(1.6 * w0, _TWO_PI * 45.0)
+        lo, hi = max(0.6 * w0, _TWO_PI * 1.0), min(1.6 * w0, _TWO_PI * 45.0)
+        if lo >= hi:  # not an oscillator in seconds in the 1-45 Hz range: no clamp
+            lo, hi = 0.6 * w0, 1.6 * w0
         return {"alpha": Bounded(-80.0, -2.0), "omega": Bounded(lo, hi)}
     for cls, ranges in _RANGES.items():
         if isinstance(model, cls):

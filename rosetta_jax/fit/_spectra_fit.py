@@ -3,39 +3,41 @@ network through a lead field (sensor space), with the aperiodic observation mode
 `fit_cohort`: many subjects in one compiled call.
 
 A regional fit is a batch of independent small problems: every region is fitted by its own
-node, from `starts` starting points each, all in one vmapped, jitted optimiser step (regions x
-starts nodes at once); each region then keeps its best start.
+node, from `starts` starting points each, all at once (regions x starts nodes, vmapped) by
+Levenberg-Marquardt (`fit/_least_squares.py`; or Adam through `fit`); each region then keeps
+its best start.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Sequence
 from typing import Any
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 from jaxtyping import PRNGKeyArray
 
 from .. import models
-from ..analysis._spectra import peak_frequency
+from .._version import __version__
 from ..models._base import AbstractModel
 from ..network import Network
 from ..noise import Additive
-from ._fit import FitResult, fit
+from ._fit import FitResult
+from ._least_squares import Leaf
 from ._methods import Linear
 from ._objectives import SpectrumObjective
 from ._observed import Observed
+from ._regional import adam_starts, lm_starts, take_best
 from ._rungs import rung_parameters
+from ._seeds import _starts_model
 from ._stopping import Plateau, default_optimizer
 from ._targets import SpectrumTarget
 from ._transforms import AbstractTransform, Bounded
-
-
-_ALPHA_BAND = (6.0, 14.0)
-_BETA_BAND = (14.0, 35.0)
 
 
 def default_generators() -> tuple[models.DampedOscillator, models.DampedOscillator]:
@@ -70,7 +72,7 @@ class _Fitted(eqx.Module):
     """The fitted leaves of an `Observed`: names, selectors and transforms."""
 
     names: tuple[str, ...] = eqx.field(static=True)
-    selectors: tuple[Callable, ...] = eqx.field(static=True)
+    selectors: tuple[Leaf, ...] = eqx.field(static=True)
     transforms: tuple[AbstractTransform, ...]
 
     def select(self, m):
@@ -84,93 +86,69 @@ def _chosen(params, transforms) -> dict[str, AbstractTransform]:
     return dict(zip(params, transforms, strict=True))
 
 
-def _generator_fields(gens, params, transforms):
-    """Names, selectors and transforms of the generators' fitted fields."""
+def _generator_fields(gens, params, transforms, f_hi, defaults):
+    """Names, selectors and transforms of the generators' fitted fields (`defaults`: the
+    default generators, whose second one ranges from 12 Hz to the top of the band)."""
     names, sels, trs = [], [], []
     for g, gen in enumerate(gens):
         chosen = rung_parameters(gen) if params is None else _chosen(params, transforms)
+        if defaults and g > 0:
+            # A second oscillator covers beta to the top of the band (a gamma bump too).
+            chosen["omega"] = Bounded(2 * np.pi * 12.0, 2 * np.pi * max(1.1 * f_hi, 30.0))
         for k, t in chosen.items():
             if not hasattr(gen, k):
                 raise ValueError(f"`params`: {type(gen).__name__} has no parameter {k!r}.")
             names.append(k if len(gens) == 1 else f"gen{g}.{k}")
-            sels.append(lambda m, g=g, k=k: getattr(m.generators[g], k))
+            sels.append(Leaf(("generators", g, k)))
             trs.append(t)
     return names, sels, trs
 
 
-def _fitted(observed: Observed, params, transforms) -> _Fitted:
+def _fitted(
+    observed: Observed, params, transforms, f_hi: float, fit_lowpass: bool, defaults: bool
+) -> _Fitted:
     """The default fitted leaves: each generator's rung parameters (or `params` with their
-    `transforms`), its gain, and the observation's exponent, knee, floor and dispersion."""
-    names, sels, trs = _generator_fields(observed.generators, params, transforms)
+    `transforms`), its gain, and the observation's exponent, knee, floor, dispersion and
+    (`fit_lowpass`) the recording's low-pass cutoff; `f_hi` [Hz] is the top fitted
+    frequency; `defaults`: the generators are `default_generators()`."""
+    names, sels, trs = _generator_fields(observed.generators, params, transforms, f_hi, defaults)
     for g in range(len(observed.generators)):
         names.append(f"log_gain{g}" if len(observed.generators) > 1 else "log_gain")
-        sels.append(lambda m, g=g: m.log_gain[g])
+        sels.append(Leaf(("log_gain", g)))
         trs.append(Bounded(-3.0, 3.0))
     obs = {"exponent": Bounded(0.05, 6.0), "log_floor": Bounded(-12.0, 2.0)}
     if observed.fit_knee:
         obs["knee"] = Bounded(0.0, 40.0)
     if observed.dispersion_nodes > 1:
         obs["dispersion"] = Bounded(0.0, 0.6)
+    if fit_lowpass:
+        obs["lowpass"] = Bounded(0.5 * f_hi, 3.0 * f_hi)
     for k, t in obs.items():
         names.append(k)
-        sels.append(lambda m, k=k: getattr(m, k))
+        sels.append(Leaf((k,)))
         trs.append(t)
     return _Fitted(tuple(names), tuple(sels), tuple(trs))
 
 
-def _seed_exponent(freqs, psd) -> np.ndarray:
-    """Per channel, minus the log-log slope of the spectrum (a start for the exponent)."""
-    x = np.log10(freqs)
-    y = np.log10(psd)
-    slope = np.polyfit(x, y, 1)[0]
-    return np.clip(-slope, 0.3, 4.0)
-
-
-def _seed_omega(freqs, psd, gen) -> np.ndarray | None:
-    """Per channel, 2 pi times the spectral peak in the band of a damped-oscillator
-    generator's own frequency (alpha 6-14 Hz, beta 14-35 Hz), clipped to its fitted range."""
-    if not isinstance(gen, models.DampedOscillator):
-        return None
-    f0 = float(np.mean(np.abs(gen.omega))) / (2 * np.pi)
-    band = _ALPHA_BAND if f0 < _ALPHA_BAND[1] else _BETA_BAND
-    band = (max(band[0], freqs[0]), min(band[1], freqs[-1]))
-    if band[1] - band[0] < 2 * (freqs[1] - freqs[0]):
-        return None
-    peak = np.asarray(peak_frequency(freqs, psd, band, axis=0))
-    t = rung_parameters(gen)["omega"]
-    return np.clip(2 * np.pi * peak, float(t.low) * 1.01, float(t.high) * 0.99)
-
-
-def _starts_model(template, fitted, freqs, psd, n_starts, spread, key):
-    """The regional model of every region x start: leaves of shape `(n_starts * n_ch,)`
-    (start-major). Start 0 begins at the data-driven seeds (aperiodic slope, peak
-    frequencies) or the template's values; the others add `spread` times a normal draw in the
-    unconstrained space."""
-    n_ch = psd.shape[1]
-    seeds = {"exponent": _seed_exponent(freqs, psd)}
-    for g, gen in enumerate(template.generators):
-        w = _seed_omega(freqs, psd, gen)
-        if w is not None:
-            seeds[f"gen{g}.omega" if len(template.generators) > 1 else "omega"] = w
-    values = []
-    for i, (name, sel, t) in enumerate(
-        zip(fitted.names, fitted.selectors, fitted.transforms, strict=True)
-    ):
-        x0 = np.broadcast_to(seeds.get(name, np.asarray(sel(template), dtype=float)), (n_ch,))
-        u0 = np.asarray(t.inverse(jnp.asarray(x0, dtype=float)))
-        noise = spread * np.asarray(jr.normal(jr.fold_in(key, i), (n_starts - 1, n_ch)))
-        u = np.concatenate([u0[None], u0[None] + noise]).reshape(-1)
-        values.append(t.forward(jnp.asarray(u)))
-    return eqx.tree_at(fitted.select, template, tuple(values))
-
-
-def _observed(node, aperiodic, dispersion) -> Observed:
-    """The `Observed` template from what `node` is: an `Observed` (used as it is), a model or
-    a sequence of models (generators), or None (the alpha + beta damped oscillators)."""
+def _observed(node, aperiodic, dispersion, lowpass, f_hi) -> Observed:
+    """The `Observed` template from what `node` is: an `Observed` (used as it is, with the
+    `lowpass` cutoff when one is given), a model or a sequence of models (generators), or None
+    (the alpha + beta damped oscillators). A fitted low-pass starts just below `f_hi`."""
     if aperiodic not in ("knee", "fixed", None):
         raise ValueError(f"`aperiodic` must be 'knee', 'fixed' or None; got {aperiodic!r}.")
+    number = not isinstance(lowpass, (str, bool)) and np.ndim(lowpass) == 0
+    if not (lowpass is None or lowpass == "fit" or number):
+        raise ValueError(f"`lowpass` must be None, 'fit' or a cutoff in Hz; got {lowpass!r}.")
+    cutoff = False if lowpass is None else 0.95 * f_hi if lowpass == "fit" else float(lowpass)
     if isinstance(node, Observed):
-        return node
+        if cutoff is False:
+            return node
+        if not node.lowpass_order:
+            raise ValueError(
+                "`lowpass`: this Observed has no low-pass filter; build it with "
+                "Observed(..., lowpass=<cutoff in Hz>) or leave `lowpass` None."
+            )
+        return eqx.tree_at(lambda m: m.lowpass, node, jnp.asarray(cutoff, dtype=float))
     gens = default_generators() if node is None else node
     return Observed(
         gens,
@@ -178,26 +156,8 @@ def _observed(node, aperiodic, dispersion) -> Observed:
         background=aperiodic is not None,
         dispersion_nodes=5 if dispersion else 1,
         log_gain=0.5,
+        lowpass=cutoff,
     )
-
-
-def _best_per_channel(objective, model, n_ch, n_starts, min_damping):
-    """Index (per channel) of the start with the least loss among the stable ones."""
-    losses = np.asarray(objective.channel_losses(model)).reshape(n_starts, n_ch)
-    zeta = objective.report(model)["damping_ratio"]
-    if np.ndim(zeta) == 1:
-        unstable = np.asarray(zeta).reshape(n_starts, n_ch) < min_damping
-        losses = np.where(unstable, losses + 1e6, losses)
-    return np.argmin(np.where(np.isfinite(losses), losses, np.inf), axis=0)
-
-
-def _take(model, fitted: _Fitted, best, n_ch, n_starts):
-    """The model whose fitted leaves hold, per channel, the values of its best start."""
-    picked = tuple(
-        jnp.asarray(np.asarray(leaf).reshape(n_starts, n_ch)[best, np.arange(n_ch)])
-        for leaf in fitted.select(model)
-    )
-    return eqx.tree_at(fitted.select, model, picked)
 
 
 def _regional_fit(target, template, fitted, settings, run) -> FitResult:
@@ -207,30 +167,37 @@ def _regional_fit(target, template, fitted, settings, run) -> FitResult:
     f, psd = np.asarray(target.freqs), np.asarray(target.psd)
     k_starts, k_fit = jr.split(run.pop("key"))
     model = _starts_model(template, fitted, f, psd, k, settings["spread"], k_starts)
-    tiled = SpectrumTarget(f, np.tile(psd, (1, k)))
-    objective = _objective(tiled, settings, regional=True)
-    raw = fit(
-        model,
-        objective,
-        params=fitted.select,
-        transforms=fitted.transforms,
-        names=fitted.names,
-        key=k_fit,
-        **run,
-    )
-    best = _best_per_channel(objective, raw.model, n_ch, k, settings["min_damping"])
-    final = _take(raw.model, fitted, best, n_ch, k)
+    t0 = time.perf_counter()
+    if settings["solver"] == "lm":
+        objective = _objective(target, settings, regional=True)
+        model, history, best, meta = lm_starts(objective, template, fitted, model, settings, run)
+    else:
+        tiled = SpectrumTarget(f, np.tile(psd, (1, k)))
+        objective = _objective(tiled, settings, regional=True)
+        model, history, best, meta = adam_starts(objective, fitted, model, settings, run, k_fit)
+    final = take_best(model, fitted, best, n_ch, k)
     final_objective = _objective(target, settings, regional=True)
     loss, _ = final_objective(final)
     values = {
         n: np.asarray(leaf) for n, leaf in zip(fitted.names, fitted.select(final), strict=True)
     }
-    starts = {n: np.asarray(v).reshape(k, n_ch) for n, v in raw.params.items()}
-    meta = dict(raw.meta, starts_per_region=k, best_start_per_region=best)
+    starts = {
+        n: np.asarray(leaf).reshape(k, n_ch)
+        for n, leaf in zip(fitted.names, fitted.select(model), strict=True)
+    }
+    meta = dict(
+        meta,
+        starts_per_region=k,
+        best_start_per_region=best,
+        solver=settings["solver"],
+        seconds=time.perf_counter() - t0,
+        rosetta_jax=__version__,
+        jax=jax.__version__,
+    )
     return FitResult(
         model=final,
         params=values,
-        loss_history=raw.loss_history,
+        loss_history=history,
         best_loss=float(loss),
         best_start=0,
         goodness=final_objective.report(final),
@@ -254,11 +221,18 @@ def _objective(target, settings, regional, lead_field=None) -> SpectrumObjective
     )
 
 
-def _settings(peak_weight, peak_band, min_damping, starts, start_spread) -> dict:
-    """The objective's and the multi-start's settings of `fit_spectra`, checked."""
+def _settings(
+    peak_weight, peak_band, min_damping, starts, start_spread, solver, learning_rate
+) -> dict:
+    """The objective's, the solver's and the multi-start's settings of `fit_spectra`,
+    checked."""
     if int(starts) < 1:
         raise ValueError("`starts` must be >= 1.")
+    if solver not in ("lm", "adam"):
+        raise ValueError(f"`solver` must be 'lm' or 'adam'; got {solver!r}.")
     return dict(
+        solver=solver,
+        learning_rate=float(learning_rate),
         band=None,
         peak_weight=float(peak_weight),
         peak_band=peak_band,
@@ -278,13 +252,15 @@ def fit_spectra(
     transforms: Sequence[AbstractTransform] | None = None,
     aperiodic: str | None = "knee",
     dispersion: bool = True,
+    lowpass: float | str | None = None,
     band: tuple[float, float] | None = (2.0, 45.0),
     peak_weight: float = 0.2,
     peak_band: tuple[float, float] = (7.0, 14.0),
     starts: int = 4,
     start_spread: float = 0.7,
     min_damping: float = 0.02,
-    steps: int = 500,
+    solver: str = "lm",
+    steps: int | None = None,
     learning_rate: float = 0.05,
     checkpoint: str | os.PathLike | None = None,
     progress: bool = True,
@@ -295,15 +271,17 @@ def fit_spectra(
 
     Source space (no `lead_field`): every channel (region) is fitted by its own node and its
     own observation parameters, independently, `starts` starting points each (all regions
-    and starts in one vmapped optimiser step); each region keeps its best start. Sensor
+    and starts solved together, vmapped, by Levenberg-Marquardt); each region keeps its best
+    start. Sensor
     space: `node` is a `Network` (one node per region) whose spectra are seen through
     `lead_field` (sensors x regions); its parameters and one observation per sensor are
     fitted jointly.
 
-    The observed spectrum is $A(f)(1 + \\sum_g 10^{\\gamma_g}\\hat S_g(f)) + 10^{\\phi}$:
+    The observed spectrum is $L(f)[A(f)(1 + \\sum_g 10^{\\gamma_g}\\hat S_g(f)) + 10^{\\phi}]$:
     the aperiodic background $A(f) = 1/(f_k^\\chi + f^\\chi)$ (specparam's, with a knee
     frequency $f_k$), the generators' normalised linearised spectra $\\hat S_g$ (averaged
-    over a spread of time scales) and a measurement floor (see `fit.Observed`). Shapes are
+    over a spread of time scales), a measurement floor and, optionally, the recording's
+    low-pass filter $L$ (see `fit.Observed`). Shapes are
     compared on a log scale (the overall scale is free), with a term on the alpha-peak
     frequency.
 
@@ -321,76 +299,58 @@ def fit_spectra(
         aperiodic: "knee" (default), "fixed" (no knee: a pure power law) or None (no
             background: the generators' response only).
         dispersion: average each generator over a spread of time scales (fitted).
+        lowpass: the recording's low-pass filter: None (none; the default), a cutoff [Hz]
+            (fixed), or "fit" (its cutoff fitted per region, between half and three times the
+            top of `band`). Spectra that fall steeply at the top of the band (a recording
+            low-passed there, as source-reconstructed MEG often is) need it.
         band: frequencies fitted [Hz]; peak_weight, peak_band: the alpha-peak term.
         starts: starting points per region; start_spread: their spread (unconstrained).
         min_damping: the fit keeps every mode's damping ratio above this value.
-        steps, learning_rate, checkpoint, progress, key: as for `fit` (Adam with the default
-            schedule, stopped early on a plateau).
+        solver: "lm" (Levenberg-Marquardt, the default: each region's problem is small) or
+            "adam" (Adam with `fit`'s default schedule and `learning_rate`, stopped early on
+            a plateau). Sensor-space fits use Adam.
+        steps: the most solver steps (default 40 for "lm", 500 for "adam"); the fit ends
+            earlier once every region has converged (or on a plateau).
+        learning_rate, checkpoint, progress, key: as for `fit`.
 
     Returns:
         A `FitResult`: `params` one value per region (source space), `goodness` the R^2 of
         the log-PSD (`r2_log_psd`) and the alpha-peak error [Hz] per region.
     """
     tgt = as_target(target, band)
-    settings = _settings(peak_weight, peak_band, min_damping, starts, start_spread)
+    settings = _settings(
+        peak_weight, peak_band, min_damping, starts, start_spread, solver, learning_rate
+    )
+    adam = solver == "adam" or lead_field is not None
+    steps = (500 if adam else 40) if steps is None else int(steps)
+    if steps < 1:
+        raise ValueError("`steps` must be >= 1.")
     run = dict(
         steps=steps,
-        optimizer=default_optimizer(learning_rate, steps),
-        stop=Plateau(patience=60, rtol=1e-5),
         checkpoint=checkpoint,
         progress=progress,
         key=jr.key(0) if key is None else key,
     )
-    template = _observed(node, aperiodic, dispersion)
+    f_hi = float(np.asarray(tgt.freqs)[-1])
+    template = _observed(node, aperiodic, dispersion, lowpass, f_hi)
     if lead_field is not None:
+        if lowpass == "fit":
+            raise ValueError(
+                "`lowpass='fit'` is for source-space fits; in sensor space give the "
+                "recording's cutoff in Hz (fixed) or None."
+            )
+        run.update(
+            optimizer=default_optimizer(learning_rate, steps),
+            stop=Plateau(patience=60, rtol=1e-5),
+        )
+        from ._sensor_spectra import _sensor_fit
+
         return _sensor_fit(tgt, template, params, transforms, settings, run, lead_field)
     if any(isinstance(g, Network) for g in template.generators):
         raise ValueError(
             "A Network is fitted in sensor space: pass `lead_field` (sensors x regions); for "
             "source-space regional spectra pass a single node model."
         )
-    fitted = _fitted(template, params, transforms)
+    defaults = node is None and params is None
+    fitted = _fitted(template, params, transforms, f_hi, lowpass == "fit", defaults)
     return _regional_fit(tgt, template, fitted, settings, run)
-
-
-def _sensor_fit(target, template, params, transforms, settings, run, lead_field) -> FitResult:
-    """Sensor space: the network's parameters (default: G and the node's rung parameters,
-    shared by all regions) and one observation per sensor, fitted jointly."""
-    net = template.generators[0]
-    if len(template.generators) != 1 or not isinstance(net, Network):
-        raise ValueError("In sensor space `node` must be one Network (one node per region).")
-    n_s = target.n_channels
-    if params is None:
-        chosen = {"G": Bounded(0.0, 10.0 * max(float(jnp.max(net.G)), 1.0))}
-        chosen.update(rung_parameters(net.node))
-    else:
-        chosen = _chosen(params, transforms)
-    names, sels, trs = [], [], []
-    for k, t in chosen.items():
-        owner = (lambda m: m.generators[0]) if k == "G" else (lambda m: m.generators[0].node)
-        names.append(k)
-        sels.append(lambda m, k=k, owner=owner: getattr(owner(m), k))
-        trs.append(t)
-    per_sensor = {"log_gain": Bounded(-3.0, 3.0), "exponent": Bounded(0.05, 6.0)}
-    per_sensor["log_floor"] = Bounded(-12.0, 2.0)
-    obs = eqx.tree_at(
-        lambda m: (m.log_gain[0], m.exponent, m.log_floor),
-        template,
-        tuple(jnp.full(n_s, float(v)) for v in (template.log_gain[0], 1.5, -6.0)),
-    )
-    for k, t in per_sensor.items():
-        names.append(k)
-        sels.append(
-            (lambda m: m.log_gain[0]) if k == "log_gain" else (lambda m, k=k: getattr(m, k))
-        )
-        trs.append(t)
-    fitted = _Fitted(tuple(names), tuple(sels), tuple(trs))
-    objective = _objective(target, settings, regional=False, lead_field=lead_field)
-    return fit(
-        obs,
-        objective,
-        params=fitted.select,
-        transforms=fitted.transforms,
-        names=fitted.names,
-        **run,
-    )
