@@ -22,7 +22,7 @@ from jaxtyping import Array, Float, PRNGKeyArray, PyTree
 
 from .._version import __version__
 from ._checkpoint import _Checkpoint
-from ._steps import _apply, _as_tuple, _optimise, _Problem, _Search
+from ._steps import _as_tuple, _canonical, _optimise, _Problem, _Search
 from ._stopping import Plateau, default_optimizer
 from ._transforms import AbstractTransform, GaussianPrior, Identity
 
@@ -118,6 +118,12 @@ def fit(
 ) -> FitResult:
     """Fit model parameters to an objective by gradient descent (optax).
 
+    The optimisation step is compiled once per structure: a later fit of a model and objective
+    of the same structure, with an equal selector and optimiser (a new `lambda` or
+    `optax.adam(...)` with the same code and settings counts as equal), reuses it. A single
+    start runs without `vmap`, so that a `lax.cond` in the objective (such as the damping test
+    of `Linear`) evaluates one branch per step.
+
     Args:
         model: the model or network to fit (its other parameters stay fixed).
         objective: a callable `objective(model, key) -> (loss, aux)`, e.g.
@@ -166,9 +172,10 @@ def fit(
         raise TypeError(f"`stop` must be fit.Plateau(...) or None; got {type(stop).__name__}.")
     key = jr.key(0) if key is None else key
     user_optimizer = default_optimizer(0.05, steps) if optimizer is None else optimizer
-    problem = _Problem(
-        model, params, transforms, priors, objective, _guarded(user_optimizer, clip_norm)
-    )
+    # Equal selectors and optimisers (new closures at every call) become the same objects:
+    # the compiled step of an earlier fit of the same structure is reused.
+    optimizer = _canonical(_guarded(user_optimizer, clip_norm))
+    problem = _Problem(model, _canonical(params), transforms, priors, objective, optimizer)
     k_starts, k_run = jr.split(key)
     u = _starts(leaves, transforms, k_starts, n_starts, start_spread)
     search = _Search.begin(u, problem.optimizer, steps, n_starts)
@@ -232,6 +239,7 @@ def _guarded(optimizer, clip_norm):
     return optax.apply_if_finite(optimizer, max_consecutive_errors=1_000_000)
 
 
+@eqx.filter_jit  # one program (dispatching its operations one by one compiles each)
 def _starts(leaves, transforms, key, n_starts, spread) -> tuple:
     """Multi-start initialisation: per leaf, the unconstrained values of every start, shape
     `(n_starts, *leaf.shape)`; start 0 is the model's own, start i > 0 adds `spread` times a
@@ -247,6 +255,13 @@ def _starts(leaves, transforms, key, n_starts, spread) -> tuple:
         )
         for i, x in enumerate(u0)
     )
+
+
+@eqx.filter_jit  # one program (dispatching its operations one by one compiles each)
+def _constrained(transforms, best_u, b) -> tuple[tuple, tuple]:
+    """The constrained values of start `b`'s best unconstrained ones, and of every start's."""
+    pairs = tuple(zip(transforms, best_u, strict=True))
+    return tuple(t.forward(x[b]) for t, x in pairs), tuple(jax.vmap(t.forward)(x) for t, x in pairs)
 
 
 def _result(problem, names, search, k_run, run, t_start) -> FitResult:
@@ -267,15 +282,10 @@ def _result(problem, names, search, k_run, run, t_start) -> FitResult:
             stacklevel=3,
         )
     b = int(np.nanargmin(best_loss)) if np.any(np.isfinite(best_loss)) else 0
-    u_best = tuple(jnp.asarray(x[b]) for x in best_u)
-    fitted = _apply(model, params, transforms, u_best)
-    values = {
-        nm: np.asarray(t.forward(x)) for nm, t, x in zip(names, transforms, u_best, strict=True)
-    }
-    per_start = {
-        nm: np.asarray(jax.vmap(t.forward)(jnp.asarray(x)))
-        for nm, t, x in zip(names, transforms, best_u, strict=True)
-    }
+    best, every = _constrained(transforms, best_u, jnp.asarray(b))
+    fitted = eqx.tree_at(lambda m: _as_tuple(params(m)), model, best)
+    values = {nm: np.asarray(x) for nm, x in zip(names, best, strict=True)}
+    per_start = {nm: np.asarray(x) for nm, x in zip(names, every, strict=True)}
     goodness = (
         objective.report(fitted, jr.fold_in(k_run, steps))
         if hasattr(objective, "report") and np.any(np.isfinite(best_loss))

@@ -17,6 +17,7 @@ import jax.random as jr
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
+from .._validation import is_concrete
 from ..analysis._dynamics import _flat_field, equilibrium, jacobian
 from ..analysis._linear import linear_fc, linear_spectrum
 from ..analysis._signal import functional_connectivity, welch
@@ -45,9 +46,18 @@ def damping_ratio(model: AbstractModel, y: Float[ArrayLike, " *state"]) -> Float
     One eigendecomposition gives both eigenvector sets, and $dJ\\,v$ comes from two
     Jacobian-vector products (the real and imaginary parts of $v$), so that the gradient does
     not go through the whole Jacobian."""
-    f, _ = _flat_field(model)
     x = jnp.asarray(y).reshape(-1)
-    Js = jax.lax.stop_gradient(jacobian(jax.lax.stop_gradient(model), x))
+    return _least_damped(model, x, _stopped_jacobian(model, x))
+
+
+def _stopped_jacobian(model: AbstractModel, x: Array) -> Array:
+    """The Jacobian at the flat state `x`, without gradients."""
+    return jax.lax.stop_gradient(jacobian(jax.lax.stop_gradient(model), x))
+
+
+def _least_damped(model: AbstractModel, x: Array, Js: Array) -> Array:
+    """`damping_ratio` at the flat state `x`, given the Jacobian `Js` there."""
+    f, _ = _flat_field(model)
     # LAPACK's left eigenvectors w satisfy w^H J = lambda w^H.
     lam, W, V = jax.lax.linalg.eig(
         Js, compute_left_eigenvectors=True, compute_right_eigenvectors=True
@@ -55,10 +65,30 @@ def damping_ratio(model: AbstractModel, y: Float[ArrayLike, " *state"]) -> Float
     zeta = -lam.real / jnp.maximum(jnp.abs(lam), 1e-12)
     k = jnp.argmin(zeta)
     lam_k, v, u = lam[k], V[:, k], jnp.conj(W[:, k])  # u^T J = lambda u^T
-    jvp = lambda t: jax.jvp(f, (x,), (t,))[1]
-    d = u @ jax.lax.complex(jvp(v.real), jvp(v.imag)) / (u @ v)  # lambda, carrying u^T dJ v
+    dv = jax.vmap(lambda t: jax.jvp(f, (x,), (t,))[1])(jnp.stack([v.real, v.imag]))
+    d = u @ jax.lax.complex(dv[0], dv[1]) / (u @ v)  # lambda, carrying u^T dJ v
     lam_k = lam_k + (d - jax.lax.stop_gradient(d))  # value unchanged, gradient first order
     return -lam_k.real / jnp.maximum(jnp.abs(lam_k), 1e-12)
+
+
+def _sector_damped(J: Array, zeta_min: float) -> Array:
+    """Whether every eigenvalue of `J` has a damping ratio of at least `zeta_min`, by a
+    sufficient test: one Cholesky factorisation per rotation instead of an eigendecomposition.
+
+    The damping ratio is at least $\\zeta_{min} = \\sin\\gamma$ where $e^{i\\gamma}\\lambda$ and
+    $e^{-i\\gamma}\\lambda$ both have negative real parts. Where the Hermitian part of
+    $e^{\\pm i\\gamma}J$ is negative definite, the numerical range of $J$, which holds its
+    eigenvalues, is in that sector. The test is exact for a normal $J$ (e.g. a network of
+    Hopf oscillators on symmetric weights) and conservative otherwise (False where it cannot
+    tell). A real $J$ needs one rotation (its numerical range is symmetric about the real
+    axis)."""
+    gamma = math.asin(zeta_min)
+    ok = jnp.asarray(True)
+    for g in (gamma,) if not jnp.iscomplexobj(J) else (gamma, -gamma):
+        w = complex(math.cos(g), math.sin(g))
+        negated = -0.5 * (w * J + w.conjugate() * jnp.conj(J).T)
+        ok = ok & jnp.all(jnp.isfinite(jnp.linalg.cholesky(negated)))  # NaN: not definite
+    return ok
 
 
 class Linear(eqx.Module):
@@ -99,6 +129,25 @@ class Linear(eqx.Module):
         """The smallest damping ratio at `y` (1 when the penalty is off: not computed)."""
         return damping_ratio(model, y) if self.stability_weight else jnp.ones(())
 
+    def penalised_damping(
+        self, model: AbstractModel, y: Float[Array, " *state"]
+    ) -> Float[Array, ""]:
+        """The damping ratio that the stability penalty needs: the smallest one at `y`, or
+        `min_damping` itself where a cheaper sufficient test (a Cholesky factorisation of the
+        Jacobian's rotated Hermitian part, instead of an eigendecomposition) shows that every
+        mode is damped at least that much, so that the penalty is 0. The penalty, the loss and
+        its gradient are the same as with `damping`. 1 when the penalty is off."""
+        if not self.stability_weight:
+            return jnp.ones(())
+        x = jnp.asarray(y).reshape(-1)
+        Js = _stopped_jacobian(model, x)
+        bound = jnp.full((), self.min_damping, jnp.finfo(Js.dtype).dtype)
+        return jax.lax.cond(
+            _sector_damped(Js, self.min_damping),
+            lambda: bound,
+            lambda: _least_damped(model, x, Js),
+        )
+
     def penalty(self, zeta: Float[Array, " *nodes"]) -> Float[Array, ""]:
         """0 while every mode has damping ratio >= min_damping; 1 at the bifurcation; growing
         quadratically beyond."""
@@ -116,10 +165,39 @@ class Linear(eqx.Module):
     def fc(
         self, model: AbstractModel, noise: AbstractNoise, key: PRNGKeyArray | None = None
     ) -> tuple[Float[Array, "n_regions n_regions"], Float[Array, ""]]:
-        """The FC of the linearised model, and the damping ratio."""
+        """The FC of the linearised model, and the damping ratio as the stability penalty
+        reads it (`penalised_damping`).
+
+        A concrete call (a report or figure of a fitted model) runs compiled programs, once
+        per model structure, of what it needs only: no Newton solve where `y_guess` is
+        already at rest (its residual at rounding level, where Newton takes no step), and no
+        eigendecomposition where the damping test holds.
+
+        Raises:
+            ValueError: (concrete inputs) Newton did not converge from `y_guess`, as in
+                `analysis.equilibrium`.
+        """
         del key
-        y = self.equilibrium(model)
-        return linear_fc(model, noise, y_star=y), self.damping(model, y)
+        if not all(map(is_concrete, jax.tree.leaves((self, model, noise)))):
+            y = self.equilibrium(model)
+            return linear_fc(model, noise, y_star=y), self.penalised_damping(model, y)
+        y = self._concrete_equilibrium(model)
+        fc, damped = _fc_and_damping_test(self, model, noise, y)
+        if not self.stability_weight:
+            return fc, jnp.ones(())
+        return fc, (jnp.asarray(self.min_damping, fc.dtype) if damped else _damping_ratio(model, y))
+
+    def _concrete_equilibrium(self, model: AbstractModel) -> Float[Array, " *state"]:
+        """`equilibrium` for concrete inputs: `y_guess` itself where it is at rest, else the
+        compiled Newton solve (raising, as `analysis.equilibrium` does, where it fails)."""
+        y0 = model.initial_state() if self.y_guess is None else jnp.asarray(self.y_guess)
+        residual, scale = _residual(model, y0)
+        if residual <= 1e3 * jnp.finfo(y0.dtype).eps * (1.0 + scale):
+            return y0
+        y = _equilibrium(self, model)
+        if not np.all(np.isfinite(np.asarray(y))):
+            self.equilibrium(model)  # raises, naming the failed Newton solve
+        return y
 
     def default_freqs(self, model: AbstractModel) -> Float[np.ndarray, " n_freqs"]:
         """The grid of spectral features [Hz]: `freqs`, or 400 points up to the default top."""
@@ -136,6 +214,32 @@ class Linear(eqx.Module):
             psd, _ = self.spectrum(model, noise, jnp.asarray(f, dtype=psd_dtype(model)))
             return Activity(freqs=jnp.asarray(f, dtype=psd.dtype), psd=psd), float(f[-1])
         return Activity(fc_matrix=self.fc(model, noise)[0]), np.inf
+
+
+# The compiled pieces of a concrete `Linear.fc`.
+
+
+@eqx.filter_jit
+def _residual(model: AbstractModel, y: Array) -> tuple[Array, Array]:
+    """$|f(y)|$ and $|y|$."""
+    return jnp.linalg.norm(model.vector_field(0.0, y, None)), jnp.linalg.norm(y)
+
+
+@eqx.filter_jit
+def _equilibrium(method: Linear, model: AbstractModel) -> Array:
+    """`method.equilibrium(model)`, NaN where Newton failed."""
+    return method.equilibrium(model)
+
+
+@eqx.filter_jit
+def _fc_and_damping_test(method: Linear, model: AbstractModel, noise: AbstractNoise, y: Array):
+    """The FC at the equilibrium `y`, and whether every mode is damped by at least
+    `min_damping` by the sufficient test of `penalised_damping`."""
+    Js = _stopped_jacobian(model, jnp.reshape(y, -1))
+    return linear_fc(model, noise, y_star=y), _sector_damped(Js, method.min_damping)
+
+
+_damping_ratio = eqx.filter_jit(damping_ratio)
 
 
 class Simulated(eqx.Module):

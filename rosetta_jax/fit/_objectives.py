@@ -319,7 +319,10 @@ class FCObjective(eqx.Module):
     def __call__(
         self, model: AbstractModel, key: PRNGKeyArray | None = None
     ) -> tuple[Float[Array, ""], dict[str, Float[Array, ""]]]:
-        """The loss and its parts (FC correlation, smallest damping ratio, FC and FCD errors)."""
+        """The loss and its parts (FC correlation, smallest damping ratio, FC and FCD errors).
+        With `fit.Linear`, `min_damping_ratio` is the method's `min_damping` whenever a cheap
+        test proves every mode damped at least that much (the penalty is then 0); the exact
+        ratio otherwise. `report` and `fit.damping_ratio` give the exact value."""
         fc, other = self.method.fc(model, self.noise, key)
         r = _corr(_upper(fc), _upper(self.target.fc))
         loss = 1.0 - r

@@ -4,6 +4,7 @@ best values so far, the stopping rule, checkpoints and a progress bar."""
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -14,6 +15,7 @@ import jax.random as jr
 import numpy as np
 import optax
 
+from .._fingerprint import fingerprint
 from ._stopping import Plateau, _PlateauState
 
 
@@ -53,13 +55,19 @@ class _Search(NamedTuple):
         plateau rule's initial state (kept, unused, when the fit has no rule)."""
         return cls(
             u,
-            jax.vmap(optimizer.init)(u),
+            _init(optimizer, u),
             jax.tree.map(lambda x: np.asarray(x), u),
             np.full(n_starts, np.inf),
             np.full((steps, n_starts), np.nan),
             0,
             _PlateauState.begin(n_starts),
         )
+
+
+@eqx.filter_jit
+def _init(optimizer, u):
+    """The optimiser's state at every start."""
+    return jax.vmap(optimizer.init)(u)
 
 
 def _apply(model, params, transforms, u):
@@ -85,7 +93,7 @@ def _step(u, opt_state, step, key, model, params, transforms, priors, objective,
         loss, aux = objective(m, k)
         return loss + _prior_penalty(transforms, priors, ui), aux
 
-    (loss, aux), grads = jax.vmap(jax.value_and_grad(loss_one, has_aux=True))(u)
+    (loss, aux), grads = _per_start(jax.value_and_grad(loss_one, has_aux=True), u)
     # A non-finite loss rejects the step even where its gradient is finite (e.g. a jnp.where
     # that returns NaN): its gradient is made NaN, which `optax.apply_if_finite` rejects.
     ok = jnp.isfinite(loss)
@@ -95,6 +103,38 @@ def _step(u, opt_state, step, key, model, params, transforms, priors, objective,
     updates, opt_state = jax.vmap(optimizer.update)(grads, opt_state, u)
     u_new = optax.apply_updates(u, updates)
     return u_new, opt_state, loss, aux
+
+
+def _per_start(f: Callable, u: tuple):
+    """`f` of every start's values (the leading axis of each leaf of `u`): vmapped, or a plain
+    call for a single start, so that a `lax.cond` in the objective runs one branch (under
+    `vmap` with a batched predicate both branches run)."""
+    if jax.tree.leaves(u)[0].shape[0] > 1:
+        return jax.vmap(f)(u)
+    out = f(jax.tree.map(lambda x: x[0], u))
+    return jax.tree.map(lambda x: x[None], out)
+
+
+def _canonical(obj):
+    """`obj`, or an earlier object with the same fingerprint (code, closed-over values, static
+    fields, array values: `store.fingerprint`). The jitted step takes the selector and the
+    optimiser as static arguments, compared by identity for functions: handing it the earlier
+    equal object lets fits of the same structure reuse its compilation (a selector or an
+    optax optimiser is a new closure at every call). An object that cannot be fingerprinted
+    is returned as it is."""
+    try:
+        digest = fingerprint({"static": obj}).digest
+    except TypeError:
+        return obj
+    seen = _CANONICAL.setdefault(digest, obj)
+    _CANONICAL.move_to_end(digest)
+    while len(_CANONICAL) > _CANONICAL_SIZE:
+        _CANONICAL.popitem(last=False)
+    return seen
+
+
+_CANONICAL: OrderedDict[str, Any] = OrderedDict()  # fingerprint digest -> first such object
+_CANONICAL_SIZE = 64
 
 
 def _keep_best(loss, best_loss, best_u, u):
