@@ -61,6 +61,7 @@ def test_recover_jansen_rit_input_rate_from_a_spectrum(jr_target):
     assert res.loss_history[-1].min() < res.loss_history[0].min()
 
 
+@pytest.mark.slow  # 16 x 200 s of simulation; analytic network recovery runs by default
 def test_recover_network_coupling_from_spectra():
     W = np.array([[0.0, 1.0, 0.5], [1.0, 0.0, 0.8], [0.5, 0.8, 0.0]])
     node = models.JansenRit(p=jnp.array([70.0, 80.0, 60.0]))

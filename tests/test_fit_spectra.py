@@ -228,6 +228,7 @@ def test_observation_settings_are_checked():
         fit.Observed("JansenRit")
 
 
+@pytest.mark.slow  # its own compilation; the 36-subject cohort is timed in benchmarks
 def test_a_cohort_is_fitted_in_one_call():
     """Two subjects x two channels of closed-form spectra with known exponents and knees: one
     `fit_cohort` call returns a subject x region x parameter Dataset whose exponents and knees

@@ -80,7 +80,7 @@ def run_fit(net, objective, **kw):
     )
 
 
-@pytest.mark.parametrize("optimizer", ["adam", "default"])
+@pytest.mark.parametrize("optimizer", [pytest.param("adam", marks=pytest.mark.slow), "default"])
 def test_a_repeated_fit_reuses_the_compiled_step(optimizer):
     net = hopf_network()
     kw = {} if optimizer == "adam" else {"optimizer": None}
@@ -168,7 +168,14 @@ def test_penalised_damping_gives_the_penalty_and_gradient_of_the_exact_ratio(G, 
     assert reported == (0.01 if zeta >= 0.01 else zeta)
 
 
-@pytest.mark.parametrize("offset, alpha", [(0.0, -0.2), (1e-3, -0.2), (0.0, -0.0005)])
+@pytest.mark.parametrize(
+    "offset, alpha",
+    [
+        (0.0, -0.2),
+        pytest.param(1e-3, -0.2, marks=pytest.mark.slow),  # the other two cover both branches
+        (0.0, -0.0005),
+    ],
+)
 def test_concrete_linear_fc_equals_the_traced_one(offset, alpha):
     # At rest (no Newton solve) or not, well damped (the cheap test) or not (the eig).
     net = eqx.tree_at(lambda m: m.node.alpha, hopf_network(seed=3), alpha)
