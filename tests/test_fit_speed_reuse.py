@@ -80,7 +80,8 @@ def run_fit(net, objective, **kw):
     )
 
 
-@pytest.mark.parametrize("optimizer", [pytest.param("adam", marks=pytest.mark.slow), "default"])
+@pytest.mark.slow  # three fits; test_equal_closures_are_shared... covers the mechanism by default
+@pytest.mark.parametrize("optimizer", ["adam", "default"])
 def test_a_repeated_fit_reuses_the_compiled_step(optimizer):
     net = hopf_network()
     kw = {} if optimizer == "adam" else {"optimizer": None}
