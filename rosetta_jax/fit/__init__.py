@@ -10,6 +10,8 @@ Example:
 from ._cohort import fit_cohort as fit_cohort
 from ._fc import SimulatedBold as SimulatedBold, fit_fc as fit_fc
 from ._fit import FitResult as FitResult, fit as fit
+from ._laplace import Laplace as Laplace, laplace as laplace
+from ._likelihoods import FisherZ as FisherZ, LogNormal as LogNormal
 from ._methods import Linear as Linear, Simulated as Simulated, damping_ratio as damping_ratio
 from ._objectives import (
     FCObjective as FCObjective,
@@ -17,6 +19,8 @@ from ._objectives import (
     fcd_quantiles as fcd_quantiles,
 )
 from ._observed import Observed as Observed, aperiodic as aperiodic
+from ._posterior import Posterior as Posterior
+from ._priors import log_prior as log_prior
 from ._real import (
     fit_connectome_fc as fit_connectome_fc,
     fit_network_spectra as fit_network_spectra,
@@ -42,5 +46,6 @@ from ._transforms import (
     Bounded as Bounded,
     GaussianPrior as GaussianPrior,
     Identity as Identity,
+    LogNormalPrior as LogNormalPrior,
     Positive as Positive,
 )

@@ -24,7 +24,7 @@ from .._version import __version__
 from ._checkpoint import _Checkpoint
 from ._steps import _as_tuple, _canonical, _optimise, _Problem, _Search
 from ._stopping import Plateau, default_optimizer
-from ._transforms import AbstractTransform, GaussianPrior, Identity
+from ._transforms import AbstractTransform, GaussianPrior, Identity, LogNormalPrior
 
 
 def _param_names(params: Callable, model, names):
@@ -51,6 +51,12 @@ class FitResult(eqx.Module):
         starts: the parameter values of every start at its best step, shape
             `(n_starts, ...)` each.
         objective: the objective fitted (it draws the target-versus-model figure).
+        posterior: the fit's log posterior (`fit.Posterior`: likelihood, priors, model),
+            when the fit has one (a spectrum or FC objective with the analytic method and
+            a likelihood); else None.
+        laplace: the Laplace approximation at the posterior mode (`fit.Laplace`: errors,
+            intervals, correlations, identifiability, log-evidence, BIC, AIC), or None.
+        mcmc: NUTS samples (an arviz `InferenceData`) once `fit.sample(result)` has run.
         meta: settings (`steps` is the maximum; `stop` the plateau rule's settings or None),
             versions, the wall time of the run (`seconds`) and of each step run
             (`step_seconds`; the first includes compilation; empty for a fit resumed after
@@ -67,6 +73,9 @@ class FitResult(eqx.Module):
     starts: dict[str, np.ndarray]
     objective: Any
     meta: dict[str, Any]
+    posterior: Any = None
+    laplace: Any = None
+    mcmc: Any = None
 
     def plot(self, key: PRNGKeyArray | None = None):
         """Loss history and the objective's target-versus-model figure."""
@@ -93,7 +102,21 @@ class FitResult(eqx.Module):
         for k, v in self.goodness.items():
             if v is not None and np.ndim(v) == 0:
                 lines.append(f"  {k}: {float(v):.4g}")
+        if self.laplace is not None:
+            lines.append(self.laplace.summary())
+        if self.mcmc is not None:
+            from ._mcmc import diagnostics_line
+
+            lines.append(diagnostics_line(self.mcmc))
         return "\n".join(lines)
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the result to `path` (a folder): `fit.json` (values, goodness, Laplace
+        summary, settings, versions), `fit.npz` (loss history, values, every Laplace array)
+        and, after `fit.sample`, `posterior.nc` (the arviz InferenceData, netCDF)."""
+        from ._saving import save_result
+
+        save_result(self, path)
 
 
 def fit(
@@ -115,6 +138,8 @@ def fit(
     checkpoint_every: int = 10,
     resume: bool = True,
     progress: bool = True,
+    likelihood: Any = None,
+    laplace: bool | None = None,
 ) -> FitResult:
     """Fit model parameters to an objective by gradient descent (optax).
 
@@ -132,7 +157,8 @@ def fit(
             (per-node) arrays are fitted element-wise.
         transforms: one per selected leaf: `Positive()`, `Bounded(lo, hi)` or `Identity()`
             (default); the optimiser works on unconstrained values.
-        priors: one per leaf, a `GaussianPrior` or None.
+        priors: one per leaf, a `GaussianPrior`, a `LogNormalPrior` or None (None: the
+            transform's default prior, see `fit.log_prior`).
         names: names for the leaves in the result (default `param_0`, ...).
         optimizer: any optax optimiser (default `default_optimizer(0.05, steps)`: Adam with
             a short warm-up and a cosine decay over `steps`); gradient clipping (`clip_norm`)
@@ -161,6 +187,12 @@ def fit(
             parameters, transforms, priors, optimiser, key, starts, `stop`) raises
             `store.StoreMismatchError` naming what differs; `resume=False` discards it.
         progress: show a progress bar.
+        likelihood: the recording's noise model (`fit.LogNormal(...)` for spectra,
+            `fit.FisherZ(...)` for FC), which defines the fit's posterior and evidence.
+        laplace: compute the Laplace approximation at the end (`FitResult.laplace`); default:
+            when a `likelihood` is given. Needs a `SpectrumObjective` or `FCObjective` with
+            the analytic method `fit.Linear` (the default likelihood then: a fitted noise
+            level).
 
     Returns:
         A `FitResult`.
@@ -197,7 +229,12 @@ def fit(
         "stop_reason": "plateau" if stopped else "max_steps",
         "step_seconds": np.asarray(step_seconds),
     }
-    return _result(problem, names, search, k_run, run, t_start)
+    result = _result(problem, names, search, k_run, run, t_start)
+    if laplace or (laplace is None and likelihood is not None):
+        from ._inference import with_laplace
+
+        result = with_laplace(result, params, transforms, priors, names, likelihood)
+    return result
 
 
 def _check_leaves(model, params, transforms, priors, names):
@@ -208,7 +245,7 @@ def _check_leaves(model, params, transforms, priors, names):
     n = len(leaves)
     if isinstance(transforms, AbstractTransform):
         transforms = (transforms,)
-    if isinstance(priors, GaussianPrior):
+    if isinstance(priors, (GaussianPrior, LogNormalPrior)):
         priors = (priors,)
     transforms = tuple(transforms) if transforms is not None else (Identity(),) * n
     priors = tuple(priors) if priors is not None else (None,) * n

@@ -40,6 +40,16 @@ class Leaf:
         return model
 
 
+@dataclasses.dataclass(frozen=True)
+class Selection:
+    """Selects several leaves (a tuple of `Leaf`), as `fit`'s `params` selectors do."""
+
+    leaves: tuple[Leaf, ...]
+
+    def __call__(self, model):
+        return tuple(s(model) for s in self.leaves)
+
+
 class Residuals(eqx.Module):
     """One region's residuals: its log-PSD error in the band (mean removed: the overall scale
     is free) over the square root of the number of frequencies, the weighted alpha-peak error

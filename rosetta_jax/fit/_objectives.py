@@ -131,26 +131,27 @@ class SpectrumObjective(eqx.Module):
         """The model's PSD at the target frequencies, shape `(n_freqs, n_channels)`."""
         return _compiled_spectra(self, model, key)[0]
 
+    def model_spectrum(self, model, key=None):
+        """One model's PSD `(n_freqs, n_outputs)` at the target frequencies and its damping
+        ratio, by the objective's method (through `lead_field` when there is one)."""
+        if isinstance(model, Observed):
+            return model.spectrum(self.method, self.noise, self.target.freqs, key, self.lead_field)
+        return self.method.spectrum(model, self.noise, self.target.freqs, key, self.lead_field)
+
     def _spectra(self, model, key):
         """PSD `(n_freqs, n_channels)` and the damping ratio of the equilibrium (per node for
         regional fits; 1 for the simulation method)."""
-
-        def spectrum(m):
-            if isinstance(m, Observed):
-                return m.spectrum(self.method, self.noise, self.target.freqs, key, self.lead_field)
-            return self.method.spectrum(m, self.noise, self.target.freqs, key, self.lead_field)
-
         if self.regional:
             n = self.target.n_channels
             axes = jax.tree.map(lambda p: 0 if jnp.ndim(p) == 1 else None, model)
 
             def one(m):
-                psd, zeta = spectrum(m)
+                psd, zeta = self.model_spectrum(m, key)
                 return psd[:, 0], zeta
 
             psd, zeta = jax.vmap(one, in_axes=(axes,), axis_size=n)(model)
             return psd.T, zeta
-        psd, zeta = spectrum(model)
+        psd, zeta = self.model_spectrum(model, key)
         if psd.shape[1] != self.target.n_channels:
             raise ValueError(
                 f"The model gives {psd.shape[1]} channel(s) but the target has "

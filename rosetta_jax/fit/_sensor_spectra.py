@@ -17,7 +17,7 @@ import numpy as np
 
 from ..network import Network
 from ._fit import FitResult, fit
-from ._least_squares import Leaf
+from ._least_squares import Leaf, Selection
 from ._rungs import rung_parameters
 from ._seeds import _seed_exponent
 from ._spectra_fit import _chosen, _Fitted, _objective
@@ -134,7 +134,7 @@ def _sensor_fit(target, template, params, transforms, settings, run, lead_field)
     return fit(
         obs,
         objective,
-        params=fitted.select,
+        params=Selection(fitted.selectors),
         transforms=fitted.transforms,
         names=fitted.names,
         n_starts=settings["starts"],

@@ -28,7 +28,7 @@ from ..models._base import AbstractModel
 from ..network import Network
 from ..noise import Additive
 from ._fit import FitResult
-from ._least_squares import Leaf
+from ._least_squares import Leaf, Selection
 from ._methods import Linear
 from ._objectives import SpectrumObjective
 from ._observed import Observed
@@ -194,7 +194,7 @@ def _regional_fit(target, template, fitted, settings, run) -> FitResult:
         rosetta_jax=__version__,
         jax=jax.__version__,
     )
-    return FitResult(
+    result = FitResult(
         model=final,
         params=values,
         loss_history=history,
@@ -204,6 +204,14 @@ def _regional_fit(target, template, fitted, settings, run) -> FitResult:
         starts=starts,
         objective=final_objective,
         meta=meta,
+    )
+    if not settings["laplace"]:
+        return result
+    from ._inference import with_laplace
+
+    selection = Selection(fitted.selectors)
+    return with_laplace(
+        result, selection, fitted.transforms, None, fitted.names, settings["likelihood"]
     )
 
 
@@ -222,7 +230,15 @@ def _objective(target, settings, regional, lead_field=None) -> SpectrumObjective
 
 
 def _settings(
-    peak_weight, peak_band, min_damping, starts, start_spread, solver, learning_rate
+    peak_weight,
+    peak_band,
+    min_damping,
+    starts,
+    start_spread,
+    solver,
+    learning_rate,
+    likelihood=None,
+    laplace=True,
 ) -> dict:
     """The objective's, the solver's and the multi-start's settings of `fit_spectra`,
     checked."""
@@ -240,6 +256,8 @@ def _settings(
         stability=1.0,
         starts=int(starts),
         spread=float(start_spread),
+        likelihood=likelihood,
+        laplace=bool(laplace),
     )
 
 
@@ -265,6 +283,8 @@ def fit_spectra(
     checkpoint: str | os.PathLike | None = None,
     progress: bool = True,
     key: PRNGKeyArray | None = None,
+    likelihood: Any = None,
+    laplace: bool = True,
 ) -> FitResult:
     """Fit recorded power spectra with a rung of the ladder seen through an aperiodic
     background, in one call.
@@ -312,6 +332,12 @@ def fit_spectra(
         steps: the most solver steps (default 40 for "lm", 500 for "adam"); the fit ends
             earlier once every region has converged (or on a plateau).
         learning_rate, checkpoint, progress, key: as for `fit`.
+        likelihood: the noise model of the spectra, `fit.LogNormal(n_segments=...)` (the
+            number of averaged segments sets the noise level); default `fit.LogNormal()`,
+            its noise level fitted per region.
+        laplace: compute the Laplace approximation (`FitResult.laplace`: errors, credible
+            intervals, correlations, identifiability, log-evidence, BIC, AIC per region);
+            `FitResult.posterior` then holds the log posterior for `fit.sample` (NUTS).
 
     Returns:
         A `FitResult`: `params` one value per region (source space), `goodness` the R^2 of
@@ -319,7 +345,15 @@ def fit_spectra(
     """
     tgt = as_target(target, band)
     settings = _settings(
-        peak_weight, peak_band, min_damping, starts, start_spread, solver, learning_rate
+        peak_weight,
+        peak_band,
+        min_damping,
+        starts,
+        start_spread,
+        solver,
+        learning_rate,
+        likelihood,
+        laplace,
     )
     adam = solver == "adam" or lead_field is not None
     steps = (500 if adam else 40) if steps is None else int(steps)
@@ -342,6 +376,8 @@ def fit_spectra(
         run.update(
             optimizer=default_optimizer(learning_rate, steps),
             stop=Plateau(patience=60, rtol=1e-5),
+            likelihood=likelihood,
+            laplace=laplace,
         )
         from ._sensor_spectra import _sensor_fit
 

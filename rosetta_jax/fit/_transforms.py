@@ -8,6 +8,7 @@ import abc
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+from jax.scipy.stats import norm
 from jaxtyping import Array, ArrayLike, Float
 
 from .._validation import check_finite, check_positive
@@ -26,6 +27,15 @@ class AbstractTransform(eqx.Module):
 
     def check(self, name: str, theta: Float[Array, "*shape"]) -> None:
         """Raise ValueError if an initial value lies outside the constraint."""
+
+    def log_jacobian(self, u: Float[Array, "*shape"]) -> Float[Array, "*shape"]:
+        """$\\log |d\\theta / du|$, element-wise (a prior's density moves to the
+        unconstrained space with it)."""
+        return jnp.zeros_like(u)
+
+    def support(self) -> tuple[Float[Array, "*shape"], Float[Array, "*shape"]]:
+        """The interval of parameter values the transform reaches, `(low, high)`."""
+        return jnp.asarray(-jnp.inf), jnp.asarray(jnp.inf)
 
 
 class Identity(AbstractTransform):
@@ -55,6 +65,12 @@ class Positive(AbstractTransform):
 
     def inverse(self, theta):
         return jnp.log(theta / self.scale)
+
+    def log_jacobian(self, u):
+        return jnp.log(self.scale) + u
+
+    def support(self):
+        return jnp.zeros_like(self.scale), jnp.full_like(self.scale, jnp.inf)
 
     def check(self, name, theta):
         if eqx.is_array(theta) and not isinstance(theta, jax.core.Tracer):
@@ -87,6 +103,12 @@ class Bounded(AbstractTransform):
         x = (theta - self.low) / (self.high - self.low)
         return jnp.log(x) - jnp.log1p(-x)
 
+    def log_jacobian(self, u):
+        return jnp.log(self.high - self.low) - jax.nn.softplus(u) - jax.nn.softplus(-u)
+
+    def support(self):
+        return self.low, self.high
+
     def check(self, name, theta):
         if eqx.is_array(theta) and not isinstance(theta, jax.core.Tracer):
             if bool(jnp.any((theta <= self.low) | (theta >= self.high))):
@@ -112,3 +134,49 @@ class GaussianPrior(eqx.Module):
     def penalty(self, theta: Float[ArrayLike, "*shape"]) -> Float[Array, ""]:
         """The prior's negative log-density (up to a constant), summed over the values."""
         return jnp.sum((jnp.asarray(theta) - self.mean) ** 2 / (2 * self.std**2))
+
+    def log_density(self, theta: Float[ArrayLike, "*shape"]) -> Float[Array, "*shape"]:
+        """The normalised log-density of each value."""
+        z = (jnp.asarray(theta) - self.mean) / self.std
+        return -0.5 * z**2 - jnp.log(self.std) - 0.5 * jnp.log(2 * jnp.pi)
+
+    def log_mass(self, low, high) -> Float[Array, "*shape"]:
+        """The log of the prior's probability of `(low, high)` (a truncation's normaliser)."""
+        cdf = norm.cdf
+        return jnp.log(cdf((high - self.mean) / self.std) - cdf((low - self.mean) / self.std))
+
+
+class LogNormalPrior(eqx.Module):
+    """A log-normal prior on a positive parameter: $\\log\\theta \\sim
+    N(\\log m, \\sigma^2)$ (the default prior of a `Positive(scale)` parameter is
+    `LogNormalPrior(scale, 2.0)`: a weak prior spanning about three decades).
+
+    Args:
+        median: the prior median $m$ (> 0).
+        sigma: the standard deviation of $\\log\\theta$ (> 0).
+    """
+
+    median: Float[Array, "*shape"] = eqx.field(converter=jnp.asarray)
+    sigma: Float[Array, "*shape"] = eqx.field(converter=jnp.asarray)
+
+    def __check_init__(self):
+        check_positive("LogNormalPrior", "median", self.median)
+        check_positive("LogNormalPrior", "sigma", self.sigma)
+
+    def penalty(self, theta: Float[ArrayLike, "*shape"]) -> Float[Array, ""]:
+        """The prior's negative log-density (up to a constant), summed over the values."""
+        return -jnp.sum(self.log_density(theta))
+
+    def log_density(self, theta: Float[ArrayLike, "*shape"]) -> Float[Array, "*shape"]:
+        """The normalised log-density of each value (of $\\theta$, not of its log)."""
+        x = jnp.log(jnp.maximum(jnp.asarray(theta), 1e-300))
+        z = (x - jnp.log(self.median)) / self.sigma
+        return -0.5 * z**2 - jnp.log(self.sigma) - 0.5 * jnp.log(2 * jnp.pi) - x
+
+    def log_mass(self, low, high) -> Float[Array, "*shape"]:
+        """The log of the prior's probability of `(low, high)`."""
+        cdf = norm.cdf
+        log = lambda v: jnp.log(jnp.maximum(v, 1e-300))
+        za = (log(low) - jnp.log(self.median)) / self.sigma
+        zb = (log(high) - jnp.log(self.median)) / self.sigma
+        return jnp.log(cdf(zb) - jnp.where(low > 0, cdf(za), 0.0))

@@ -1,0 +1,22 @@
+"""Bayesian inference attached to a `FitResult`: its posterior and Laplace approximation."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from ._laplace import laplace
+from ._posterior import Posterior
+from ._steps import _as_tuple
+
+
+def with_laplace(result, params, transforms, priors, names, likelihood, u0=None):
+    """`result` with its `posterior` (the fitted model, objective, `params` selector,
+    transforms, priors and `likelihood`) and its Laplace approximation at the mode found from
+    the fit's optimum (or from `u0`)."""
+    priors = tuple(priors) if priors is not None else (None,) * len(_as_tuple(transforms))
+    posterior = Posterior(
+        result.model, result.objective, params, transforms, priors, names, likelihood
+    )
+    approx = laplace(posterior, u0)
+    meta = dict(result.meta, likelihood=repr(posterior.likelihood))
+    return dataclasses.replace(result, posterior=posterior, laplace=approx, meta=meta)

@@ -1,0 +1,298 @@
+"""The log posterior density of a fit's parameters, in the unconstrained space where the
+optimiser, the Laplace approximation (`fit/_laplace.py`) and NUTS (`fit/_mcmc.py`) work:
+
+$$\\log p(u \\mid y) = \\log p(y \\mid T(u)) + \\log p_u(u) + \\text{const},$$
+
+the likelihood a noise model of the recording (`fit/_likelihoods.py`: log-normal spectra,
+Fisher-z FC), the prior each parameter's (`fit/_priors.py`). The model's spectra and FC come
+from the objective's analytic method (`fit.Linear`); a model outside the stable region the
+method requires (damping ratio below its `min_damping`) is penalised by a steep soft wall.
+
+A regional spectral fit (one node per channel, every fitted leaf one value per channel) is a
+batch of independent problems, one per channel: each has its own posterior over a few
+coordinates. Any other fit is one problem over all fitted values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import PyTree
+
+from ._likelihoods import FisherZ, LogNormal, gaussian_pointwise
+from ._methods import Linear
+from ._objectives import FCObjective, SpectrumObjective, _upper
+from ._priors import is_proper, log_prior, prior_variance
+from ._transforms import Bounded
+
+
+_WALL = 0.05  # width of the soft wall at the stability limit (relative damping shortfall)
+_Z_CLIP = 0.999  # |r| limit before the Fisher z transform
+
+
+def _sigma_transform(likelihood) -> Bounded:
+    lo, hi = likelihood.sigma_range
+    return Bounded(np.log(lo), np.log(hi))
+
+
+class Posterior(eqx.Module):
+    """A fit's log posterior over unconstrained values (see the module's docstring).
+
+    Coordinates: the fitted values (each element of an array leaf, named `name[i]`; in a
+    regional fit one value per leaf and channel) and, when the likelihood's noise level is
+    fitted, `noise_sigma` last (its unconstrained value is the bounded log of sigma).
+
+    Attributes:
+        model: the fitted model (its other leaves stay fixed).
+        objective: a `SpectrumObjective` or `FCObjective` with `method=fit.Linear(...)`.
+        likelihood: `LogNormal` (spectra) or `FisherZ` (FC).
+        transforms, priors: one per fitted leaf (`None`: the transform's default prior).
+        params: the selector of the fitted leaves; names: their names.
+        batched: one independent problem per channel (a regional spectral fit).
+    """
+
+    model: PyTree
+    objective: SpectrumObjective | FCObjective
+    likelihood: LogNormal | FisherZ
+    transforms: tuple
+    priors: tuple
+    params: Callable = eqx.field(static=True)
+    names: tuple[str, ...] = eqx.field(static=True)
+    batched: bool = eqx.field(static=True)
+    shapes: tuple[tuple[int, ...], ...] = eqx.field(static=True)
+    band_index: tuple[int, ...] = eqx.field(static=True)
+
+    def __init__(self, model, objective, params, transforms, priors, names, likelihood=None):
+        if not isinstance(objective, (SpectrumObjective, FCObjective)) or not isinstance(
+            objective.method, Linear
+        ):
+            raise TypeError(
+                "A posterior (Laplace, NUTS, evidence) needs a SpectrumObjective or "
+                "FCObjective with the analytic method fit.Linear(...): simulated objectives "
+                "are noisy estimates, not likelihoods."
+            )
+        spectra = isinstance(objective, SpectrumObjective)
+        if likelihood is None:
+            likelihood = LogNormal() if spectra else FisherZ()
+        if not isinstance(likelihood, LogNormal if spectra else FisherZ):
+            want = "fit.LogNormal(...)" if spectra else "fit.FisherZ(...)"
+            raise TypeError(f"`likelihood` for this objective must be {want}.")
+        leaves = tuple(params(model))
+        self.model, self.objective, self.likelihood = model, objective, likelihood
+        self.transforms, self.priors = tuple(transforms), tuple(priors)
+        self.params, self.names = params, tuple(names)
+        n = objective.target.n_channels if spectra else 0
+        self.batched = bool(
+            spectra and objective.regional and all(jnp.shape(x) == (n,) for x in leaves)
+        )
+        self.shapes = tuple(() if self.batched else tuple(jnp.shape(x)) for x in leaves)
+        mask = np.asarray(objective._mask()) if spectra else np.zeros(0, bool)
+        self.band_index = tuple(int(i) for i in np.nonzero(mask)[0])
+
+    # ---- coordinates -------------------------------------------------------------------
+
+    @property
+    def n_problems(self) -> int:
+        return self.objective.target.n_channels if self.batched else 1
+
+    @property
+    def coords(self) -> tuple[str, ...]:
+        """The name of every coordinate of one problem."""
+        out = []
+        for name, shape in zip(self.names, self.shapes, strict=True):
+            size = int(np.prod(shape))
+            out += [name] if shape == () else [f"{name}[{i}]" for i in range(size)]
+        return tuple(out) + (("noise_sigma",) if self.likelihood.fitted_sigma else ())
+
+    @property
+    def dim(self) -> int:
+        return len(self.coords)
+
+    def parts(self):
+        """What differs between problems, and its batch axes (None: one problem): the model,
+        the transforms, the priors and the data in the likelihood's space."""
+        data = self._data()
+        part = (self.model, self.transforms, self.priors, data)
+        if not self.batched:
+            return part, None
+        n = self.n_problems
+        per = lambda x: 0 if (jnp.ndim(x) >= 1 and jnp.shape(x)[0] == n) else None
+        axes = jax.tree.map(per, part[:3]) + (0,)
+        return part[:3] + (jnp.moveaxis(data, 1, 0)[..., None],), axes
+
+    def over(self, fn: Callable, *arrays):
+        """`fn(*arrays, part)` for every problem: vmapped over the batch (the arrays' leading
+        axis) in a regional fit; called once otherwise."""
+        part, axes = self.parts()
+        if axes is None:
+            return fn(*arrays, part)
+        return jax.vmap(fn, in_axes=(0,) * len(arrays) + (axes,))(*arrays, part)
+
+    def _split(self, u):
+        sizes = np.cumsum([int(np.prod(s)) for s in self.shapes])[:-1]
+        pieces = jnp.split(u[: sum(int(np.prod(s)) for s in self.shapes)], sizes)
+        leaves = tuple(p.reshape(s) for p, s in zip(pieces, self.shapes, strict=True))
+        return leaves, (u[-1] if self.likelihood.fitted_sigma else None)
+
+    def sigma(self, u):
+        """The noise level at `u` (the known one, or the fitted coordinate's)."""
+        known = self.likelihood.sigma_known()
+        if known is not None:
+            return jnp.asarray(known, u.dtype)
+        return jnp.exp(_sigma_transform(self.likelihood).forward(u[-1]))
+
+    def natural(self, u, part):
+        """The parameter values (natural units) of every coordinate."""
+        leaves, s = self._split(u)
+        vals = [t.forward(x).reshape(-1) for t, x in zip(part[1], leaves, strict=True)]
+        if s is not None:
+            vals.append(self.sigma(u)[None])
+        return jnp.concatenate(vals)
+
+    def with_values(self, u, part):
+        """The model with the fitted leaves set from `u`."""
+        leaves, _ = self._split(u)
+        vals = tuple(t.forward(x) for t, x in zip(part[1], leaves, strict=True))
+        return eqx.tree_at(lambda m: tuple(self.params(m)), part[0], vals)
+
+    def initial(self) -> jax.Array:
+        """Unconstrained values of the model's current parameters, `(n_problems, dim)` (a
+        fitted noise level starts at the root-mean-square residual)."""
+        leaves = tuple(self.params(self.model))
+        us = [t.inverse(jnp.asarray(x)) for t, x in zip(self.transforms, leaves, strict=True)]
+        if self.batched:
+            u = jnp.stack(us, axis=-1)
+        else:
+            u = jnp.concatenate([x.reshape(-1) for x in us])[None]
+        if not self.likelihood.fitted_sigma:
+            return u
+        pad = jnp.concatenate([u, jnp.zeros((u.shape[0], 1), u.dtype)], axis=1)
+        rms = self.over(lambda v, p: jnp.sqrt(jnp.mean(self.residual(v, p)[0] ** 2)), pad)
+        lo, hi = self.likelihood.sigma_range
+        s = _sigma_transform(self.likelihood).inverse(jnp.log(jnp.clip(rms, 1.2 * lo, hi / 1.2)))
+        return pad.at[:, -1].set(jnp.reshape(s, (-1,)))
+
+    # ---- the density -------------------------------------------------------------------
+
+    def _data(self):
+        if isinstance(self.objective, FCObjective):
+            return jnp.arctanh(jnp.clip(_upper(self.objective.target.fc), -_Z_CLIP, _Z_CLIP))
+        return self._log_psd(self.objective.target.psd)
+
+    def _log_psd(self, psd):
+        """log10 PSD in the band `(n_band, n_channels)`, each channel's mean removed when
+        its scale is free."""
+        x = jnp.log10(jnp.maximum(psd[np.asarray(self.band_index)], 1e-300))
+        return x - jnp.mean(x, axis=0) if self.objective.normalize else x
+
+    def predict(self, u, part):
+        """The model's prediction in the likelihood's space (log10 PSD in the band
+        `(n_band, n_channels)`, or Fisher-z FC `(n_pairs,)`) and its damping ratio."""
+        m = self.with_values(u, part)
+        if isinstance(self.objective, FCObjective):
+            fc, zeta = self.objective.method.fc(m, self.objective.noise, None)
+            return jnp.arctanh(jnp.clip(_upper(fc), -_Z_CLIP, _Z_CLIP)), zeta
+        if self.batched:
+            psd, zeta = self.objective.model_spectrum(m)
+        else:
+            psd, zeta = self.objective._spectra(m, None)
+        return self._log_psd(psd), zeta
+
+    def residual(self, u, part):
+        """Data minus prediction, 2-D `(n_points, n_groups)`, and the damping ratio."""
+        pred, zeta = self.predict(u, part)
+        r = part[3] - pred
+        return (r if r.ndim == 2 else r[:, None]), zeta
+
+    def pointwise(self, u, part):
+        """The log-likelihood of each data point (flattened)."""
+        r, _ = self.residual(u, part)
+        free = isinstance(self.objective, SpectrumObjective) and self.objective.normalize
+        return gaussian_pointwise(r, self.sigma(u), free).reshape(-1)
+
+    def log_prior(self, u, part):
+        """The parameters' log prior density in u (a fitted noise level: uniform in log)."""
+        leaves, s = self._split(u)
+        total = sum(
+            log_prior(t, p, x) for t, p, x in zip(part[1], part[2], leaves, strict=True)
+        )
+        if s is not None:
+            total = total - jax.nn.softplus(s) - jax.nn.softplus(-s)
+        return total
+
+    def wall(self, zeta):
+        """The soft wall at the method's stability limit (0 inside)."""
+        method = self.objective.method
+        if not method.stability_weight:
+            return jnp.zeros(())
+        short = jax.nn.relu(1.0 - zeta / method.min_damping)
+        return -jnp.sum(short**2) / (2 * _WALL**2)
+
+    def log_prob(self, u, part):
+        """The log posterior density (unnormalised) of one problem at `u`."""
+        r, zeta = self.residual(u, part)
+        free = isinstance(self.objective, SpectrumObjective) and self.objective.normalize
+        loglik = jnp.sum(gaussian_pointwise(r, self.sigma(u), free))
+        return loglik + self.log_prior(u, part) + self.wall(zeta)
+
+    def information(self, u, part):
+        """The Gauss-Newton pieces at `u`: the likelihood's expected (Fisher) information,
+        the gradient of the log posterior (without the wall, flat inside it) and the log
+        likelihood and log prior."""
+        n_fit = self.dim - (1 if self.likelihood.fitted_sigma else 0)
+
+        def pred(v):
+            return self.predict(u.at[:n_fit].set(v), part)[0].reshape(-1)
+
+        p, jac = _value_and_jacfwd(pred, u[:n_fit])
+        r = part[3].reshape(-1) - p
+        sigma = self.sigma(u)
+        fisher = jac.T @ jac / sigma**2
+        grad = jac.T @ r / sigma**2
+        if self.likelihood.fitted_sigma:
+            groups = part[3].shape[-1] if part[3].ndim == 2 else 1
+            n_eff = r.size - (groups if self._free() else 0)
+            dls = jnp.exp(_sigma_transform(self.likelihood).log_jacobian(u[-1]))
+            fisher = jax.scipy.linalg.block_diag(fisher, (2 * n_eff * dls**2)[None, None])
+            grad = jnp.append(grad, dls * (jnp.sum(r**2) / sigma**2 - n_eff))
+        lp_fn = lambda v: self.log_prior(v, part)
+        grad = grad + jax.grad(lp_fn)(u)
+        loglik = jnp.sum(self.pointwise(u, part))
+        return fisher, -jax.hessian(lp_fn)(u), grad, loglik, lp_fn(u)
+
+    def _free(self) -> bool:
+        return isinstance(self.objective, SpectrumObjective) and self.objective.normalize
+
+    def prior_variances(self, u, part):
+        """Each coordinate's prior variance in u (for identifiability)."""
+        leaves, s = self._split(u)
+        v = [
+            prior_variance(t, p, x).reshape(-1)
+            for t, p, x in zip(part[1], part[2], leaves, strict=True)
+        ]
+        if s is not None:
+            v.append(jnp.full((1,), np.pi**2 / 3, u.dtype))
+        return jnp.concatenate(v)
+
+    @property
+    def proper(self) -> bool:
+        """Whether every parameter's prior is proper (the evidence is defined)."""
+        return all(is_proper(t, p) for t, p in zip(self.transforms, self.priors, strict=True))
+
+    @property
+    def n_points(self) -> int:
+        """Data points per problem."""
+        return int(np.prod(self._data().shape[:1])) * (
+            1 if self.batched else int(np.prod(self._data().shape[1:]))
+        )
+
+
+def _value_and_jacfwd(f, x):
+    """f(x) and its Jacobian by forward mode (one tangent per coordinate)."""
+    basis = jnp.eye(x.shape[0], dtype=x.dtype)
+    value, cols = jax.vmap(lambda t: jax.jvp(f, (x,), (t,)), out_axes=(None, 1))(basis)
+    return value, cols
