@@ -111,6 +111,7 @@ def test_recovers_a_known_aperiodic_exponent_and_knee(dtype):
         starts=2,
         progress=False,
         key=jax.random.key(1),
+        laplace=False,
     )
     # float32: the log-PSD residual is resolved to about 1e-4, which leaves the exponent and
     # knee (correlated below the knee) less sharply determined.
@@ -177,7 +178,7 @@ def test_recovers_a_recording_low_pass_cutoff():
     cutoffs = np.array([40.0, 36.0])
     clean = np.stack([_synthetic(2.0, 8.0), _synthetic(1.5, 5.0, 9.0)], axis=1)
     psd = clean / (1.0 + (F[:, None] / cutoffs) ** 32)
-    kw = dict(dispersion=False, starts=2, progress=False, key=jax.random.key(2))
+    kw = dict(dispersion=False, starts=2, progress=False, key=jax.random.key(2), laplace=False)
     res = fit.fit_spectra((F, psd), lowpass="fit", **kw)
     np.testing.assert_allclose(res.params["lowpass"], cutoffs, atol=1.0)
     assert np.all(res.goodness["r2_log_psd"] > 0.99)
@@ -192,7 +193,7 @@ def test_a_checkpointed_fit_resumes_where_it_left_off(tmp_path):
 
     jax.config.update("jax_enable_x64", True)
     psd = np.stack([_synthetic(2.0, 8.0), _synthetic(1.5, 5.0, 9.0)], axis=1)
-    kw = dict(dispersion=False, starts=2, progress=False, key=jax.random.key(3))
+    kw = dict(dispersion=False, starts=2, progress=False, key=jax.random.key(3), laplace=False)
     ckpt = tmp_path / "ckpt"
     fit.fit_spectra((F, psd), steps=10, checkpoint=ckpt, **kw)
     resumed = fit.fit_spectra((F, psd), steps=30, checkpoint=ckpt, **kw)

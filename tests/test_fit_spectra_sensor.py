@@ -122,6 +122,14 @@ def test_recovers_the_network_and_each_sensors_observation():
     fitted = {k: float(p[k]) for k in TRUTH}
     expected = _observed_psd(fitted, {k: p[k] for k in SENSORS})
     np.testing.assert_allclose(res.goodness["model_psd"], expected, rtol=1e-8)
+    # The Laplace approximation of the joint (network + sensors) posterior: noise-free data,
+    # so the fitted noise level is tiny and every parameter is pinned down; the true values
+    # lie within a few standard errors of the mode.
+    lap = res.laplace
+    assert lap.mode.shape == (1, lap.k) and lap.coords[-1] == "noise_sigma"
+    assert lap.mode[0, -1] < 1e-2
+    i = lap.coords.index("G")
+    assert abs(lap.mode[0, i] - TRUTH["G"]) < 5 * lap.se[0, i] + 1e-6
 
 
 def test_bad_sensor_space_inputs_name_the_problem():
@@ -173,6 +181,7 @@ def test_recovers_the_network_with_every_default_setting():
         steps=3000,
         progress=False,
         key=jax.random.key(1),
+        laplace=False,
     )
     p = res.params
     assert res.loss_history.shape[1] == 4  # the starts

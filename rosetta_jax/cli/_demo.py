@@ -124,7 +124,8 @@ def _demo_fits(out: Path, quick: bool, quiet: bool, say, plt) -> dict:
         say(
             "fitting a Jansen-Rit node per region to the group-mean MEG spectra (68 DK regions) ..."
         )
-        meg = run(fit.fit_regional_spectra, 10 if quick else None, "fit_meg_spectra.png", _meg)
+        regional = functools.partial(fit.fit_regional_spectra, laplace=not quick)
+        meg = run(regional, 10 if quick else None, "fit_meg_spectra.png", _meg)
         say(
             f"  R^2 of log-PSD median {meg['r2_log_psd_median']:.3f}, alpha peak error median "
             f"{meg['alpha_peak_error_hz_median']:.2f} Hz ({meg['seconds']:.0f} s)"
@@ -168,6 +169,12 @@ def _meg(res) -> tuple[str, dict]:
         "r2_log_psd_min": float(np.min(r2)),
         "alpha_peak_error_hz_median": float(np.median(g["peak_error_hz"])),
     }
+    if res.laplace is not None:  # error bars: the median relative standard error per parameter
+        rel = res.laplace.se / np.maximum(np.abs(res.laplace.mode), 1e-12)
+        measures["laplace_log_evidence"] = res.laplace.total_log_evidence
+        measures["laplace_median_relative_se"] = dict(
+            zip(res.laplace.coords, np.median(rel, axis=0).round(3).tolist(), strict=True)
+        )
     return (
         "JansenRit per region (A, B, C, a, b, p), analytic spectrum seen through an aperiodic "
         "background",

@@ -17,12 +17,18 @@ from ._output import public, save_figure, use_agg, write_json
 def run_fit(cfg, say=print) -> dict:
     """`rosetta-jax fit`: fit.npz (loss history, parameters), fit.json (summary) and fit.png.
     Returns the summary."""
+    return fit_config(cfg, say)[1]
+
+
+def fit_config(cfg, say=print, default_out: str = "rosetta-out/fit"):
+    """Run the [fit] task of `cfg` and write fit.npz, fit.json and fit.png into its [output]
+    dir (default `default_out`). Returns the `FitResult` and the summary written."""
     use_agg()
     f = cfg["fit"]
     task = f["task"]
     if task not in C.FIT_TASKS:
         C.fail(cfg, f"[fit] task must be one of {', '.join(C.FIT_TASKS)}; got {task!r}.")
-    out = C.out_dir(cfg, "rosetta-out/fit")
+    out = C.out_dir(cfg, default_out)
     kw = _fit_options(f, out)
     node = C.build_model(cfg) if "model" in cfg else None
     say(f"fitting ({task}) -> {out}/")
@@ -32,7 +38,7 @@ def run_fit(cfg, say=print) -> dict:
     summary = _write_fit(cfg, out, task, res, elapsed)
     say(res.summary())
     say(f"done in {elapsed:.1f} s: fit.json, fit.npz, fit.png")
-    return summary
+    return res, summary
 
 
 def _fit_options(f: dict, out) -> dict:
@@ -169,13 +175,28 @@ def _target_spectrum(cfg, value):
     C.fail(cfg, f"[fit] target must be 'meg_spectra', an .npz, .csv or .fif file; got {value!r}.")
 
 
+def finite(x):
+    """`x` (nested dicts, lists, numpy values) as plain Python with NaN and infinities as None,
+    as strict JSON needs."""
+    if isinstance(x, dict):
+        return {k: finite(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple, np.ndarray)):
+        return [finite(v) for v in (x.tolist() if isinstance(x, np.ndarray) else x)]
+    if isinstance(x, np.generic):
+        x = x.item()
+    return None if isinstance(x, float) and not np.isfinite(x) else x
+
+
 def _write_fit(cfg, out, task: str, res, elapsed: float) -> dict:
-    """fit.npz, fit.json and fit.png of a `FitResult`; returns the summary written to JSON."""
+    """fit.npz, fit.json and fit.png of a `FitResult` (with its Laplace approximation when it
+    has one); returns the summary written to JSON."""
     goodness = {k: v for k, v in res.goodness.items() if k not in ("model_psd", "model_fc")}
+    laplace = res.laplace.arrays() if res.laplace is not None else {}
     np.savez(
         out / "fit.npz",
         loss_history=res.loss_history,
         **{f"param_{k}": np.asarray(v) for k, v in res.params.items()},
+        **laplace,
     )
     summary = {
         "config": public(cfg),
@@ -187,6 +208,8 @@ def _write_fit(cfg, out, task: str, res, elapsed: float) -> dict:
         "meta": {k: v for k, v in res.meta.items() if k != "step_seconds"},
         "rosetta_jax": __version__,
     }
+    if res.laplace is not None:
+        summary["laplace"] = finite(res.laplace.to_dict())
     write_json(out / "fit.json", summary)
     save_figure(cfg, out / "fit.png", res.plot, close_all=True)
     return summary

@@ -22,6 +22,15 @@ COMMANDS = {
         "[model]'s params to one spectrum in an .npz or .fif file); writes fit.json, fit.npz "
         "and fit.png.",
     ),
+    "compare": (
+        "fit several models to the same data and rank them by their evidence",
+        "Run each fit config (as for `rosetta-jax fit`; task spectra or regional_spectra, "
+        "every config on the same recording), then rank the models by their Laplace log "
+        "evidence: Bayes factors with the Kass & Raftery (1995) scale, posterior model "
+        "probabilities, BIC, AIC and the best model per region. Writes compare.json, "
+        "compare.csv and compare.png into --out, and each fit into its [output] dir (default "
+        "a folder per config in --out).",
+    ),
     "sweep": (
         "run a parameter sweep from a TOML config",
         "Sweep [sweep.params] (a grid of values, or [low, high] bounds for random/Sobol "
@@ -68,6 +77,50 @@ def _run_config(args) -> int:
     return 0
 
 
+def _compare(args) -> int:
+    """`rosetta-jax compare`: fits in float64; a bad config or input, or fits that cannot be
+    compared, is a one-line error and exit status 2."""
+    from . import _config
+    from ._compare_command import run_compare
+
+    say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
+    try:
+        import jax
+
+        with jax.enable_x64(True):  # as for `fit`, scoped to the command
+            run_compare(args.configs, args.out, say=say)
+    except _config.ConfigError as e:
+        print(f"rosetta-jax compare: error: {e}", file=sys.stderr)
+        return 2
+    except (ValueError, TypeError) as e:  # bad input found by the library: one line too
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        print(f"rosetta-jax compare: error: {first}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _add_command(sub, name: str, short: str, long: str) -> None:
+    """The subcommand `name`: one CONFIG.toml (`compare`: several, and --out)."""
+    several = name == "compare"
+    example = "examples/compare/*.toml" if several else f"examples/{name}_*.toml"
+    p = sub.add_parser(
+        name, help=short, description=long, epilog=f"Example: rosetta-jax {name} {example}"
+    )
+    if several:
+        p.add_argument(
+            "configs", nargs="+", metavar="CONFIG.toml", help="fit configurations, one per model"
+        )
+        p.add_argument(
+            "--out",
+            default="rosetta-out/compare",
+            help="output folder (default: rosetta-out/compare)",
+        )
+    else:
+        p.add_argument("config", metavar="CONFIG.toml", help="the configuration file")
+    p.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    p.set_defaults(func=_compare if several else _run_config)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The parser of `rosetta-jax`: `demo` and a subcommand per entry of `COMMANDS`."""
     parser = argparse.ArgumentParser(
@@ -92,15 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--quiet", action="store_true", help="print nothing")
     demo.set_defaults(func=_demo)
     for name, (short, long) in COMMANDS.items():
-        p = sub.add_parser(
-            name,
-            help=short,
-            description=long,
-            epilog=f"Example: rosetta-jax {name} examples/{name}_*.toml",
-        )
-        p.add_argument("config", metavar="CONFIG.toml", help="the configuration file")
-        p.add_argument("--quiet", action="store_true", help="print nothing but errors")
-        p.set_defaults(func=_run_config)
+        _add_command(sub, name, short, long)
     return parser
 
 

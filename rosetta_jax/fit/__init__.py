@@ -8,6 +8,7 @@ Example:
 """
 
 from ._cohort import fit_cohort as fit_cohort
+from ._compare import Comparison as Comparison, compare as compare, kass_raftery as kass_raftery
 from ._fc import SimulatedBold as SimulatedBold, fit_fc as fit_fc
 from ._fit import FitResult as FitResult, fit as fit
 from ._laplace import Laplace as Laplace, laplace as laplace

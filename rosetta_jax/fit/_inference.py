@@ -18,5 +18,5 @@ def with_laplace(result, params, transforms, priors, names, likelihood, u0=None)
         result.model, result.objective, params, transforms, priors, names, likelihood
     )
     approx = laplace(posterior, u0)
-    meta = dict(result.meta, likelihood=repr(posterior.likelihood))
+    meta = dict(result.meta, likelihood=posterior.likelihood.describe())
     return dataclasses.replace(result, posterior=posterior, laplace=approx, meta=meta)

@@ -19,10 +19,19 @@ give the *effective* number of independent segments or samples, or let $\\sigma$
 
 from __future__ import annotations
 
+import dataclasses
+
 import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
-from scipy.special import polygamma
+from jax.scipy.special import polygamma
+from jaxtyping import Array, Float
+
+from .._validation import is_concrete
+
+
+def _as_value(x):
+    return None if x is None else jnp.asarray(x, dtype=float)
 
 
 class _Gaussian(eqx.Module):
@@ -30,17 +39,33 @@ class _Gaussian(eqx.Module):
 
     sigma_range: tuple[float, float] = eqx.field(default=(1e-3, 10.0), static=True)
 
-    def sigma_known(self) -> float | None:
+    def sigma_known(self) -> Float[Array, ""] | None:
+        """The noise level when known (an array, so that fits with other noise levels reuse
+        the compiled programs), else None (fitted)."""
         raise NotImplementedError
 
     @property
     def fitted_sigma(self) -> bool:
         return self.sigma_known() is None
 
+    def describe(self) -> str:
+        """The noise model in words, e.g. `LogNormal(n_segments=10)`."""
+        given = {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if f.name != "sigma_range" and getattr(self, f.name) is not None
+        }
+        if not given:
+            return f"{type(self).__name__}(sigma fitted in {self.sigma_range})"
+        inner = ", ".join(f"{k}={float(v):g}" for k, v in given.items())
+        return f"{type(self).__name__}({inner})"
+
     def _check_range(self):
         lo, hi = self.sigma_range
         if not 0 < lo < hi:
-            raise ValueError(f"`sigma_range` must be (low, high) with 0 < low < high; got {lo, hi}.")
+            raise ValueError(
+                f"`sigma_range` must be (low, high) with 0 < low < high; got {lo, hi}."
+            )
 
 
 class LogNormal(_Gaussian):
@@ -54,18 +79,18 @@ class LogNormal(_Gaussian):
         sigma_range: bounds of a fitted $\\sigma$ (log10 units), used when neither is given.
     """
 
-    n_segments: float | None = eqx.field(default=None, static=True)
-    sigma: float | None = eqx.field(default=None, static=True)
+    n_segments: Float[Array, ""] | None = eqx.field(default=None, converter=_as_value)
+    sigma: Float[Array, ""] | None = eqx.field(default=None, converter=_as_value)
 
     def __check_init__(self):
         _check_one(self.n_segments, self.sigma, "n_segments", 1.0)
         self._check_range()
 
-    def sigma_known(self) -> float | None:
+    def sigma_known(self) -> Float[Array, ""] | None:
         if self.sigma is not None:
-            return float(self.sigma)
+            return self.sigma
         if self.n_segments is not None:
-            return float(np.sqrt(polygamma(1, float(self.n_segments))) / np.log(10.0))
+            return jnp.sqrt(polygamma(1, self.n_segments)) / np.log(10.0)
         return None
 
 
@@ -80,24 +105,26 @@ class FisherZ(_Gaussian):
             FC, whose spread between subjects exceeds the sampling noise).
     """
 
-    n_timepoints: float | None = eqx.field(default=None, static=True)
-    sigma: float | None = eqx.field(default=None, static=True)
+    n_timepoints: Float[Array, ""] | None = eqx.field(default=None, converter=_as_value)
+    sigma: Float[Array, ""] | None = eqx.field(default=None, converter=_as_value)
 
     def __check_init__(self):
         _check_one(self.n_timepoints, self.sigma, "n_timepoints", 4.0)
         self._check_range()
 
-    def sigma_known(self) -> float | None:
+    def sigma_known(self) -> Float[Array, ""] | None:
         if self.sigma is not None:
-            return float(self.sigma)
+            return self.sigma
         if self.n_timepoints is not None:
-            return float(1.0 / np.sqrt(float(self.n_timepoints) - 3.0))
+            return 1.0 / jnp.sqrt(self.n_timepoints - 3.0)
         return None
 
 
 def _check_one(count, sigma, name: str, least: float) -> None:
     if count is not None and sigma is not None:
         raise ValueError(f"Give `{name}` or `sigma`, not both.")
+    if not is_concrete(count) or not is_concrete(sigma):
+        return
     if count is not None and not float(count) >= least:
         raise ValueError(f"`{name}` must be >= {least:g}; got {count}.")
     if sigma is not None and not float(sigma) > 0:

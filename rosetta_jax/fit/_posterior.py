@@ -93,6 +93,18 @@ class Posterior(eqx.Module):
         mask = np.asarray(objective._mask()) if spectra else np.zeros(0, bool)
         self.band_index = tuple(int(i) for i in np.nonzero(mask)[0])
 
+    def with_likelihood(self, likelihood: LogNormal | FisherZ) -> Posterior:
+        """The same posterior under another noise model of the same kind (e.g. another
+        `n_segments`)."""
+        if type(likelihood) is not type(self.likelihood) or (
+            likelihood.fitted_sigma != self.likelihood.fitted_sigma
+        ):
+            raise TypeError(
+                "`likelihood` must be of the same kind as the posterior's, with the noise level "
+                "known in both or fitted in both; build a new posterior otherwise."
+            )
+        return eqx.tree_at(lambda p: p.likelihood, self, likelihood)
+
     # ---- coordinates -------------------------------------------------------------------
 
     @property
@@ -125,11 +137,12 @@ class Posterior(eqx.Module):
         return part[:3] + (jnp.moveaxis(data, 1, 0)[..., None],), axes
 
     def over(self, fn: Callable, *arrays):
-        """`fn(*arrays, part)` for every problem: vmapped over the batch (the arrays' leading
-        axis) in a regional fit; called once otherwise."""
+        """`fn(*rows, part)` for every problem: the arrays' leading axis is the problem axis
+        (of size `n_problems`), and so is the outputs'. Vmapped in a regional fit."""
         part, axes = self.parts()
         if axes is None:
-            return fn(*arrays, part)
+            out = fn(*(a[0] for a in arrays), part)
+            return jax.tree.map(lambda x: x[None], out)
         return jax.vmap(fn, in_axes=(0,) * len(arrays) + (axes,))(*arrays, part)
 
     def _split(self, u):
@@ -142,7 +155,7 @@ class Posterior(eqx.Module):
         """The noise level at `u` (the known one, or the fitted coordinate's)."""
         known = self.likelihood.sigma_known()
         if known is not None:
-            return jnp.asarray(known, u.dtype)
+            return jnp.asarray(known).astype(u.dtype)
         return jnp.exp(_sigma_transform(self.likelihood).forward(u[-1]))
 
     def natural(self, u, part):
@@ -211,15 +224,12 @@ class Posterior(eqx.Module):
     def pointwise(self, u, part):
         """The log-likelihood of each data point (flattened)."""
         r, _ = self.residual(u, part)
-        free = isinstance(self.objective, SpectrumObjective) and self.objective.normalize
-        return gaussian_pointwise(r, self.sigma(u), free).reshape(-1)
+        return gaussian_pointwise(r, self.sigma(u), self._free()).reshape(-1)
 
     def log_prior(self, u, part):
         """The parameters' log prior density in u (a fitted noise level: uniform in log)."""
         leaves, s = self._split(u)
-        total = sum(
-            log_prior(t, p, x) for t, p, x in zip(part[1], part[2], leaves, strict=True)
-        )
+        total = sum(log_prior(t, p, x) for t, p, x in zip(part[1], part[2], leaves, strict=True))
         if s is not None:
             total = total - jax.nn.softplus(s) - jax.nn.softplus(-s)
         return total
@@ -234,35 +244,27 @@ class Posterior(eqx.Module):
 
     def log_prob(self, u, part):
         """The log posterior density (unnormalised) of one problem at `u`."""
+        return self.parts_of_log_prob(u, part)[0]
+
+    def parts_of_log_prob(self, u, part):
+        """The log posterior at `u` and its parts `(log likelihood, log prior, wall)`."""
         r, zeta = self.residual(u, part)
-        free = isinstance(self.objective, SpectrumObjective) and self.objective.normalize
-        loglik = jnp.sum(gaussian_pointwise(r, self.sigma(u), free))
-        return loglik + self.log_prior(u, part) + self.wall(zeta)
+        loglik = jnp.sum(gaussian_pointwise(r, self.sigma(u), self._free()))
+        logprior, wall = self.log_prior(u, part), self.wall(zeta)
+        return loglik + logprior + wall, (loglik, logprior, wall)
 
-    def information(self, u, part):
-        """The Gauss-Newton pieces at `u`: the likelihood's expected (Fisher) information,
-        the gradient of the log posterior (without the wall, flat inside it) and the log
-        likelihood and log prior."""
-        n_fit = self.dim - (1 if self.likelihood.fitted_sigma else 0)
+    def derivatives(self, u, part):
+        """Exact derivatives at `u` (forward over reverse mode): the log posterior, its
+        gradient, its negative Hessian (the observed information plus the prior's
+        precision), the prior's precision alone, and the log likelihood and log prior."""
 
-        def pred(v):
-            return self.predict(u.at[:n_fit].set(v), part)[0].reshape(-1)
+        def value_and_grad(v):
+            (lp, parts), g = jax.value_and_grad(self.parts_of_log_prob, has_aux=True)(v, part)
+            return g, (lp, g, parts)
 
-        p, jac = _value_and_jacfwd(pred, u[:n_fit])
-        r = part[3].reshape(-1) - p
-        sigma = self.sigma(u)
-        fisher = jac.T @ jac / sigma**2
-        grad = jac.T @ r / sigma**2
-        if self.likelihood.fitted_sigma:
-            groups = part[3].shape[-1] if part[3].ndim == 2 else 1
-            n_eff = r.size - (groups if self._free() else 0)
-            dls = jnp.exp(_sigma_transform(self.likelihood).log_jacobian(u[-1]))
-            fisher = jax.scipy.linalg.block_diag(fisher, (2 * n_eff * dls**2)[None, None])
-            grad = jnp.append(grad, dls * (jnp.sum(r**2) / sigma**2 - n_eff))
-        lp_fn = lambda v: self.log_prior(v, part)
-        grad = grad + jax.grad(lp_fn)(u)
-        loglik = jnp.sum(self.pointwise(u, part))
-        return fisher, -jax.hessian(lp_fn)(u), grad, loglik, lp_fn(u)
+        hess, (lp, grad, (loglik, logprior, _)) = jax.jacfwd(value_and_grad, has_aux=True)(u)
+        prior_prec = -jax.hessian(lambda v: self.log_prior(v, part))(u)
+        return lp, grad, -hess, prior_prec, loglik, logprior
 
     def _free(self) -> bool:
         return isinstance(self.objective, SpectrumObjective) and self.objective.normalize
@@ -289,10 +291,3 @@ class Posterior(eqx.Module):
         return int(np.prod(self._data().shape[:1])) * (
             1 if self.batched else int(np.prod(self._data().shape[1:]))
         )
-
-
-def _value_and_jacfwd(f, x):
-    """f(x) and its Jacobian by forward mode (one tangent per coordinate)."""
-    basis = jnp.eye(x.shape[0], dtype=x.dtype)
-    value, cols = jax.vmap(lambda t: jax.jvp(f, (x,), (t,)), out_axes=(None, 1))(basis)
-    return value, cols

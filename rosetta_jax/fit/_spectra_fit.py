@@ -344,27 +344,15 @@ def fit_spectra(
         the log-PSD (`r2_log_psd`) and the alpha-peak error [Hz] per region.
     """
     tgt = as_target(target, band)
-    settings = _settings(
-        peak_weight,
-        peak_band,
-        min_damping,
-        starts,
-        start_spread,
-        solver,
-        learning_rate,
-        likelihood,
-        laplace,
-    )
+    terms = (peak_weight, peak_band, min_damping)
+    bayes = (likelihood, laplace)
+    settings = _settings(*terms, starts, start_spread, solver, learning_rate, *bayes)
     adam = solver == "adam" or lead_field is not None
     steps = (500 if adam else 40) if steps is None else int(steps)
     if steps < 1:
         raise ValueError("`steps` must be >= 1.")
-    run = dict(
-        steps=steps,
-        checkpoint=checkpoint,
-        progress=progress,
-        key=jr.key(0) if key is None else key,
-    )
+    key = jr.key(0) if key is None else key
+    run = dict(steps=steps, checkpoint=checkpoint, progress=progress, key=key)
     f_hi = float(np.asarray(tgt.freqs)[-1])
     template = _observed(node, aperiodic, dispersion, lowpass, f_hi)
     if lead_field is not None:

@@ -1,0 +1,87 @@
+"""What the Laplace approximation adds to a 68-region regional spectral fit (target: < 10 s).
+
+In one fresh process: the regional fit of the bundled MEG spectra without the Laplace step,
+then the Laplace step on its result (the first call includes compiling its program), then the
+Laplace step again (compiled: what every later fit of the same structure pays). Two nodes: the
+default alpha + beta damped oscillators (`fit_spectra`'s default) and Jansen-Rit
+(`fit_regional_spectra`'s default). Also reports how many regions reached their posterior
+mode and the total log-evidence.
+
+Run: python benchmarks/bench_laplace.py [--nodes oscillators jansen_rit]
+Prints JSON (with the machine) and writes benchmarks/results/bench_laplace-cpu.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import jax
+import numpy as np
+
+from rosetta_jax import data, fit, models
+from rosetta_jax.fit._inference import with_laplace
+from rosetta_jax.fit._least_squares import Selection
+from rosetta_jax.fit._spectra_fit import _fitted
+
+
+def _timed(fn):
+    t = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t
+
+
+def one_node(name: str) -> dict:
+    target = fit.SpectrumTarget.from_data(data.load_meg_spectra())
+    node = None if name == "oscillators" else models.JansenRit(p=20.0)
+    kw = dict(dispersion=False, progress=False, laplace=False)
+    res, fit_s = _timed(lambda: fit.fit_spectra(target, node, **kw))
+    f_hi = float(np.asarray(res.objective.target.freqs)[-1])
+    fitted = _fitted(res.model, None, None, f_hi, False, node is None)
+    args = (Selection(fitted.selectors), fitted.transforms, None, fitted.names, None)
+    lap, cold = _timed(lambda: with_laplace(res, *args))
+    _, warm = _timed(lambda: with_laplace(res, *args))
+    lap = lap.laplace
+    return {
+        "node": name,
+        "regions": int(lap.mode.shape[0]),
+        "parameters_per_region": lap.k,
+        "fit_s": fit_s,
+        "laplace_first_call_s": cold,
+        "laplace_compiled_s": warm,
+        "laplace_added_fraction_of_fit": cold / fit_s,
+        "regions_at_mode": int(np.sum(lap.converged)),
+        "total_log_evidence": lap.total_log_evidence,
+        "median_noise_sigma_log10": float(np.median(lap.mode[:, -1])),
+    }
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--nodes", nargs="+", default=["oscillators", "jansen_rit"])
+    p.add_argument("--out", default=str(Path(__file__).parent / "results"))
+    args = p.parse_args()
+    result = {
+        "benchmark": "bench_laplace",
+        "machine": {
+            "platform": platform.platform(),
+            "processor": platform.processor() or platform.machine(),
+            "cpu_count": os.cpu_count(),
+            "device": str(jax.devices()[0]),
+            "jax": jax.__version__,
+            "precision": "float64" if jax.config.jax_enable_x64 else "float32",
+        },
+        "runs": [one_node(n) for n in args.nodes],
+    }
+    print(json.dumps(result, indent=2))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "bench_laplace-cpu.json").write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,230 @@
+"""Likelihoods, priors and the Laplace approximation against independent references: scipy's
+densities, numerical integration (quadrature, a grid over the posterior written in numpy) and
+Monte Carlo.
+
+The grid reference: a damped oscillator driven by complex white noise has the spectrum
+$S(\\omega) \\propto 1/(\\alpha^2 + (\\omega - \\omega_0)^2) + 1/(\\alpha^2 + (\\omega +
+\\omega_0)^2)$ (two Lorentzians; Castaldo et al. 2026, section 2.2.3), written here in numpy,
+with the log-normal likelihood (scale integrated out) and uniform priors written out too.
+"""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import scipy.integrate
+import scipy.special
+import scipy.stats
+
+from rosetta_jax import fit, models, noise
+from rosetta_jax.fit._likelihoods import gaussian_pointwise
+
+
+# ---- priors ------------------------------------------------------------------------------
+
+
+def test_uniform_prior_on_bounded_is_a_logistic_density_in_u():
+    u = np.linspace(-6, 6, 13)
+    got = [float(fit.log_prior(fit.Bounded(-3.0, 5.0), None, jnp.asarray(x))) for x in u]
+    np.testing.assert_allclose(got, scipy.stats.logistic.logpdf(u), rtol=1e-12, atol=1e-12)
+
+
+def test_positive_default_prior_is_log_normal_with_sd_two():
+    u = np.linspace(-5, 5, 11)
+    got = [float(fit.log_prior(fit.Positive(3.0), None, jnp.asarray(x))) for x in u]
+    np.testing.assert_allclose(got, scipy.stats.norm.logpdf(u, 0.0, 2.0), rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "transform, prior",
+    [
+        (fit.Bounded(0.0, 4.0), fit.GaussianPrior(1.0, 1.5)),
+        (fit.Positive(2.0), fit.GaussianPrior(1.0, 1.5)),
+        (fit.Bounded(0.5, 4.0), fit.LogNormalPrior(1.0, 0.7)),
+        (fit.Identity(), fit.GaussianPrior(-2.0, 0.5)),
+    ],
+)
+def test_truncated_priors_integrate_to_one_in_u(transform, prior):
+    dens = lambda x: float(jnp.exp(fit.log_prior(transform, prior, jnp.asarray(x))))
+    total, _ = scipy.integrate.quad(dens, -40, 40, limit=400)
+    assert total == pytest.approx(1.0, abs=1e-7)
+
+
+def test_gaussian_prior_on_bounded_matches_scipy_truncnorm():
+    t, p = fit.Bounded(0.0, 4.0), fit.GaussianPrior(1.0, 1.5)
+    u = np.linspace(-3, 3, 7)
+    theta = 4.0 / (1 + np.exp(-u))
+    log_jac = np.log(4.0) + np.log(1 / (1 + np.exp(-u))) + np.log(1 / (1 + np.exp(u)))
+    ref = scipy.stats.truncnorm.logpdf(theta, -1 / 1.5, 3 / 1.5, loc=1.0, scale=1.5) + log_jac
+    got = [float(fit.log_prior(t, p, jnp.asarray(x))) for x in u]
+    np.testing.assert_allclose(got, ref, rtol=1e-10)
+
+
+# ---- likelihoods -------------------------------------------------------------------------
+
+
+def test_free_scale_likelihood_is_the_gaussian_with_its_mean_integrated_out():
+    # A channel's unknown log-scale c (flat prior): the likelihood of the centred residuals
+    # equals log of the integral over c of prod N(d_f - c; 0, sigma^2).
+    rng = np.random.default_rng(1)
+    d, sigma = rng.normal(0.3, 0.1, 12), 0.08
+    integrand = lambda c: np.prod(scipy.stats.norm.pdf(d - c, 0.0, sigma))
+    ref = np.log(scipy.integrate.quad(integrand, -2, 3, points=[d.mean()], limit=200)[0])
+    r = jnp.asarray(d - d.mean())[:, None]
+    got = float(jnp.sum(gaussian_pointwise(r, jnp.asarray(sigma), True)))
+    assert got == pytest.approx(ref, rel=1e-9)
+
+
+def test_log_normal_noise_level_from_averaged_periodograms():
+    # Monte Carlo: a periodogram bin of Gaussian noise is P * chi2(2)/2; the average of n is
+    # P * Gamma(n, 1/n): the sd of its log10 is sqrt(trigamma(n)) / ln 10.
+    rng = np.random.default_rng(2)
+    for n in (4, 16):
+        avg = rng.chisquare(2, size=(200_000, n)).mean(axis=1) / 2
+        sd = np.std(np.log10(avg))
+        assert fit.LogNormal(n_segments=n).sigma_known() == pytest.approx(sd, rel=0.01)
+
+
+def test_fisher_z_noise_level_from_time_points():
+    # Monte Carlo: the Fisher z of a correlation from n Gaussian samples has sd 1/sqrt(n-3).
+    rng = np.random.default_rng(3)
+    n, rho = 50, 0.4
+    cov = [[1, rho], [rho, 1]]
+    x = rng.multivariate_normal([0, 0], cov, size=(20_000, n))
+    xc = x - x.mean(axis=1, keepdims=True)
+    r = np.sum(xc[..., 0] * xc[..., 1], 1) / np.sqrt(
+        np.sum(xc[..., 0] ** 2, 1) * np.sum(xc[..., 1] ** 2, 1)
+    )
+    sd = np.std(np.arctanh(r))
+    assert fit.FisherZ(n_timepoints=n).sigma_known() == pytest.approx(sd, rel=0.03)
+
+
+def test_likelihood_settings_are_checked():
+    with pytest.raises(ValueError, match="not both"):
+        fit.LogNormal(n_segments=4, sigma=0.1)
+    with pytest.raises(ValueError, match="n_timepoints"):
+        fit.FisherZ(n_timepoints=2)
+    with pytest.raises(ValueError, match="sigma_range"):
+        fit.LogNormal(sigma_range=(1.0, 0.5))
+
+
+# ---- the Laplace approximation against a grid over the posterior --------------------------
+
+SIGMA = 0.05
+BOUNDS = {"alpha": (-40.0, -2.0), "omega": (2 * np.pi * 5, 2 * np.pi * 15)}
+
+
+def _lorentzians(f, alpha, omega):
+    w = 2 * np.pi * f
+    return 1 / (alpha**2 + (w - omega) ** 2) + 1 / (alpha**2 + (w + omega) ** 2)
+
+
+def _data():
+    f = np.linspace(2.0, 40.0, 77)
+    rng = np.random.default_rng(4)
+    psd = _lorentzians(f, -9.0, 2 * np.pi * 10.3) * 10 ** rng.normal(0, SIGMA, f.size)
+    return f, psd
+
+
+def _grid_posterior(f, psd, n=161, half_width=7.0, centre=None, scale=None):
+    """log posterior on a grid in the unconstrained space, written in numpy."""
+    lo = np.array([BOUNDS["alpha"][0], BOUNDS["omega"][0]])
+    hi = np.array([BOUNDS["alpha"][1], BOUNDS["omega"][1]])
+    axes = [centre[i] + np.linspace(-half_width, half_width, n) * scale[i] for i in range(2)]
+    U = np.stack(np.meshgrid(*axes, indexing="ij"), -1)
+    theta = lo + (hi - lo) * scipy.special.expit(U)
+    model = _lorentzians(f[None, None], theta[..., :1], theta[..., 1:])
+    d = np.log10(psd)[None, None] - np.log10(model)
+    r = d - d.mean(-1, keepdims=True)
+    m = f.size
+    loglik = -0.5 * np.sum(r**2, -1) / SIGMA**2
+    loglik -= (m - 1) * (np.log(SIGMA) + 0.5 * np.log(2 * np.pi)) + 0.5 * np.log(m)
+    logprior = np.sum(scipy.stats.logistic.logpdf(U), -1)
+    return axes, U, theta, loglik + logprior
+
+
+@pytest.fixture(scope="module")
+def laplace_fit():
+    f, psd = _data()
+    objective = fit.SpectrumObjective(
+        fit.SpectrumTarget(f, psd), noise.Additive(1.0), method=fit.Linear(min_damping=0.01)
+    )
+    return fit.fit(
+        models.DampedOscillator(alpha=-12.0, omega=2 * np.pi * 9.5),
+        objective,
+        params=lambda m: (m.alpha, m.omega),
+        transforms=(fit.Bounded(*BOUNDS["alpha"]), fit.Bounded(*BOUNDS["omega"])),
+        names=("alpha", "omega"),
+        steps=150,
+        progress=False,
+        likelihood=fit.LogNormal(sigma=SIGMA),
+    )
+
+
+def test_laplace_matches_a_grid_over_the_posterior(laplace_fit):
+    lap = laplace_fit.laplace
+    assert lap.coords == ("alpha", "omega") and lap.mode.shape == (1, 2)
+    assert bool(lap.converged[0])
+    f, psd = _data()
+    sd_u = np.sqrt(np.diag(lap.cov_u[0]))
+    axes, U, theta, lp = _grid_posterior(f, psd, centre=lap.mode_u[0], scale=sd_u)
+    du = np.prod([a[1] - a[0] for a in axes])
+    log_z = scipy.special.logsumexp(lp) + np.log(du)
+    w = np.exp(lp - lp.max())
+    w /= w.sum()
+    mean = np.einsum("ij,ijk->k", w, theta)
+    sd = np.sqrt(np.einsum("ij,ijk->k", w, (theta - mean) ** 2))
+    # The grid's mode (in u) is the Laplace mode; the posterior is close to Gaussian here, so
+    # the evidence agrees to a few hundredths and the moments to a few per cent of an sd.
+    i = np.unravel_index(np.argmax(lp), lp.shape)
+    np.testing.assert_allclose(lap.mode_u[0], U[i], atol=0.1 * sd_u.max())
+    assert lap.log_evidence[0] == pytest.approx(log_z, abs=0.05)
+    np.testing.assert_allclose(lap.mode[0], mean, atol=0.1 * sd.max())
+    np.testing.assert_allclose(lap.se[0], sd, rtol=0.06)
+    # 90 % interval: the grid's marginal quantiles.
+    for k in range(2):
+        order = np.argsort(theta[..., k], axis=None)
+        cdf = np.cumsum(w.reshape(-1)[order])
+        q = np.interp([0.05, 0.95], cdf, theta[..., k].reshape(-1)[order])
+        np.testing.assert_allclose(lap.ci90[0, k], q, atol=0.08 * sd[k])
+
+
+def test_information_criteria_and_summary(laplace_fit):
+    lap = laplace_fit.laplace
+    n, k = lap.n_points, lap.k
+    assert (n, k) == (77, 2)
+    assert lap.bic[0] == pytest.approx(-2 * lap.log_likelihood[0] + k * np.log(n))
+    assert lap.aic[0] == pytest.approx(-2 * lap.log_likelihood[0] + 2 * k)
+    corr = lap.correlation[0]
+    np.testing.assert_allclose(np.diag(corr), 1.0, rtol=1e-10)
+    assert np.all(lap.contraction[0] > 0.9)  # both well identified by 77 points
+    assert lap.unidentified() == []
+    text = laplace_fit.summary()
+    assert "log-evidence" in text and "95 % CI" in text
+
+
+def test_posterior_needs_the_analytic_method():
+    f, psd = _data()
+    objective = fit.SpectrumObjective(
+        fit.SpectrumTarget(f, psd), noise.Additive(1.0), method=fit.Simulated(t1=1.0)
+    )
+    with pytest.raises(TypeError, match="fit.Linear"):
+        fit.Posterior(
+            models.DampedOscillator(), objective, lambda m: (m.alpha,), (fit.Identity(),),
+            (None,), ("alpha",),
+        )  # fmt: skip
+
+
+def test_an_unconstrained_parameter_without_prior_has_no_evidence(laplace_fit):
+    post = fit.Posterior(
+        laplace_fit.model,
+        laplace_fit.objective,
+        lambda m: (m.alpha,),
+        (fit.Identity(),),
+        (None,),
+        ("alpha",),
+        fit.LogNormal(sigma=SIGMA),
+    )
+    lap = fit.laplace(post)
+    assert np.isnan(lap.log_evidence[0]) and np.isfinite(lap.se[0, 0])
+    assert jax.numpy.isfinite(lap.bic[0])
