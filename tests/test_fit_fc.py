@@ -185,3 +185,48 @@ def test_bold_path_with_fcd_gains_and_delays():
     assert res.meta["rejected_steps"] == 0
     assert set(res.params) == {"G", "alpha", "weights", "edge_gain"}
     assert res.best_loss < res.loss_history[0, 0]
+
+
+def test_fc_posterior_laplace_against_a_grid():
+    """The Fisher-z likelihood of FC (`fit.FisherZ`): the Laplace approximation of a shared
+    alpha's posterior (G known) against a grid over the same posterior written in numpy
+    (scipy's FC, the Gaussian of the z values with sd 1/sqrt(n - 3), the uniform prior on
+    alpha's bounds as a logistic density of the unconstrained value)."""
+    import scipy.special
+    import scipy.stats
+
+    from rosetta_jax.fit._fc import BOUNDS
+
+    n, n_t = 8, 300
+    C, sigma = _unit(_ring(n)), 1 / math.sqrt(n_t - 3)
+    iu = np.triu_indices(n, 1)
+    rng = np.random.default_rng(7)
+    z = np.arctanh(_scipy_fc(C, -0.12, 0.5)[iu]) + rng.normal(0, sigma, iu[0].size)
+    fc = np.eye(n)
+    fc[iu] = np.tanh(z)
+    fc = np.triu(fc, 1) + np.triu(fc, 1).T + np.eye(n)
+    res = fit.fit_fc(
+        fc, _ring(n), G=0.5, heterogeneity=(), shared=("alpha",), edge_gains=False, steps=200,
+        progress=False, likelihood=fit.FisherZ(n_timepoints=n_t),
+    )  # fmt: skip
+    lap = res.laplace
+    assert lap.coords == ("alpha",) and bool(lap.converged[0])
+    lo, hi = BOUNDS["alpha"]
+    sd_u = math.sqrt(lap.cov_u[0, 0, 0])
+    u = lap.mode_u[0, 0] + np.linspace(-8, 8, 801) * sd_u
+    alpha = lo + (hi - lo) * scipy.special.expit(u)
+    lp = np.array(
+        [
+            np.sum(scipy.stats.norm.logpdf(z, np.arctanh(_scipy_fc(C, a, 0.5)[iu]), sigma))
+            for a in alpha
+        ]
+    ) + scipy.stats.logistic.logpdf(u)
+    log_z = scipy.special.logsumexp(lp) + np.log(u[1] - u[0])
+    w = np.exp(lp - lp.max())
+    w /= w.sum()
+    mean = np.sum(w * alpha)
+    sd = math.sqrt(np.sum(w * (alpha - mean) ** 2))
+    assert lap.log_evidence[0] == pytest.approx(log_z, abs=0.05)
+    assert lap.mode[0, 0] == pytest.approx(mean, abs=0.1 * sd)
+    assert lap.se[0, 0] == pytest.approx(sd, rel=0.05)
+    assert abs(lap.mode[0, 0] + 0.12) < 4 * sd  # the truth, within the error bars

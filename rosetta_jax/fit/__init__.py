@@ -7,6 +7,14 @@ Example:
     >>> objective = fit.SpectrumObjective(target, noise.Additive(1.0))
 """
 
+from ._bayes_api import (
+    diagnostics as diagnostics,
+    diagnostics_line as diagnostics_line,
+    plot_corner as plot_corner,
+    plot_predictive as plot_predictive,
+    posterior_predictive as posterior_predictive,
+    sample as sample,
+)
 from ._cohort import fit_cohort as fit_cohort
 from ._compare import Comparison as Comparison, compare as compare, kass_raftery as kass_raftery
 from ._fc import SimulatedBold as SimulatedBold, fit_fc as fit_fc

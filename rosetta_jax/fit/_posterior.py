@@ -16,6 +16,7 @@ coordinates. Any other fit is one problem over all fitted values.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import equinox as eqx
 import jax
@@ -48,7 +49,8 @@ class Posterior(eqx.Module):
 
     Attributes:
         model: the fitted model (its other leaves stay fixed).
-        objective: a `SpectrumObjective` or `FCObjective` with `method=fit.Linear(...)`.
+        objective: a `SpectrumObjective` or `FCObjective` with `method=fit.Linear(...)`, or
+            `fit_fc`'s analytic Hopf FC.
         likelihood: `LogNormal` (spectra) or `FisherZ` (FC).
         transforms, priors: one per fitted leaf (`None`: the transform's default prior).
         params: the selector of the fitted leaves; names: their names.
@@ -56,7 +58,7 @@ class Posterior(eqx.Module):
     """
 
     model: PyTree
-    objective: SpectrumObjective | FCObjective
+    objective: Any
     likelihood: LogNormal | FisherZ
     transforms: tuple
     priors: tuple
@@ -67,13 +69,17 @@ class Posterior(eqx.Module):
     band_index: tuple[int, ...] = eqx.field(static=True)
 
     def __init__(self, model, objective, params, transforms, priors, names, likelihood=None):
-        if not isinstance(objective, (SpectrumObjective, FCObjective)) or not isinstance(
+        from ._fc import HopfFC
+
+        analytic = isinstance(objective, (SpectrumObjective, FCObjective)) and isinstance(
             objective.method, Linear
-        ):
+        )
+        if not (analytic or isinstance(objective, HopfFC)):
             raise TypeError(
                 "A posterior (Laplace, NUTS, evidence) needs a SpectrumObjective or "
-                "FCObjective with the analytic method fit.Linear(...): simulated objectives "
-                "are noisy estimates, not likelihoods."
+                "FCObjective with the analytic method fit.Linear(...) (or fit_fc's analytic "
+                "Hopf FC without edge gains): simulated objectives are noisy estimates, not "
+                "likelihoods."
             )
         spectra = isinstance(objective, SpectrumObjective)
         if likelihood is None:
@@ -192,7 +198,7 @@ class Posterior(eqx.Module):
     # ---- the density -------------------------------------------------------------------
 
     def _data(self):
-        if isinstance(self.objective, FCObjective):
+        if not isinstance(self.objective, SpectrumObjective):
             return jnp.arctanh(jnp.clip(_upper(self.objective.target.fc), -_Z_CLIP, _Z_CLIP))
         return self._log_psd(self.objective.target.psd)
 
@@ -209,6 +215,9 @@ class Posterior(eqx.Module):
         if isinstance(self.objective, FCObjective):
             fc, zeta = self.objective.method.fc(m, self.objective.noise, None)
             return jnp.arctanh(jnp.clip(_upper(fc), -_Z_CLIP, _Z_CLIP)), zeta
+        if not isinstance(self.objective, SpectrumObjective):  # fit_fc's Hopf FC
+            fc, _ = self.objective.fc(m)
+            return jnp.arctanh(jnp.clip(_upper(fc), -_Z_CLIP, _Z_CLIP)), jnp.ones(())
         if self.batched:
             psd, zeta = self.objective.model_spectrum(m)
         else:
@@ -236,8 +245,8 @@ class Posterior(eqx.Module):
 
     def wall(self, zeta):
         """The soft wall at the method's stability limit (0 inside)."""
-        method = self.objective.method
-        if not method.stability_weight:
+        method = getattr(self.objective, "method", None)
+        if not isinstance(method, Linear) or not method.stability_weight:
             return jnp.zeros(())
         short = jax.nn.relu(1.0 - zeta / method.min_damping)
         return -jnp.sum(short**2) / (2 * _WALL**2)

@@ -1,0 +1,399 @@
+"""NUTS sampling of a fit's posterior (blackjax), its diagnostics (arviz) and its figures.
+
+`sample(result)` draws from the posterior of a `FitResult` that has one (`fit_spectra`, or
+`fit` with a `likelihood`) with the No-U-Turn sampler (Hoffman & Gelman 2014, JMLR 15:1593) in
+the unconstrained space. The chains start from the Laplace approximation, dispersed 1.5-fold;
+the metric (inverse mass matrix) starts as the Laplace covariance and is re-estimated from the
+chains' draws in doubling windows of the warm-up (as Stan's); the step size is tuned by dual
+averaging. Chains, and in a regional fit the channels, run side by side (vmapped) in compiled
+chunks. The draws come back as an arviz `InferenceData` (`FitResult.mcmc`, see `sample`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import blackjax
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+from blackjax.adaptation.step_size import dual_averaging_adaptation
+
+from ._objectives import SpectrumObjective
+from ._saving import (
+    diagnostics as diagnostics,
+    diagnostics_line as diagnostics_line,
+    inference_data,
+)
+
+
+_SPREAD = 1.5  # dispersion of the chains' starting points relative to the Laplace spread
+_CHUNK = 25  # most draws per compiled chunk (the metric adapts at chunk ends)
+_TRACE = ("u", "lp", "diverging", "acceptance_rate", "energy", "n_steps", "tree_depth")
+_TRACE = (*_TRACE, "step_size", "natural", "loglik")
+
+
+def _require(result):
+    if result.posterior is None:
+        raise ValueError(
+            "This result has no posterior: fit with a likelihood / laplace=True first (a "
+            "spectrum or FC objective with fit.Linear, e.g. likelihood=fit.LogNormal(...))."
+        )
+    return result.posterior
+
+
+def _selected(posterior, idx):
+    """The parts of problems `idx` (a leading problem axis where parts differ) and their
+    batch axes; every part shared (axes None) in a fit that is one problem."""
+    part, axes = posterior.parts()
+    take = lambda a, x: x if a is None else jnp.take(x, jnp.asarray(idx), axis=0)
+    return jax.tree.map(take, axes, part, is_leaf=lambda a: a is None), axes
+
+
+def _over(posterior, idx, fn, *arrays):
+    """`fn(*arrays, part)` for every problem of `idx` (the arrays' leading axis)."""
+    part, axes = _selected(posterior, idx)
+    return jax.vmap(fn, in_axes=(0,) * len(arrays) + (axes,))(*arrays, part)
+
+
+def _logdensity(posterior, part):
+    def logdensity(u):
+        lp = posterior.log_prob(u, part)
+        return jnp.where(jnp.isfinite(lp), lp, -jnp.inf)
+
+    return logdensity
+
+
+@eqx.filter_jit
+def _chunk(posterior, idx, carry, inv_mass, mode, keys, adapt, length: int, target, depth: int):
+    """`length` NUTS transitions of every chain of every problem from the carried positions (a
+    start with a non-finite density moved to the `mode`); while `adapt`, the step size follows
+    dual averaging, else the carried one. Returns the carry and the trace (with each draw's
+    natural values and pointwise log-likelihood)."""
+    kernel = blackjax.mcmc.nuts.build_kernel()
+    da_update = dual_averaging_adaptation(target)[1]
+
+    def one(carry, inv_mass, mode, keys, part):
+        logdensity = _logdensity(posterior, part)
+
+        def step(carry, key):
+            state, da, eps = carry
+            h = jnp.where(adapt, jnp.exp(da.log_step_size), eps)
+            state, info = kernel(key, state, logdensity, h, inv_mass, depth)
+            rate = jnp.nan_to_num(info.acceptance_rate)
+            da = jax.tree.map(lambda a, b: jnp.where(adapt, a, b), da_update(da, rate), da)
+            stats = (info.is_divergent, rate, info.energy, info.num_integration_steps)
+            stats = (*stats, info.num_trajectory_expansions, h)
+            u = state.position
+            derived = (posterior.natural(u, part), posterior.pointwise(u, part))
+            out = dict(zip(_TRACE, (u, state.logdensity, *stats, *derived), strict=True))
+            return (state, da, eps), out
+
+        def chain(carry, key):
+            state = blackjax.mcmc.hmc.init(carry[0], logdensity)
+            ok = jnp.isfinite(state.logdensity)
+            state = jax.lax.cond(
+                ok, lambda: state, lambda: blackjax.mcmc.hmc.init(mode, logdensity)
+            )
+            (state, da, eps), out = jax.lax.scan(step, (state, *carry[1:]), jr.split(key, length))
+            return (state.position, da, eps), out
+
+        return jax.vmap(chain)(carry, keys)
+
+    return _over(posterior, idx, one, carry, inv_mass, mode, keys)
+
+
+def _refined(cov, warm_u):
+    """The metric `cov` blended with the covariance of warm-up draws `(problems, chains,
+    draws, dim)` (pooled over chains; weight n / (n + 10 dim) for n draws)."""
+    x = warm_u.reshape(warm_u.shape[0], -1, warm_u.shape[-1])
+    m, d = x.shape[1], x.shape[2]
+    x = x - x.mean(axis=1, keepdims=True)
+    w = m / (m + 10.0 * d)
+    return w * jnp.einsum("pni,pnj->pij", x, x) / max(m - 1, 1) + (1 - w) * cov
+
+
+def _chunk_length(warmup: int, draws: int) -> int:
+    g = math.gcd(warmup, draws)  # draws when there is no warm-up
+    length = max(k for k in range(1, min(g, _CHUNK) + 1) if g % k == 0)
+    return length if length >= 5 else min(_CHUNK, draws)
+
+
+def _windows(n: int) -> dict[int, int]:
+    """The metric's adaptation windows over `n` warm-up chunks (as Stan's): after an initial
+    15 % and before a final 10 % (step size only), windows doubling in length; `{end: start}`:
+    at chunk `end` the metric is re-estimated from chunks `start..end-1`."""
+    start, stop = max(1, round(0.15 * n)), n - max(1, round(0.1 * n))
+    out, size = {}, 1
+    while start < stop:
+        end = start + size if start + 3 * size <= stop else stop
+        out[end], start, size = start, end, 2 * size
+    return out
+
+
+def _run(posterior, idx, carry, cov, mode, key, cfg):
+    """Warm-up (step size by dual averaging, restarted whenever the metric is re-estimated)
+    and sampling, in chunks; returns the sampling trace (numpy, `(problems, chains, draws,
+    ...)`)."""
+    from tqdm.auto import tqdm
+
+    length = cfg["chunk"]
+    n_warm, n_draw = -(-cfg["warmup"] // length), -(-cfg["draws"] // length)
+    windows = _windows(n_warm)
+    shape = (len(idx), cfg["chains"])
+    da_init = jax.vmap(jax.vmap(dual_averaging_adaptation(cfg["target_accept"])[0]))
+    bar = tqdm(total=n_warm + n_draw, desc="NUTS warm-up", disable=not cfg["progress"])
+    warm, kept = [], []
+    for i in range(n_warm + n_draw):
+        if i in windows:
+            cov = _refined(cov, jnp.concatenate(warm[windows[i] :], axis=2))
+            carry = (carry[0], da_init(jnp.exp(carry[1].log_step_size)), carry[2])
+        if i == n_warm:
+            eps = jnp.exp(carry[1].log_step_size_avg) if n_warm else carry[2]
+            carry = (carry[0], carry[1], eps)
+            bar.set_description("NUTS sampling")
+        keys = jr.split(jr.fold_in(key, i), shape[0] * shape[1]).reshape(shape)
+        carry = jax.tree.map(lambda x: jnp.asarray(x, dtype=x.dtype), carry)  # not weak
+        args = (cfg["chunk"], cfg["target_accept"], cfg["max_tree_depth"])
+        adapt = jnp.asarray(i < n_warm)
+        carry, out = _chunk(posterior, idx, carry, cov, mode, keys, adapt, *args)
+        (warm if i < n_warm else kept).append(out["u"] if i < n_warm else jax.device_get(out))
+        bar.update()
+    bar.close()
+    return {k: np.concatenate([o[k] for o in kept], axis=2)[:, :, : cfg["draws"]] for k in kept[0]}
+
+
+def sample(
+    result,
+    *,
+    chains: int = 4,
+    draws: int = 1000,
+    warmup: int = 500,
+    problems=None,
+    key=None,
+    progress: bool = True,
+    target_accept: float = 0.8,
+    max_tree_depth: int = 10,
+):
+    """Draw from a fit's posterior with NUTS (blackjax) and attach the draws to the result.
+
+    Args:
+        result: a `FitResult` with a posterior (a fit with a `likelihood`, or `fit_spectra`).
+        chains: independent chains per problem (at least 2 for R-hat).
+        draws: kept draws per chain; warmup: adaptation draws per chain (discarded).
+        problems: in a regional fit, the indices of the channels to sample (default all);
+            each channel is an independent posterior.
+        key: PRNG key (default `jax.random.key(0)`).
+        progress: show a progress bar over chunks of draws.
+        target_accept: the acceptance rate the step size is tuned to (0.8; raise it, e.g.
+            to 0.95, when there are divergences).
+        max_tree_depth: the most trajectory doublings per draw (2^depth gradient steps).
+
+    Returns:
+        The result with `mcmc` set: an arviz `InferenceData` with groups `posterior` (one
+        variable per fitted parameter, natural units, dims chain, draw [, channel]),
+        `unconstrained_posterior`, `log_likelihood` (`y`, per data point), `sample_stats`,
+        `observed_data` and `constant_data` (frequencies [Hz] of a spectral fit).
+
+    Raises:
+        ValueError: the result has no posterior, or an argument is out of range.
+    """
+    from ._laplace import laplace
+
+    posterior = _require(result)
+    if min(chains, draws) < 1 or warmup < 0 or not 0 < target_accept < 1:
+        raise ValueError("Need chains >= 1, draws >= 1, warmup >= 0, 0 < target_accept < 1.")
+    idx = _problem_indices(posterior, problems)
+    approx = result.laplace if result.laplace is not None else laplace(posterior)
+    key = jr.key(0) if key is None else key
+    k_init, k_run = jr.split(key)
+    mode, cov = jnp.asarray(approx.mode_u[idx]), jnp.asarray(approx.cov_u[idx])
+    chol = jnp.linalg.cholesky(cov + 1e-12 * jnp.eye(posterior.dim))
+    z = jr.normal(k_init, (len(idx), chains, posterior.dim), mode.dtype)
+    u0 = mode[:, None] + _SPREAD * jnp.einsum("pij,pcj->pci", chol, z)
+    cfg = dict(chains=chains, draws=draws, warmup=warmup, target_accept=float(target_accept))
+    cfg.update(max_tree_depth=int(max_tree_depth), chunk=_chunk_length(warmup, draws))
+    cfg.update(progress=progress, key_data=np.asarray(jr.key_data(key)).reshape(-1))
+    step0 = jnp.full((len(idx), chains), posterior.dim**-0.25, mode.dtype)
+    da = jax.vmap(jax.vmap(dual_averaging_adaptation(cfg["target_accept"])[0]))(step0)
+    trace = _run(posterior, idx, (u0, da, step0), cov, mode, k_run, cfg)
+    draws = {k: np.moveaxis(v, 0, 2) for k, v in trace.items()}  # (chain, draw, problem, ...)
+    data = np.asarray(_selected(posterior, idx)[0][3]).reshape(len(idx), -1)
+    idata = inference_data(posterior, idx, draws, data, cfg)
+    return dataclasses.replace(result, mcmc=idata)
+
+
+def _problem_indices(posterior, problems) -> list[int]:
+    n = posterior.n_problems
+    idx = list(range(n)) if problems is None else [int(p) for p in np.atleast_1d(problems)]
+    if not idx or len(set(idx)) != len(idx) or not all(0 <= p < n for p in idx):
+        raise ValueError(f"`problems` must be distinct indices in 0..{n - 1}; got {problems}.")
+    return idx
+
+
+def _draws_u(result, problem: int, n: int, key):
+    """Unconstrained draws `(n, dim)` of one problem, from NUTS when it sampled the problem
+    (all its draws when `n` is None), else from the Laplace Gaussian; and their source."""
+    from ._laplace import laplace
+
+    idata, posterior = result.mcmc, result.posterior
+    done = [] if idata is None else list(np.atleast_1d(idata.posterior.attrs["problems"]))
+    if problem in done:
+        u = np.asarray(idata.unconstrained_posterior["u"])
+        u = u.reshape(-1, *u.shape[2:])
+        u = u[:, done.index(problem)] if posterior.batched else u
+        if n is not None and n < u.shape[0]:
+            u = u[np.asarray(jr.choice(key, u.shape[0], (n,), replace=False))]
+        return u, "NUTS"
+    approx = result.laplace if result.laplace is not None else laplace(posterior)
+    chol = np.linalg.cholesky(approx.cov_u[problem] + 1e-12 * np.eye(posterior.dim))
+    z = np.asarray(jr.normal(key, (2000 if n is None else n, posterior.dim)))
+    return approx.mode_u[problem] + z @ chol.T, "Laplace"
+
+
+@eqx.filter_jit
+def _predict_jit(posterior, problem, u, key):
+    """Predictions (likelihood space), replicated data (with noise) and natural values of
+    draws `u` `(n, dim)` of one problem (`problem`: its index, an array of one), and its data."""
+
+    def one(u, part):
+        pred = jax.vmap(lambda v: posterior.predict(v, part)[0])(u)
+        sigma = jax.vmap(posterior.sigma)(u).reshape((-1,) + (1,) * (pred.ndim - 1))
+        noise = sigma * jr.normal(key, pred.shape, pred.dtype)
+        if isinstance(posterior.objective, SpectrumObjective) and posterior.objective.normalize:
+            noise = noise - noise.mean(axis=1, keepdims=True)
+        nat = jax.vmap(lambda v: posterior.natural(v, part))(u)
+        return pred, pred + noise, nat, part[3]
+
+    return jax.tree.map(lambda x: x[0], _over(posterior, problem, one, u[None]))
+
+
+def _predict(posterior, problem: int, u, key=None):
+    """`_predict_jit` as numpy, the draws padded to a multiple of 256 (one program each)."""
+    n = len(u)
+    u = np.concatenate([u, np.repeat(u[:1], -n % 256, axis=0)])
+    key = jr.key(0) if key is None else key
+    out = _predict_jit(posterior, jnp.asarray([problem]), jnp.asarray(u), key)
+    return [np.asarray(a)[:n] for a in out[:3]] + [np.asarray(out[3])]
+
+
+def posterior_predictive(result, *, n: int = 200, problem: int = 0, key=None) -> dict:
+    """The model's predictions for `n` posterior draws (NUTS draws when `fit.sample` has run
+    for this problem, else draws from the Laplace approximation).
+
+    Args:
+        result: a `FitResult` with a posterior; n: number of draws (at most NUTS's all).
+        problem: the channel, in a regional fit (else 0); key: PRNG key.
+
+    Returns:
+        A dict of numpy arrays: `prediction` `(n, ...)` in the likelihood's space (log10 PSD
+        in the band, each channel's mean removed when its scale is free, `(n, n_freqs,
+        n_channels)`; or Fisher-z FC, `(n, n_pairs)`), `replicate` (predictions plus the
+        likelihood's noise: replicated data), their 5/50/95 % quantiles (`q05`, `q50`, `q95`,
+        `replicate_q05`, `replicate_q95`), `data` (the recording in the same space), `source`
+        ("NUTS" or "Laplace"). Spectra add `freqs` [Hz], `psd_data` (the recorded PSD in the
+        band) and `psd`, `psd_q05`, `psd_q50`, `psd_q95`: the model's PSD in the recording's
+        units (each channel's free scale set to the data's mean log level).
+    """
+    posterior = _require(result)
+    _problem_indices(posterior, [problem])
+    k_draw, k_noise = jr.split(jr.key(1) if key is None else key)
+    u, source = _draws_u(result, problem, n, k_draw)
+    pred, rep, _, data = _predict(posterior, problem, u, k_noise)
+    q = lambda x, p: np.quantile(x, p, axis=0)
+    out = dict(source=source, prediction=pred, replicate=rep, data=data)
+    out.update(q05=q(pred, 0.05), q50=q(pred, 0.5), q95=q(pred, 0.95))
+    out.update(replicate_q05=q(rep, 0.05), replicate_q95=q(rep, 0.95))
+    objective = posterior.objective
+    if isinstance(objective, SpectrumObjective):
+        band = list(posterior.band_index)
+        cols = [problem] if posterior.batched else slice(None)
+        psd_data = np.asarray(objective.target.psd)[band][:, cols]
+        level = np.mean(np.log10(psd_data), axis=0) if objective.normalize else 0.0
+        psd = 10.0 ** (pred + level)
+        out.update(freqs=np.asarray(objective.target.freqs)[band], psd=psd, psd_data=psd_data)
+        out.update(psd_q05=q(psd, 0.05), psd_q50=q(psd, 0.5), psd_q95=q(psd, 0.95))
+    return out
+
+
+def plot_predictive(result, *, problem: int = 0, ax=None, n: int = 200, key=None):
+    """The posterior predictive check: for spectra, the recorded PSD (points) with the model's
+    median and 90 % band against frequency (log axes); for FC, the model's Fisher z against
+    the recording's, with 90 % error bars. Returns the axes."""
+    import matplotlib.pyplot as plt
+
+    pp = posterior_predictive(result, n=n, problem=problem, key=key)
+    ax = plt.subplots(figsize=(6, 4))[1] if ax is None else ax
+    if "freqs" in pp:
+        f = pp["freqs"]
+        for c in range(pp["psd_data"].shape[1]):
+            color = f"C{c % 10}"
+            ax.fill_between(f, pp["psd_q05"][:, c], pp["psd_q95"][:, c], color=color, alpha=0.3)
+            labels = ("model median, 90 %", "data") if c == 0 else (None, None)
+            ax.plot(f, pp["psd_q50"][:, c], color=color, label=labels[0])
+            ax.plot(f, pp["psd_data"][:, c], ".", color=color, ms=4, label=labels[1])
+        ax.set(xscale="log", yscale="log", xlabel="frequency [Hz]", ylabel="PSD (data units)")
+        for axis_ticks in (ax.xaxis.set_major_formatter, ax.xaxis.set_minor_formatter):
+            axis_ticks(plt.matplotlib.ticker.FormatStrFormatter("%g"))
+    else:
+        z, m = pp["data"], pp["q50"]
+        err = np.stack([m - pp["q05"], pp["q95"] - m])
+        ax.errorbar(z, m, yerr=err, fmt=".", alpha=0.6, label="model median, 90 %")
+        lims = [min(z.min(), m.min()), max(z.max(), m.max())]
+        ax.plot(lims, lims, "k--", lw=1, label="identity")
+        ax.set(xlabel="recorded FC (Fisher z)", ylabel="model FC (Fisher z)")
+    ax.set_title(f"posterior predictive ({pp['source']}, {pp['prediction'].shape[0]} draws)")
+    ax.legend(fontsize="small")
+    return ax
+
+
+def _laplace_curves(result, problem: int, cols):
+    """The Laplace Gaussian's pairwise 95 % ellipses in u, mapped to natural units."""
+    mode, cov = result.laplace.mode_u[problem], result.laplace.cov_u[problem]
+    pairs = [(a, b) for i, a in enumerate(cols) for b in cols[:i]]
+    t = np.linspace(0, 2 * np.pi, 121)
+    pts = np.tile(mode, (len(pairs), t.size, 1))
+    for p, (a, b) in enumerate(pairs):
+        c = np.linalg.cholesky(cov[np.ix_([a, b], [a, b])])
+        pts[p][:, [a, b]] += np.sqrt(5.991) * np.stack([np.cos(t), np.sin(t)], 1) @ c.T
+    nat = _predict(result.posterior, problem, pts.reshape(-1, mode.size))[2].reshape(pts.shape)
+    return {(a, b): nat[p][:, [b, a]] for p, (a, b) in enumerate(pairs)}
+
+
+def plot_corner(result, *, problem: int = 0, coords=None):
+    """A corner plot of one problem's posterior in natural units: NUTS draws when
+    `fit.sample` has run (else Laplace draws), histograms on the diagonal, pairwise draws
+    below; with both, the Laplace approximation's 95 % ellipses overlaid (red).
+    `coords`: the coordinates to show (default all). Returns the figure."""
+    import matplotlib.pyplot as plt
+
+    posterior = _require(result)
+    names = list(posterior.coords) if coords is None else list(coords)
+    if not set(names) <= set(posterior.coords):
+        raise ValueError(f"`coords` must be among {posterior.coords}; got {coords}.")
+    cols = [posterior.coords.index(nm) for nm in names]
+    u, source = _draws_u(result, problem, None, jr.key(2))
+    x = _predict(posterior, problem, u)[2]
+    overlay = source == "NUTS" and result.laplace is not None
+    ell = _laplace_curves(result, problem, cols) if overlay and len(cols) > 1 else {}
+    k = len(cols)
+    fig, axes = plt.subplots(k, k, figsize=(2.2 * k, 2.2 * k), squeeze=False)
+    for i, a in enumerate(cols):
+        for j, b in enumerate(cols):
+            ax = axes[i, j]
+            if j > i:
+                ax.axis("off")
+            elif i == j:
+                ax.hist(x[:, a], bins=40, density=True, color="C0", alpha=0.6)
+                ax.set_yticks([])
+            else:
+                ax.plot(x[:, b], x[:, a], ".", ms=1.5, alpha=0.3, color="C0")
+                ax.plot(*ell[a, b].T, "C3") if (a, b) in ell else None
+            ax.set_xlabel(names[j] if i == k - 1 else "")
+            ax.set_ylabel(names[i] if j == 0 and i > 0 else "")
+    fig.suptitle(f"posterior ({source} draws, problem {problem})")
+    fig.tight_layout()
+    return fig
