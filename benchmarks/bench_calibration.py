@@ -128,9 +128,12 @@ def coverage(low, high, truth, coords) -> dict:
     return out
 
 
-def nuts_intervals(res, draws):
-    """90 % central intervals of every channel's NUTS samples, `(n, dim)` each."""
-    res = fit.sample(res, chains=4, draws=draws, warmup=draws, progress=False)
+def nuts_intervals(res, draws, n_sets):
+    """90 % central intervals of the NUTS samples of the first `n_sets` channels, `(n, dim)`
+    each."""
+    res = fit.sample(
+        res, chains=4, draws=draws, warmup=draws, problems=list(range(n_sets)), progress=False
+    )
     post = res.mcmc.posterior
     coords = res.laplace.coords
     q = [post[c].quantile([0.05, 0.95], dim=("chain", "draw")).values for c in coords]
@@ -152,8 +155,14 @@ def calibration(args, rng) -> dict:
     }
     if args.draws:
         t0 = time.perf_counter()
-        low, high, sampled = nuts_intervals(res, args.draws)
-        out["nuts_coverage_90"] = coverage(low, high, truth, lap.coords)
+        k = min(args.nuts_sets, args.sets)
+        low, high, sampled = nuts_intervals(res, args.draws, k)
+        first = {c: v[:k] for c, v in truth.items()}
+        out["nuts_sets"] = k
+        out["nuts_coverage_90"] = coverage(low, high, first, lap.coords)
+        out["laplace_coverage_90_same_sets"] = coverage(
+            lap.ci90[:k, :, 0], lap.ci90[:k, :, 1], first, lap.coords
+        )
         out["nuts_s"] = time.perf_counter() - t0
         out["nuts_diagnostics"] = fit.diagnostics_line(sampled.mcmc)
     return out
@@ -184,6 +193,7 @@ def main():
     p.add_argument("--sets", type=int, default=100)
     p.add_argument("--segments", type=int, default=10)
     p.add_argument("--draws", type=int, default=500, help="NUTS draws per chain (0: no NUTS)")
+    p.add_argument("--nuts-sets", type=int, default=100, help="recordings sampled by NUTS")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=str(Path(__file__).parent / "results"))
     args = p.parse_args()

@@ -128,12 +128,21 @@ def main() -> None:
     for case in args.only.split(","):
         t = time.perf_counter()
         proc = subprocess.run(
-            [sys.executable, __file__, "--case", case, "--repeat", args.repeat],
+            [
+                sys.executable,
+                "-X",
+                "faulthandler",
+                __file__,
+                "--case",
+                case,
+                "--repeat",
+                args.repeat,
+            ],
             capture_output=True,
             text=True,
         )
         if proc.returncode:
-            results[case] = {"error": proc.stderr[-2000:]}
+            results[case] = {"error": f"exit status {proc.returncode}: {proc.stderr[-2000:]}"}
             continue
         results[case] = json.loads(proc.stdout.strip().splitlines()[-1])
         results[case]["process_s"] = time.perf_counter() - t

@@ -17,6 +17,11 @@ import pytest
 from rosetta_jax import fit, models
 
 
+# About a minute (one 40-channel fit and its Laplace step): in the slow target until the default
+# run has room for it under its 15-minute budget on 2 cores.
+pytestmark = pytest.mark.slow
+
+
 N_SETS, N_SEGMENTS = 40, 10
 F = np.arange(2.0, 45.01, 0.5)
 

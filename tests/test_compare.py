@@ -3,6 +3,7 @@ computations from the Laplace numbers, the per-region winners, WAIC/PSIS-LOO aga
 called directly, the refusals (different data, no Laplace, improper priors), and the command
 line on two small fit configs."""
 
+import dataclasses
 import json
 import math
 import textwrap
@@ -351,3 +352,19 @@ def test_compare_command_writes_the_ranking_of_the_in_process_compare(tmp_path):
         ev = table.loc[name, "log_evidence"]
         assert sum(fj["laplace"]["log_evidence"]) == pytest.approx(ev, rel=1e-12)
         assert z["laplace_log_evidence"].sum() == pytest.approx(ev, rel=1e-12)
+
+
+def test_problems_without_a_valid_evidence_are_left_out_of_every_total():
+    # Region 1: model b's Laplace mode was not reached (its evidence there is meaningless):
+    # both models' totals then count region 0 only, and the summary says so.
+    a = _result(_laplace([1.0, 50.0], labels=("r0", "r1")))
+    lap_b = _laplace([3.0, -40.0], labels=("r0", "r1"))
+    b = _result(dataclasses.replace(lap_b, converged=np.array([True, False])))
+    c = compare({"a": a, "b": b})
+    assert c.left_out == ("r1",) and c.best == "b"
+    assert c.table.loc["b", "log_bayes_factor"] == 0.0
+    assert c.table.loc["a", "log_bayes_factor"] == pytest.approx(2.0)
+    assert "left out" in c.summary() and c.to_dict()["left_out"] == ["r1"]
+    nowhere = _result(dataclasses.replace(lap_b, converged=np.array([False, False])))
+    with pytest.raises(ValueError, match="no problem has a finite laplace score"):
+        compare({"a": a, "b": nowhere})

@@ -18,6 +18,7 @@ SLOW = {
     "05_fit_fc.ipynb",
     "06_sensitivity.ipynb",
     "07_sweeps.ipynb",
+    "08_bayes.ipynb",
 }
 PARAMS = [
     pytest.param(p, id=p.name, marks=pytest.mark.slow if p.name in SLOW else ()) for p in NOTEBOOKS

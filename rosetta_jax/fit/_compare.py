@@ -13,11 +13,12 @@ regional fit is one independent problem per region: the evidence sums them, each
 from __future__ import annotations
 
 import dataclasses
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+
+from ._compare_predictive import _by_problem, _elpd, _sampled
 
 
 REFERENCES = (
@@ -28,8 +29,6 @@ REFERENCES = (
 CRITERIA = ("laplace", "bic", "aic", "waic", "loo")
 _KASS_RAFTERY = ((2.0, "decisive"), (1.0, "strong"), (0.5, "substantial"))
 _BARE = "not worth more than a bare mention"
-_PROBLEM_DIMS, _DRAWS = ("problem", "channel", "region"), ("chain", "draw")
-_ELPD_COLUMNS = ("elpd_waic", "elpd_waic_se", "p_waic", "elpd_loo", "elpd_loo_se", "p_loo")
 
 
 def kass_raftery(log_bayes_factor: float) -> str:
@@ -55,6 +54,8 @@ class Comparison:
         per_problem: the score per problem (rows: regions/channels; columns: models).
         winners: the best model per problem; counts: how many problems each model wins.
         best: the name of the best model; criterion: the score that ranks them.
+        left_out: the problems left out of every total because some model has no valid
+            score there (its Laplace mode was not reached, so its evidence is undefined).
     """
 
     table: Any
@@ -63,6 +64,7 @@ class Comparison:
     counts: Any
     best: str
     criterion: str
+    left_out: tuple[str, ...] = ()
 
     def summary(self) -> str:
         """The ranking as text: evidence, Bayes factors, probabilities and per-problem wins."""
@@ -79,8 +81,11 @@ class Comparison:
         if len(self.per_problem) > 1:
             wins = ", ".join(f"{m} {int(c)}" for m, c in self.counts.items())
             lines.append(f"  best per problem ({len(self.per_problem)} problems): {wins}")
-        if not t["converged"].all():
-            lines.append(f"  Laplace mode not reached for: {list(t.index[~t['converged']])}")
+        if self.left_out:
+            lines.append(
+                f"  left out of the totals ({len(self.left_out)}: some model's Laplace mode "
+                f"not reached): {', '.join(self.left_out)}"
+            )
         if "pareto_k_max" in t and (t["pareto_k_max"] > 0.7).any():
             lines.append("  PSIS-LOO unreliable (Pareto k > 0.7) for some data points")
         return "\n".join(lines)
@@ -127,6 +132,7 @@ class Comparison:
         out["per_problem"] = dict(problems=rows, models=cols, values=per.to_numpy().tolist())
         out["winners"] = list(map(str, self.winners))
         out["counts"] = {str(k): int(v) for k, v in self.counts.items()}
+        out["left_out"] = list(self.left_out)
         return _plain(dict(out, references=list(REFERENCES)))
 
 
@@ -226,47 +232,6 @@ def _check(fits: dict[str, Any]) -> None:
                 )
 
 
-def _elpd(idata) -> tuple[dict[str, float], Any, Any]:
-    """WAIC and PSIS-LOO over every data point of `y` (the row), and their pointwise elpd."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)  # arviz's, on import
-        warnings.simplefilter("ignore", UserWarning)  # high p_waic or Pareto k: in the table
-        warnings.simplefilter("ignore", RuntimeWarning)
-        import arviz as az
-
-        w = az.waic(idata, pointwise=True, var_name="y", scale="log")
-        lo = az.loo(idata, pointwise=True, var_name="y", scale="log")
-    values = (w["elpd_waic"], w["se"], w["p_waic"], lo["elpd_loo"], lo["se"], lo["p_loo"])
-    row = {k: float(v) for k, v in zip(_ELPD_COLUMNS, values, strict=True)}
-    row["pareto_k_max"] = float(np.max(np.asarray(lo["pareto_k"])))
-    return row, w["waic_i"], lo["loo_i"]
-
-
-def _sampled(fits) -> bool:
-    """Every fit has NUTS samples with a pointwise log-likelihood `y` over the same data
-    points (the same channels, when only some were sampled)."""
-    try:
-        ys = [r.mcmc.log_likelihood["y"] for r in fits.values()]
-    except (AttributeError, KeyError):
-        return False
-    points = lambda y: [(d, np.asarray(y[d]).tolist()) for d in y.dims if d not in _DRAWS]
-    return all(points(y) == points(ys[0]) for y in ys)
-
-
-def _by_problem(pointwise, n: int) -> np.ndarray:
-    """Pointwise elpd summed within each of `n` problems: over every data point when `n` is 1,
-    else over all but the problem axis (a dimension named problem, channel or region, else the
-    first or last of length `n`)."""
-    values, dims = np.asarray(pointwise), list(getattr(pointwise, "dims", []))
-    if n == 1:
-        return np.array([values.sum()])
-    named = [i for i, d in enumerate(dims) if any(w in str(d) for w in _PROBLEM_DIMS)]
-    axes = [i for i in named + [0, values.ndim - 1] if values.shape[i] == n]
-    if not axes:
-        raise ValueError(f"the log-likelihood's axes do not hold the {n} problems (channels).")
-    return np.moveaxis(values, axes[0], 0).reshape(n, -1).sum(axis=1)
-
-
 def _scores(fits, criterion: str, n: int):
     """The score per model (higher is better; a log-evidence-like scale) and per problem, and
     the WAIC/LOO rows (empty unless every fit has samples)."""
@@ -285,21 +250,26 @@ def _scores(fits, criterion: str, n: int):
             lap = r.laplace  # -BIC/2 and -AIC/2: on the scale of a log evidence
             per[name] = lap.log_evidence if criterion == "laplace" else -getattr(lap, criterion) / 2
         per[name] = np.asarray(per[name], dtype=float).reshape(n)
-    improper = [name for name, v in per.items() if not np.all(np.isfinite(v))]
-    if improper:
+    usable = np.all([np.isfinite(v) for v in per.values()], axis=0)
+    if criterion != "aic" and criterion != "bic":  # the evidence needs the mode
+        usable &= np.all([np.asarray(r.laplace.converged) for r in fits.values()], axis=0)
+    if not np.any(usable):
+        bad = [name for name, v in per.items() if not np.any(np.isfinite(v))]
         raise ValueError(
-            f"no finite {criterion} score for {', '.join(map(repr, improper))} (an improper "
-            "prior leaves the Laplace log evidence undefined): give every fitted parameter a "
-            "proper prior, or compare with criterion='bic'."
+            f"no problem has a finite {criterion} score for every model"
+            + (f" (none for {', '.join(map(repr, bad))})" if bad else "")
+            + ": an improper prior leaves the Laplace log evidence undefined, and so does a "
+            "mode not reached; give every fitted parameter a proper prior, refit, or compare "
+            "with criterion='bic'."
         )
-    return per, {name: e[0] for name, e in elpd.items()}
+    return per, {name: e[0] for name, e in elpd.items()}, usable
 
 
-def _table(fits, per: dict[str, np.ndarray], elpd: dict[str, dict], criterion: str):
+def _table(fits, per: dict[str, np.ndarray], elpd: dict[str, dict], criterion: str, usable):
     """The ranking table, best first (see `Comparison.table`)."""
     import pandas as pd
 
-    score = {name: float(np.sum(v)) for name, v in per.items()}
+    score = {name: float(np.sum(v[usable])) for name, v in per.items()}
     top = max(score.values())
     log_bf = {name: top - s for name, s in score.items()}
     z = np.array(list(score.values())) - top
@@ -310,7 +280,7 @@ def _table(fits, per: dict[str, np.ndarray], elpd: dict[str, dict], criterion: s
         with np.errstate(over="ignore"):
             bf = float(np.exp(log_bf[name]))
         row = {
-            "log_evidence": float(np.sum(lap.log_evidence)),
+            "log_evidence": float(np.sum(lap.log_evidence[usable])),
             "delta": score[name] - top,
             "log_bayes_factor": log_bf[name],
             "bayes_factor": bf,
@@ -320,8 +290,8 @@ def _table(fits, per: dict[str, np.ndarray], elpd: dict[str, dict], criterion: s
             row["kass_raftery"] = "best" if log_bf[name] == 0 else kass_raftery(log_bf[name])
         row.update(
             k=int(lap.k),
-            bic=float(np.sum(lap.bic)),
-            aic=float(np.sum(lap.aic)),
+            bic=float(np.sum(lap.bic[usable])),
+            aic=float(np.sum(lap.aic[usable])),
             converged=bool(np.all(lap.converged)),
             **elpd.get(name, {}),
         )
@@ -344,7 +314,9 @@ def compare(
     log evidence is the one the data favour, with its complexity (the prior volume its
     parameters give up to fit) already paid for. With several regions, each region is a
     separate problem: the total evidence sums them and `per_problem` says which model wins
-    where (e.g. one rhythm generator in frontal regions, two in occipital ones).
+    where (e.g. one rhythm generator in frontal regions, two in occipital ones). A problem
+    where some model has no valid score (its Laplace mode was not reached, or its prior is
+    improper) is left out of every model's totals and listed in `left_out`.
 
     Args:
         results: the fits, a dict name -> `FitResult` or a sequence of them.
@@ -380,8 +352,8 @@ def compare(
     fits = _named(results, names)
     _check(fits)
     n = int(next(iter(fits.values())).laplace.log_evidence.shape[0])
-    per, elpd = _scores(fits, criterion, n)
-    table = _table(fits, per, elpd, criterion)
+    per, elpd, usable = _scores(fits, criterion, n)
+    table = _table(fits, per, elpd, criterion, usable)
     lab = next(iter(fits.values())).laplace.labels
     lab = list(map(str, lab)) if lab and len(lab) == n else [f"problem {i}" for i in range(n)]
     per_problem = pd.DataFrame(per, index=lab)[list(table.index)]
@@ -395,4 +367,5 @@ def compare(
         counts=counts,
         best=str(table.index[0]),
         criterion=criterion,
+        left_out=tuple(lab[i] for i in np.nonzero(~usable)[0]),
     )

@@ -52,7 +52,7 @@ class Laplace:
         contraction: 1 - posterior variance / prior variance, per coordinate (0: the data
             taught nothing; 1: the prior does not matter).
         log_likelihood, log_prior: at the mode; log_evidence: the Laplace log-evidence (NaN
-            when a prior is improper); bic, aic.
+            when a prior is improper or the precision is not positive definite); bic, aic.
         n_points: data points per problem; k: parameters per problem.
         converged: whether the Newton refinement reached a mode (Newton decrement below
             0.01, the log density within about 0.005 of its maximum; Hessian negative
@@ -122,8 +122,11 @@ class Laplace:
     def summary(self) -> str:
         """Evidence, information criteria and the parameters' modes with errors, as text."""
         several = self.mode.shape[0] > 1
+        defined = np.isfinite(self.log_evidence)
+        where = "" if defined.all() else f" ({int(defined.sum())} problems with a defined one)"
         head = (
-            f"Laplace: log-evidence {self.total_log_evidence:.6g}, BIC {np.sum(self.bic):.6g}, "
+            f"Laplace: log-evidence {np.sum(self.log_evidence[defined]):.6g}{where}, "
+            f"BIC {np.sum(self.bic):.6g}, "
             f"AIC {np.sum(self.aic):.6g} ({self.mode.shape[0]} problem(s) x {self.k} "
             f"parameters, {self.n_points} points each)"
         )
@@ -166,7 +169,10 @@ def laplace(posterior: Posterior, u0=None, newton_steps: int = 30) -> Laplace:
     out = {k: np.asarray(v) for k, v in _compute(posterior, u0, newton_steps).items()}
     k, n = posterior.dim, posterior.n_points
     proper = posterior.proper
-    evidence = out["log_evidence"] if proper else np.full_like(out["log_evidence"], np.nan)
+    # Without a proper prior, or away from a mode (the precision not positive definite), the
+    # Laplace evidence is undefined.
+    valid = proper & out["definite"]
+    evidence = np.where(valid, out["log_evidence"], np.nan)
     labels = posterior.objective.target.labels if posterior.batched else None
     return Laplace(
         coords=posterior.coords,
