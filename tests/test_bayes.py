@@ -215,6 +215,7 @@ def test_posterior_needs_the_analytic_method():
         )  # fmt: skip
 
 
+@pytest.mark.slow  # a second Laplace compilation (about 15 s)
 def test_an_unconstrained_parameter_without_prior_has_no_evidence(laplace_fit):
     post = fit.Posterior(
         laplace_fit.model,

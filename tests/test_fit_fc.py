@@ -187,6 +187,7 @@ def test_bold_path_with_fcd_gains_and_delays():
     assert res.best_loss < res.loss_history[0, 0]
 
 
+@pytest.mark.slow  # about 25 s: the Laplace of the spectra is checked in the default run
 def test_fc_posterior_laplace_against_a_grid():
     """The Fisher-z likelihood of FC (`fit.FisherZ`): the Laplace approximation of a shared
     alpha's posterior (G known) against a grid over the same posterior written in numpy

@@ -79,6 +79,11 @@ def grid_posterior(target, n=241):
     return mean, sd
 
 
+# NUTS compiles for about a minute on 2 cores: the whole module runs in the slow target (the
+# default run stays under its 15-minute budget); `pytest -m slow tests/test_mcmc.py`.
+pytestmark = pytest.mark.slow
+
+
 @pytest.fixture(scope="module")
 def fitted():
     target = recording()
@@ -184,7 +189,6 @@ def test_clear_errors(fitted):
         sample(fitted, chains=0)
 
 
-@pytest.mark.slow
 def test_regional_channels_sampled_independently():
     """Two channels, one node each: sampling only the second gives its posterior, labelled."""
     psd = np.stack([oscillator_psd(-8.0, 2 * np.pi * 9, FREQS), recording().psd[:, 0]], 1)
