@@ -19,6 +19,7 @@ give the *effective* number of independent segments or samples, or let $\\sigma$
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 
 import equinox as eqx
@@ -39,10 +40,10 @@ class _Gaussian(eqx.Module):
 
     sigma_range: tuple[float, float] = eqx.field(default=(1e-3, 10.0), static=True)
 
+    @abc.abstractmethod
     def sigma_known(self) -> Float[Array, ""] | None:
         """The noise level when known (an array, so that fits with other noise levels reuse
         the compiled programs), else None (fitted)."""
-        raise NotImplementedError
 
     @property
     def fitted_sigma(self) -> bool:
