@@ -1,8 +1,8 @@
 """rosetta-jax: the Rosetta Stone ladder of neural mass models in JAX.
 
 Models (`rosetta_jax.models`), drives (`rosetta_jax.forcing`), noise (`rosetta_jax.noise`),
-solvers (`rosetta_jax.solvers`), `simulate`, `Network`, analysis, fitting (`rosetta_jax.fit`) and
-parameter sweeps (`sweep` over a `Space`).
+solvers (`rosetta_jax.solvers`), `simulate`, `Network` (and `MixedNetwork`, nodes of several
+models), analysis, fitting (`rosetta_jax.fit`) and parameter sweeps (`sweep` over a `Space`).
 """
 
 from . import (
@@ -20,6 +20,8 @@ from . import (
     store as store,
     units as units,
 )
+from ._mixed_groups import NodeGroup as NodeGroup
+from ._mixed_network import MixedNetwork as MixedNetwork
 from ._sweep import Space as Space, load_sweep as load_sweep, sweep as sweep
 from ._version import __version__ as __version__
 from .engine import (

@@ -18,11 +18,12 @@ from .coupling import AbstractCoupling
 from .units import TimeUnit
 
 
-def check_node(node, model_type: type, network_type: type) -> None:
+def check_node(node, model_type: type, network_type: type, name: str = "node") -> None:
     """A network node is a single-node model."""
     if not isinstance(node, model_type) or isinstance(node, network_type):
         raise TypeError(
-            f"`node` must be a single-node model of rosetta_jax.models; got {type(node).__name__}."
+            f"`{name}` must be a single-node model of rosetta_jax.models; got "
+            f"{type(node).__name__}."
         )
 
 
@@ -64,7 +65,7 @@ def checked_weights(weights: Any, normalize: Any) -> tuple[Array, Any]:
     return W, normalize
 
 
-def check_regional(node, n: int) -> None:
+def check_regional(node, n: int, owner: str = "Node parameter", scope: str = "a network") -> None:
     """Every array parameter of `node` is a scalar or has one value per node."""
     for path, leaf in jax.tree_util.tree_flatten_with_path(node)[0]:
         if not eqx.is_array(leaf):
@@ -72,7 +73,7 @@ def check_regional(node, n: int) -> None:
         name = jax.tree_util.keystr(path).lstrip(".")
         if jnp.ndim(leaf) > 1 or (jnp.ndim(leaf) == 1 and jnp.shape(leaf)[0] != n):
             raise ValueError(
-                f"Node parameter `{name}` has shape {jnp.shape(leaf)}; in a network of {n} nodes "
+                f"{owner} `{name}` has shape {jnp.shape(leaf)}; in {scope} of {n} nodes "
                 f"a parameter is a scalar (shared) or has shape ({n},) (one value per region)."
             )
 
@@ -90,7 +91,8 @@ class DelayLayout(NamedTuple):
 
 
 def delay_layout(node, weights: Array, lengths, speed, delays, max_delay, min_speed) -> DelayLayout:
-    """Validate the delay arguments of `Network` and lay out the delayed edges."""
+    """Validate the delay arguments of a network and lay out the delayed edges; `node` is
+    anything with the network's `time_unit` (the node model, or the network itself)."""
     unit = TimeUnit.of(node)
     if delays is not None and lengths is not None:
         raise ValueError("Pass either `lengths` (with `speed`) or `delays`, not both.")

@@ -17,21 +17,20 @@ inconsistencies: docs/models.md#network-coupling-conventions.
 
 from __future__ import annotations
 
-import math
-from typing import ClassVar
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
+from ._network_base import AbstractNetwork, block_diagonal, per_node, per_node_array
 from ._network_layout import (
     check_node,
     check_regional,
-    check_step_against_delays,
     checked_coupling,
     checked_gain,
-    checked_steps,
     checked_weights,
     delay_layout,
 )
@@ -42,10 +41,12 @@ from .connectome import (
     spectral_radius,
 )
 from .coupling import AbstractCoupling, Additive, Diffusive, Sine
-from .engine._delays import DelayEdges
 from .models._base import AbstractModel
 from .models.oscillators import DampedOscillator, HarmonicOscillator, Kuramoto, StuartLandau
-from .units import TimeUnit
+
+
+if TYPE_CHECKING:
+    from ._mixed_network import MixedNetwork
 
 
 def default_coupling(node: AbstractModel) -> AbstractCoupling:
@@ -57,13 +58,17 @@ def default_coupling(node: AbstractModel) -> AbstractCoupling:
     return Additive()
 
 
-class Network(AbstractModel):
+class Network(AbstractNetwork):
     """A network of identical (or regionally varied) nodes coupled through a connectome.
 
     Conventions: docs/models.md#network-coupling-conventions
 
     A `Network` is itself a model: `simulate(network, ...)` works as for a single node, with
     state shape `(n_nodes, n_states)` and observable shape `(n_nodes,)`.
+
+    For nodes that are not all the same model (groups of regions, each group one model of the
+    ladder with its own state size and time unit, coupled through one connectome), use
+    `Network.mixed(groups, weights, ...)`, which returns a `MixedNetwork`.
 
     Args:
         node: any model of `rosetta_jax.models`. Its parameters may be scalars or arrays of
@@ -121,7 +126,7 @@ class Network(AbstractModel):
         max_delay: float | None = None,
         min_speed: float | None = None,
     ):
-        check_node(node, AbstractModel, Network)
+        check_node(node, AbstractModel, AbstractNetwork)
         W, self.normalize = checked_weights(weights, normalize)
         self.weights = normalize_weights(W, self.normalize)
         self.G = checked_gain(G)
@@ -135,10 +140,6 @@ class Network(AbstractModel):
 
     # ------------------------------------------------------------------ model interface
 
-    @property
-    def n_nodes(self) -> int:
-        return self.weights.shape[0]
-
     # The node's class attributes, seen through the network.
     state_names = property(lambda self: tuple(self.node.state_names))  # type: ignore[assignment]
     time_unit = property(lambda self: self.node.time_unit)  # type: ignore[assignment]
@@ -146,24 +147,12 @@ class Network(AbstractModel):
     rhythm_band = property(lambda self: self.node.rhythm_band)  # type: ignore[assignment]
     noise_enters_as_drive = property(lambda self: self.node.noise_enters_as_drive)  # type: ignore[assignment]
 
-    @property
-    def has_delays(self) -> bool:
-        return self.max_delay > 0
-
     def input_shape(self):
         return (self.n_nodes, *self._node_input_shape())
 
     def _node_input_shape(self):
         out = jax.eval_shape(self._per_node(lambda m: jnp.zeros(m.input_shape())), self.node)
         return tuple(out.shape[1:])
-
-    def delay_matrix(self) -> Float[Array, " n n"] | None:
-        """Conduction delays $\\tau_{ij}$ in the node's time unit, or None."""
-        if self.delays is not None:
-            return self.delays
-        if self.lengths is None:
-            return None
-        return TimeUnit.of(self.node).from_ms(self.lengths / self.speed)  # mm / (m/s) = ms
 
     def initial_state(self):
         return self._per_node(lambda m: m.initial_state())(self.node)
@@ -177,93 +166,68 @@ class Network(AbstractModel):
     def admissible(self, y):
         return jnp.all(self._per_node(lambda m, yi: m.admissible(yi), 0)(self.node, y))
 
-    def vector_field(self, t, y, args):
-        e_now = self.efferent(y)
-        afferent = self._effective_weights() @ e_now
-        return self._node_fields(t, y, self._input(y, afferent, args, e_now))
-
     def input_gain(self, y):
         """Block diagonal: node $i$'s noise enters node $i$'s state through its own gain;
         shape `(n, n_states, n, *node_noise_shape)`."""
-        g = self._per_node(lambda m, yi: m.input_gain(yi), 0)(self.node, y)  # (n, s, *k)
-        eye = jnp.eye(self.n_nodes, dtype=g.dtype)
-        return jnp.einsum("is...,ij->isj...", g, eye)
+        return block_diagonal(self._per_node(lambda m, yi: m.input_gain(yi), 0)(self.node, y))
 
     def apply_input_gain(self, y, xi):
         return self._per_node(lambda m, yi, xii: m.apply_input_gain(yi, xii), 0, 0)(
             self.node, y, xi
         )
 
-    # ------------------------------------------------------------------ delays (engine hooks)
-
-    def history_length(self, dt: float) -> int:
-        """Slots of the delay ring buffer for step `dt` (0 without delays)."""
-        if not self.has_delays:
-            return 0
-        slots = int(math.ceil(self.max_delay / dt - 1e-9)) + 2
-        return slots + slots % 2  # even: `DelayBuffer.afferent`'s slots alternate with head
-
-    def delay_edges(self, dt: float) -> DelayEdges | None:
-        """The delayed edges for the engine's ring buffer: sources, weights (with the
-        coupling's edge factor; zero-delay edges are added undelayed by
-        `delayed_vector_field`) and delays in steps, checked to fit the buffer."""
-        if not self.has_delays:
-            return None
-        n_buf = self.history_length(dt)
-        rows = jnp.arange(self.n_nodes)[:, None]
-        steps = self.delay_matrix()[rows, self.sources] / dt
-        steps = checked_steps(steps, self.source_mask, n_buf, dt, self.max_delay, self.time_unit)
-        weights = self._effective_weights()[rows, self.sources] * self.source_mask
-        weights = jnp.where(steps > 0, weights, 0.0)  # zero-delay edges: see _instantaneous
-        return DelayEdges(self.sources, weights, steps, n_buf)
-
-    def check_delays(self, dt: float) -> None:
-        """Raise ValueError when `dt` exceeds the smallest non-zero delay or the buffer."""
-        check_step_against_delays(
-            self.delay_matrix(), self.weights, dt, self.max_delay, self.time_unit
-        )
-
-    def delayed_vector_field(self, t, y, args, afferent):
-        """The drift with the delayed afferent sums `afferent` (shape `(n,)`, from the engine's
-        `DelayBuffer`), plus the undelayed ones of zero-delay edges."""
-        e_now = self.efferent(y)
-        if self.zero_delay_edges:
-            afferent = afferent + self._instantaneous_weights() @ e_now
-        return self._node_fields(t, y, self._input(y, afferent, args, e_now))
-
     # ------------------------------------------------------------------ internals
 
     def _per_node(self, fn, *axes):
-        node_axes = jax.tree.map(lambda p: 0 if jnp.ndim(p) == 1 else None, self.node)
-        return jax.vmap(fn, in_axes=(node_axes, *axes), axis_size=self.n_nodes)
+        return per_node(self.node, self.n_nodes, fn, *axes)
 
-    def _effective_weights(self):
-        factor = self.coupling.edge_factor(self.n_nodes)
-        return self.weights if factor is None else self.weights * factor
+    def _edge_factor(self):
+        return self.coupling.edge_factor(self.n_nodes)
 
-    def _instantaneous_weights(self):
-        """Weights of the edges with zero delay (lengths 0): they see the current state."""
-        return jnp.where(self.delay_matrix() == 0, self._effective_weights(), 0.0)
+    def _drift(self, t, y, afferent, args, e_now):
+        return self._node_fields(t, y, self._input(y, afferent, args, e_now))
 
     def _input(self, y, afferent, args, e_now):
         u = self.coupling(afferent, e_now, self.weights, self.G)
         if args is not None:
-            u = u + _per_node_array(jnp.asarray(args), self.n_nodes)
+            u = u + per_node_array(jnp.asarray(args), self.n_nodes)
         return u
 
     def _node_fields(self, t, y, u):
         """Each node's drift given its input `u` (one value per node, or per node input)."""
         shape = (self.n_nodes, *self._node_input_shape())
-        u = jnp.broadcast_to(_per_node_array(u, self.n_nodes, len(shape)), shape)
+        u = jnp.broadcast_to(per_node_array(u, self.n_nodes, len(shape)), shape)
         return self._per_node(lambda m, yi, ui: m.vector_field(t, yi, ui), 0, 0)(self.node, y, u)
 
+    @staticmethod
+    def mixed(
+        groups: Mapping[str, Any],
+        weights: Float[ArrayLike, " n n"],
+        *,
+        lengths: Float[ArrayLike, " n n"] | None = None,
+        speed: Float[ArrayLike, ""] | None = None,
+        delays: Float[ArrayLike, " n n"] | None = None,
+        G: Float[ArrayLike, ""] = 1.0,
+        normalize: AbstractNormalization | str | None = "max_eigenvalue",
+        max_delay: float | None = None,
+        min_speed: float | None = None,
+        time_unit: str | None = None,
+    ) -> MixedNetwork:
+        """A network whose nodes are not all the same model: a `MixedNetwork` (see there)."""
+        from ._mixed_network import MixedNetwork
 
-def _per_node_array(u, n, ndim=None):
-    """Give a per-node vector `(n,)` trailing singleton axes so it broadcasts over node inputs."""
-    u = jnp.asarray(u)
-    if ndim is not None and u.ndim == 1 and u.shape[0] == n and ndim > 1:
-        return u.reshape((n,) + (1,) * (ndim - 1))
-    return u
+        return MixedNetwork(
+            groups,
+            weights,
+            lengths=lengths,
+            speed=speed,
+            delays=delays,
+            G=G,
+            normalize=normalize,
+            max_delay=max_delay,
+            min_speed=min_speed,
+            time_unit=time_unit,
+        )
 
 
 __all__ = ["Network", "default_coupling", "normalize_weights", "spectral_radius", "is_concrete"]
