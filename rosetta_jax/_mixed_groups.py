@@ -16,6 +16,7 @@ from jaxtyping import Array, ArrayLike, Float
 
 from ._network_base import AbstractNetwork, per_node
 from ._network_layout import check_node, check_regional, checked_coupling
+from ._paths import group_text
 from ._validation import check_finite, check_positive, concrete_values
 from .coupling import AbstractCoupling
 from .models._base import AbstractModel
@@ -80,6 +81,16 @@ class NodeGroup(eqx.Module):
         self.input_scale = _group_scale("input_scale", input_scale, n)
         self.coupling = checked_coupling(default_coupling(model) if coupling is None else coupling)
         self.time_scale = None if time_scale is None else _time_scale(time_scale)
+
+    def __getattr__(self, name: str):
+        # Reached only when ordinary lookup fails: a parameter of the group's model, so that
+        # the paths "cortex.C" of `sweep` and `fit` (and `eqx.tree_at`) read and edit it.
+        model = self.__dict__.get("model")  # None while __init__ runs
+        if model is None or name.startswith("_"):
+            raise AttributeError(name)
+        if name in {f.name for f in dataclasses.fields(model)}:  # not only arrays: tree_at
+            return getattr(model, name)
+        raise AttributeError(f"The group has no parameter {name!r}; name {group_text(self)}.")
 
 
 def _indices(nodes) -> tuple[int, ...]:
@@ -321,6 +332,23 @@ def _common_shapes(names, groups, ins, noises):
     if not any(g.model.complex_input for g in groups):
         return in_shape, in_shape
     return in_shape, (max(int(np.prod(s)) for s in noises),)
+
+
+def band_span(groups, hz_factor: float) -> tuple[float, float] | None:
+    """The span of the groups' rhythm bands in the network's frequency unit (`hz_factor`:
+    its unit's Hz factor), or None when a group has none (or a traced time scale)."""
+    lows, highs = [], []
+    for g in groups:
+        band, factor = g.model.rhythm_band, 1.0  # models in s or ms: bands in Hz
+        if band is not None and g.model.time_unit is None:
+            # Cycles per model time unit -> per network time unit -> the reported unit.
+            ts = concrete_values(g.time_scale)
+            factor = None if ts is None else hz_factor / float(ts)
+        if band is None or factor is None:
+            return None
+        lows.append(band[0] * factor)
+        highs.append(band[1] * factor)
+    return min(lows), max(highs)
 
 
 # ---------------------------------------------------------------------- row helpers

@@ -56,6 +56,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import fields
 from typing import Any, ClassVar
 
 import equinox as eqx
@@ -68,6 +69,7 @@ from ._mixed_groups import (
     NodeGroup,
     along as _along,
     as_groups,
+    band_span,
     check_cover,
     group_layout,
     network_unit,
@@ -76,7 +78,7 @@ from ._mixed_groups import (
 )
 from ._network_base import AbstractNetwork, block_diagonal, per_node, per_node_array
 from ._network_layout import checked_gain, checked_weights, delay_layout
-from ._validation import concrete_values
+from ._paths import check_group_names, describe
 from .connectome import AbstractNormalization, normalize_weights
 from .units import TimeUnit
 
@@ -88,6 +90,11 @@ class MixedNetwork(AbstractNetwork):
     with state shape `(n_nodes, S)` and observable shape `(n_nodes,)`, each group's canonical
     observable; delays, noise, forcing, both engines and gradients work as for `Network`.
     Each group is vmapped over its nodes.
+
+    Parameter paths: a group is an attribute by its name and forwards its model's parameters
+    (`net.cortex.C`, `eqx.tree_at(lambda m: m.cortex.C, net, v)`), so `sweep` and `fit.fit(...,
+    params=("cortex.C", "cortex.input_scale", "G"))` name them `"<group>.<name>"` beside the
+    network's `"G"` and `"speed"`; group names are plain names, not attributes of the network.
 
     Args:
         groups: a dict name -> `NodeGroup(model, nodes, ...)`, `(model, nodes)` or
@@ -138,6 +145,7 @@ class MixedNetwork(AbstractNetwork):
         time_unit: str | None = None,
     ):
         names, parts = as_groups(groups)
+        check_group_names(names, {*dir(MixedNetwork), *(f.name for f in fields(MixedNetwork))})
         W, self.normalize = checked_weights(weights, normalize)
         self.weights = normalize_weights(W, self.normalize)
         self.G = checked_gain(G)
@@ -175,18 +183,17 @@ class MixedNetwork(AbstractNetwork):
     def rhythm_band(self) -> tuple[float, float] | None:  # type: ignore[override]
         """The span of the groups' bands, in the network's frequency unit (None if any group
         has none)."""
-        lows, highs = [], []
-        for g in self.groups:
-            band, factor = g.model.rhythm_band, 1.0  # models in s or ms: bands in Hz
-            if band is not None and g.model.time_unit is None:
-                # Cycles per model time unit -> per network time unit -> the reported unit.
-                ts = concrete_values(g.time_scale)
-                factor = None if ts is None else TimeUnit.of(self).hz_factor / float(ts)
-            if band is None or factor is None:
-                return None
-            lows.append(band[0] * factor)
-            highs.append(band[1] * factor)
-        return min(lows), max(highs)
+        return band_span(self.groups, TimeUnit.of(self).hz_factor)
+
+    def __getattr__(self, name: str):
+        # Reached only when ordinary lookup fails: a group by its name, so that parameter
+        # paths ("cortex.C") and `eqx.tree_at(lambda m: m.cortex.C, ...)` address it.
+        names, groups = self.__dict__.get("names"), self.__dict__.get("groups")
+        if names is None or groups is None or name.startswith("_"):  # __init__ runs
+            raise AttributeError(name)
+        if name in names:
+            return groups[names.index(name)]
+        raise AttributeError(f"MixedNetwork has no attribute or group {name!r}; {describe(self)}.")
 
     def group(self, name: str) -> NodeGroup:
         """The group called `name`."""

@@ -210,11 +210,11 @@ class FCSCCorrelation(AbstractFeature):
         return "fc_sc_correlation"
 
     def bind(self, model: Any, top: float) -> FCSCCorrelation:
-        from .network import Network
+        from ._network_base import AbstractNetwork
 
         if self.weights is not None:
             return self
-        if not isinstance(model, Network):
+        if not isinstance(model, AbstractNetwork):
             raise ValueError("`fc_sc_correlation` needs a Network model (or weights=).")
         return FCSCCorrelation(jnp.asarray(model.weights))
 

@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..network import Network
+from .._network_base import AbstractNetwork
 from ..units import TimeUnit
 from ._space import _set_params
 
@@ -112,7 +112,7 @@ def _nperseg(nperseg, unit: TimeUnit, fs: float, n_keep: int) -> int:
 
 def _check_delays_in_space(model, names, values, dt) -> None:
     """With delays, every sample's delays must fit the network's buffer and exceed dt."""
-    if not (isinstance(model, Network) and model.has_delays):
+    if not (isinstance(model, AbstractNetwork) and model.has_delays):
         return
     if not any(n.split(".")[0] in ("speed", "lengths", "delays") for n in names):
         return
@@ -132,10 +132,10 @@ def _check_delays_in_space(model, names, values, dt) -> None:
             if what == "long":
                 raise ValueError(
                     f"At sample {i} ({at}) the longest conduction delay is {hi[i]:.6g} {unit}, "
-                    f"beyond the delay buffer sized when the Network was built "
+                    f"beyond the delay buffer sized when the network was built "
                     f"(max_delay={model.max_delay:.6g} {unit}): it would be clipped. Build the "
-                    "Network with min_speed=<the slowest speed you sweep> (or a larger "
-                    "max_delay)."
+                    f"{type(model).__name__} with min_speed=<the slowest speed you sweep> (or "
+                    "a larger max_delay)."
                 )
             raise ValueError(
                 f"At sample {i} ({at}) the shortest conduction delay is "

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 import itertools
 import warnings
 from collections.abc import Callable, Mapping
@@ -13,6 +12,8 @@ import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import ArrayLike, Float
+
+from .._paths import get, leaf
 
 
 # What the constructors take per parameter: its values (a grid's axis, or one value per sample),
@@ -28,7 +29,9 @@ class Space:
 
     Build one with `Space.grid`, `Space.random`, `Space.sobol` or `Space.samples`. Parameters are
     named by their attribute path in the model: `"p"` for a node, `"G"` or `"node.p"` for a
-    `Network` (a regional parameter is set to the same value in every region).
+    `Network`, `"G"`, `"cortex.C"` or `"cortex.efferent_scale"` for a `MixedNetwork` (a group
+    by its name; see `MixedNetwork`). A regional parameter is set to the same value in every
+    region (of the group).
 
     Attributes:
         names: the parameter paths.
@@ -134,32 +137,21 @@ def _check_n(n):
 
 
 def _getter(path: str) -> Callable:
-    """The function reading the parameter at a dotted attribute path (`"node.p"`)."""
-    return lambda m: functools.reduce(getattr, path.split("."), m)
+    """The function reading the parameter at a dotted attribute path (`"node.p"`,
+    `"cortex.C"`)."""
+    return lambda m: get(m, path)
 
 
 def _check_params(model, names):
     """Every name must be a floating-point array leaf of the model."""
     for name in names:
-        try:
-            leaf = _getter(name)(model)
-        except AttributeError:
-            fields = [f.name for f in dataclasses.fields(model)]
-            raise ValueError(
-                f"The model has no parameter `{name}`; its fields are {fields} "
-                "(use dotted paths such as 'node.p' for a network's node)."
-            ) from None
-        if not eqx.is_inexact_array(leaf):
-            raise ValueError(
-                f"`{name}` is not a floating-point array leaf of the model; sweep "
-                "numeric parameters."
-            )
+        leaf(model, name)
 
 
 def _set_params(model, names, values):
     """The model with each named parameter set to its value (broadcast to the leaf's shape)."""
     for i, name in enumerate(names):
-        get = _getter(name)
-        leaf = get(model)
-        model = eqx.tree_at(get, model, jnp.broadcast_to(values[i].astype(leaf.dtype), leaf.shape))
+        where = _getter(name)
+        old = where(model)
+        model = eqx.tree_at(where, model, jnp.broadcast_to(values[i].astype(old.dtype), old.shape))
     return model

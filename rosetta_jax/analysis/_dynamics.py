@@ -65,7 +65,7 @@ class FixedPoint(eqx.Module):
     Attributes:
         state: the equilibrium, shaped like `model.initial_state()`.
         eigenvalues: the Jacobian's eigenvalues there, sorted by decreasing real part [1/time
-            unit of the model].
+            unit of the model] (a `MixedNetwork`'s without its padding's, see `state_mask`).
         stable: whether every eigenvalue has a negative real part.
         kind: its type as `classify` names it ("stable focus", "saddle", ...).
     """
@@ -179,10 +179,23 @@ def _distinct_equilibria(model, ys, res, args, tol) -> list[FixedPoint]:
             continue
         if any(np.all(np.abs(y - fp.state) <= 1e-6 * scale + 1e-9) for fp in found):
             continue
-        ev = np.linalg.eigvals(np.asarray(jacobian(model, y, args)))
+        ev = _eigenvalues(model, y, args)
         ev = ev[np.argsort(-ev.real)]
         found.append(FixedPoint(y, ev, bool(np.all(ev.real < 0)), classify(ev)))
     return found
+
+
+def _eigenvalues(model, y, args) -> np.ndarray:
+    """The Jacobian's eigenvalues at `y`, without those of a `MixedNetwork`'s padding (each
+    padding entry relaxes alone, $-1$ per time unit: it would otherwise rank equilibria and
+    set the time scales of the exploratory run)."""
+    from .._mixed_network import MixedNetwork
+
+    J = np.asarray(jacobian(model, y, args))
+    if isinstance(model, MixedNetwork):
+        keep = model.state_mask().reshape(-1)
+        J = J[np.ix_(keep, keep)]
+    return np.linalg.eigvals(J)
 
 
 def _default_starts(model, n, key, args, t1, dt):
@@ -191,7 +204,7 @@ def _default_starts(model, n, key, args, t1, dt):
 
     y0 = model.initial_state()
     if dt is None or t1 is None:
-        ev = np.linalg.eigvals(np.asarray(jacobian(model, y0, args)))
+        ev = _eigenvalues(model, y0, args)
         rate = float(np.max(np.abs(ev))) if np.all(np.isfinite(ev)) else 1.0
         slow = float(np.min(np.abs(ev[np.abs(ev) > 1e-12]))) if np.any(np.abs(ev) > 1e-12) else 1.0
         dt = dt or 0.05 / max(rate, 1e-9)
@@ -290,7 +303,28 @@ def stable_equilibrium(
     if not fps:
         raise ValueError(
             f"{type(model).__name__} has no stable equilibrium at its parameters "
-            "(it oscillates or diverges); move it below its bifurcation, e.g. "
-            "JansenRit(p=20)."
+            f"(it oscillates or diverges); move it below its bifurcation{_hint(model)}."
         )
     return jnp.asarray(max(fps, key=lambda fp: float(np.max(fp.eigenvalues.real))).state)
+
+
+def _hint(model) -> str:
+    """How to move `model` below its bifurcation: lower its drive (a network: or its coupling
+    gain G); for Jansen-Rit nodes, the input p."""
+    from .._mixed_network import MixedNetwork
+    from ..models import JansenRit
+    from ..network import Network
+
+    nodes = (
+        [g.model for g in model.groups]
+        if isinstance(model, MixedNetwork)
+        else [model.node]
+        if isinstance(model, Network)
+        else [model]
+    )
+    hint = ", e.g. a weaker input or drive"
+    if isinstance(model, (Network, MixedNetwork)):
+        hint += " or a lower coupling gain G"
+    if any(isinstance(m, JansenRit) for m in nodes):
+        hint += " (Jansen-Rit: a lower p, such as p=20)"
+    return hint

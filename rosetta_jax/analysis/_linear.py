@@ -20,8 +20,8 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Complex, Float, PyTree
 
+from .._network_base import AbstractNetwork
 from ..models._base import AbstractModel
-from ..network import Network
 from ..noise import AbstractNoise, Additive, OrnsteinUhlenbeck
 from ..units import TimeUnit
 from ._dynamics import stable_equilibrium
@@ -108,7 +108,7 @@ def _per_input(v, in_shape):
     return v
 
 
-def _network_blocks(net: Network, y, args):
+def _network_blocks(net: AbstractNetwork, y, args):
     """A (N x N) with delayed inputs held fixed, and per-edge blocks K_ij (s x s) so that
     J(w) = A + sum_ij K_ij exp(-i w tau_ij)."""
     n, s = y.shape
@@ -178,7 +178,7 @@ def linear_spectrum(
     parameters (when `y_star` is given or found outside the differentiated function).
 
     Args:
-        model: a model or `Network`.
+        model: a model, `Network` or `MixedNetwork`.
         freqs: frequencies [Hz for models in s or ms; cycles per unit time otherwise].
         noise: `noise.Additive(sigma)` (white, in the input channel, as in `simulate`) or
             `noise.OrnsteinUhlenbeck(sigma, tau)`.
@@ -207,7 +207,7 @@ def linear_spectrum(
     if lead_field is not None:
         gain = jnp.asarray(getattr(lead_field, "gain", lead_field))
         cobs = gain @ cobs
-    delayed = isinstance(model, Network) and model.has_delays
+    delayed = isinstance(model, AbstractNetwork) and model.has_delays
     if delayed:
         A, K = _network_blocks(model, y, args)
         tau = model.delay_matrix()

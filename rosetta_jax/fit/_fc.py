@@ -36,6 +36,7 @@ from ..units import TimeUnit
 from ._fit import FitResult, fit
 from ._methods import Linear, Simulated
 from ._objectives import FCObjective, _corr, _upper
+from ._selectors import reject_mixed
 from ._targets import FCTarget
 from ._transforms import AbstractTransform, Bounded, Identity, Positive
 
@@ -173,8 +174,7 @@ class SimulatedBold(eqx.Module):
 
 
 class BoldFC(eqx.Module):
-    """Objective through simulated BOLD: as `HopfFC`, with the FC (and FCD) of a
-    `SimulatedBold` method."""
+    """Objective through simulated BOLD: as `HopfFC`, with a `SimulatedBold`'s FC (and FCD)."""
 
     target: FCTarget
     noise: Additive
@@ -254,7 +254,7 @@ def fit_fc(
     edge ($W_{ij} > 0$), $C_{ij} = W_{ij} g_{ij}$, pulled towards the structural weights by
     adding `gain_weight` times the mean over the edges of $(\\log g_{ij})^2$ to the loss
     $1 - r$ (r: correlation of the upper triangles of the model and target FC); and G (> 0)
-    where it is identifiable.
+    where it is identifiable (a `MixedNetwork`: `fit.fit` with an `FCObjective`).
 
     Identifiability. The log-gains are centred (geometric-mean gain 1): G alone carries the
     overall coupling scale. The analytic (zero-lag) FC does not change when every rate (G,
@@ -350,6 +350,7 @@ def _checked_weights(weights, lengths, n):
 
 
 def _checked_names(node, heterogeneity, shared, method):
+    reject_mixed(node, "fit_fc")  # before reading a node's fields
     het = (heterogeneity,) if isinstance(heterogeneity, str) else tuple(heterogeneity)
     shared = (shared,) if isinstance(shared, str) else tuple(shared)
     known = [k for k, v in vars(node).items() if eqx.is_inexact_array(v)]

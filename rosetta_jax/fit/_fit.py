@@ -22,6 +22,7 @@ from jaxtyping import Array, Float, PRNGKeyArray, PyTree
 
 from .._version import __version__
 from ._checkpoint import _Checkpoint
+from ._selectors import as_selector
 from ._steps import _as_tuple, _canonical, _optimise, _Problem, _Search
 from ._stopping import Plateau, default_optimizer
 from ._transforms import AbstractTransform, GaussianPrior, Identity, LogNormalPrior
@@ -123,7 +124,7 @@ def fit(
     model: PyTree,
     objective: Callable[[PyTree, PRNGKeyArray], tuple[Float[Array, ""], dict[str, Any]]],
     *,
-    params: Callable[[PyTree], Any],
+    params: Callable[[PyTree], Any] | str | Sequence[str],
     transforms: Sequence[AbstractTransform] | AbstractTransform | None = None,
     priors: Sequence[GaussianPrior | None] | GaussianPrior | None = None,
     names: Sequence[str] | str | None = None,
@@ -153,13 +154,15 @@ def fit(
         model: the model or network to fit (its other parameters stay fixed).
         objective: a callable `objective(model, key) -> (loss, aux)`, e.g.
             `SpectrumObjective`, `FCObjective`, or your own.
-        params: selector of the fitted leaves, e.g. `lambda m: (m.node.p, m.G)`; regional
-            (per-node) arrays are fitted element-wise.
+        params: selector of the fitted leaves, e.g. `lambda m: (m.node.p, m.G)`, or their
+            paths, e.g. `("node.p", "G")`, or `("cortex.C", "cortex.input_scale")` for a
+            `MixedNetwork`'s group (paths also name the leaves, unless `names` is given);
+            regional (per-node) arrays are fitted element-wise.
         transforms: one per selected leaf: `Positive()`, `Bounded(lo, hi)` or `Identity()`
             (default); the optimiser works on unconstrained values.
         priors: one per leaf, a `GaussianPrior`, a `LogNormalPrior` or None (None: the
             transform's default prior, see `fit.log_prior`).
-        names: names for the leaves in the result (default `param_0`, ...).
+        names: names for the leaves in the result (default: the paths, or `param_0`, ...).
         optimizer: any optax optimiser (default `default_optimizer(0.05, steps)`: Adam with
             a short warm-up and a cosine decay over `steps`); gradient clipping (`clip_norm`)
             is chained before it, and a step whose loss or gradient is NaN/inf is rejected
@@ -197,7 +200,7 @@ def fit(
     Returns:
         A `FitResult`.
     """
-    leaves, transforms, priors, names = _check_leaves(model, params, transforms, priors, names)
+    params, leaves, transforms, priors, names = _selected(model, params, transforms, priors, names)
     if steps < 1 or n_starts < 1:
         raise ValueError("`steps` and `n_starts` must be >= 1.")
     if stop is not None and not isinstance(stop, Plateau):
@@ -237,10 +240,13 @@ def fit(
     return result
 
 
-def _check_leaves(model, params, transforms, priors, names):
-    """The selected leaves with one transform, prior and name each (a bare transform or prior
-    for a single leaf; defaults `Identity()`, None and `param_i`). Raises on a count mismatch,
-    a leaf that is not a floating-point array, or an initial value outside its constraint."""
+def _selected(model, params, transforms, priors, names):
+    """The selector (`params`, or a `Selection` of the paths it gives), the selected leaves
+    with one transform, prior and name each (a bare transform or prior for a single leaf;
+    defaults `Identity()`, None and the paths or `param_i`). Raises on an unknown path, a count
+    mismatch, a leaf that is not a floating-point array, or an initial value outside its
+    constraint."""
+    params, names = as_selector(model, params, names)
     leaves = _as_tuple(params(model))
     n = len(leaves)
     if isinstance(transforms, AbstractTransform):
@@ -260,7 +266,7 @@ def _check_leaves(model, params, transforms, priors, names):
         if not eqx.is_inexact_array(leaf):
             raise TypeError(f"`{name}` is not a floating-point array leaf of the model.")
         t.check(name, leaf)
-    return leaves, transforms, priors, names
+    return params, leaves, transforms, priors, names
 
 
 def _guarded(optimizer, clip_norm):

@@ -52,6 +52,13 @@ def _compiled_spectra(objective, model, key):
     return objective._spectra(model, key)
 
 
+@eqx.filter_jit
+def _peaks(freqs, psd, band):
+    """Each channel's peak frequency, compiled: a channel whose model spectrum is not finite
+    (its fit found no stable focus) gets a NaN peak instead of stopping the others' report."""
+    return peak_frequency(freqs, psd, band, axis=0)
+
+
 class SpectrumObjective(eqx.Module):
     """Distance between a model's spectra and target spectra.
 
@@ -189,7 +196,7 @@ class SpectrumObjective(eqx.Module):
         return loss
 
     def _peak(self, psd):
-        return peak_frequency(self.target.freqs, psd, self.peak_band, axis=0)
+        return _peaks(self.target.freqs, psd, self.peak_band)
 
     def _mask(self):
         f = self.target.freqs

@@ -57,9 +57,9 @@ def _mean_equilibrium(model: AbstractModel) -> Array:
     """The least-damped stable equilibrium of the model with each regional parameter array
     replaced by its mean (a start for Newton in every region); a network's own (its weights
     are not regional values)."""
-    from ..network import Network
+    from .._network_base import AbstractNetwork
 
-    if isinstance(model, Network):
+    if isinstance(model, AbstractNetwork):
         return stable_equilibrium(model)
     mean = jax.tree.map(lambda x: jnp.mean(x) if eqx.is_inexact_array(x) else x, model)
     return stable_equilibrium(mean)

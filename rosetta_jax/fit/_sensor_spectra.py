@@ -20,6 +20,7 @@ from ._fit import FitResult, fit
 from ._least_squares import Leaf, Selection
 from ._rungs import rung_parameters
 from ._seeds import _seed_exponent
+from ._selectors import reject_mixed
 from ._spectra_fit import _chosen, _Fitted, _objective
 from ._transforms import Bounded
 
@@ -27,6 +28,7 @@ from ._transforms import Bounded
 def _network(template) -> Network:
     """The template's one generator, checked to be a `Network`."""
     gens = template.generators
+    reject_mixed(gens[0], "fit_spectra")
     if len(gens) != 1 or not isinstance(gens[0], Network):
         kinds = ", ".join(type(g).__name__ for g in gens)
         raise ValueError(

@@ -4,14 +4,14 @@ network through a lead field (sensor space), with the aperiodic observation mode
 
 A regional fit is a batch of independent small problems: every region is fitted by its own
 node, from `starts` starting points each, all at once (regions x starts nodes, vmapped) by
-Levenberg-Marquardt (`fit/_least_squares.py`; or Adam through `fit`); each region then keeps
-its best start.
+Levenberg-Marquardt (`fit/_least_squares.py`; or Adam through `fit`); each keeps its best start.
 """
 
 from __future__ import annotations
 
 import os
 import time
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,9 +23,9 @@ import numpy as np
 from jaxtyping import PRNGKeyArray
 
 from .. import models
+from .._network_base import AbstractNetwork
 from .._version import __version__
 from ..models._base import AbstractModel
-from ..network import Network
 from ..noise import Additive
 from ._fit import FitResult
 from ._least_squares import Leaf, Selection
@@ -35,6 +35,7 @@ from ._observed import Observed
 from ._regional import adam_starts, lm_starts, take_best
 from ._rungs import rung_parameters
 from ._seeds import _starts_model
+from ._selectors import reject_mixed
 from ._stopping import Plateau, default_optimizer
 from ._targets import SpectrumTarget
 from ._transforms import AbstractTransform, Bounded
@@ -131,9 +132,9 @@ def _fitted(
 
 
 def _observed(node, aperiodic, dispersion, lowpass, f_hi) -> Observed:
-    """The `Observed` template from what `node` is: an `Observed` (used as it is, with the
-    `lowpass` cutoff when one is given), a model or a sequence of models (generators), or None
-    (the alpha + beta damped oscillators). A fitted low-pass starts just below `f_hi`."""
+    """The `Observed` template from `node` (an `Observed`, with the `lowpass` cutoff if given;
+    models; None: the alpha + beta damped oscillators); a fitted low-pass starts below `f_hi`."""
+    reject_mixed(node, "fit_spectra")  # before Observed searches its equilibria
     if aperiodic not in ("knee", "fixed", None):
         raise ValueError(f"`aperiodic` must be 'knee', 'fixed' or None; got {aperiodic!r}.")
     number = not isinstance(lowpass, (str, bool)) and np.ndim(lowpass) == 0
@@ -205,6 +206,7 @@ def _regional_fit(target, template, fitted, settings, run) -> FitResult:
         objective=final_objective,
         meta=meta,
     )
+    _warn_failed_channels(result, target)
     if not settings["laplace"]:
         return result
     from ._inference import with_laplace
@@ -212,6 +214,24 @@ def _regional_fit(target, template, fitted, settings, run) -> FitResult:
     selection = Selection(fitted.selectors)
     return with_laplace(
         result, selection, fitted.transforms, None, fitted.names, settings["likelihood"]
+    )
+
+
+def _warn_failed_channels(result: FitResult, target: SpectrumTarget) -> None:
+    """Warn about (and record in `meta`) channels whose best start has no finite model
+    spectrum: no stable focus was found for them, so their goodness and Laplace are NaN."""
+    bad = np.flatnonzero(~np.isfinite(result.goodness["r2_log_psd"]))
+    if not bad.size:
+        return
+    names = [str(target.labels[i]) if target.labels is not None else int(i) for i in bad]
+    result.meta["failed_channels"] = [int(i) for i in bad]
+    warnings.warn(
+        f"{bad.size} of {target.n_channels} channel(s) have no finite model spectrum at their "
+        f"best start (no stable equilibrium found): {names[:10]}{' ...' if bad.size > 10 else ''}"
+        "; their goodness and Laplace values are NaN. Try more `starts`, a wider "
+        "`start_spread` or another node template.",
+        RuntimeWarning,
+        stacklevel=3,
     )
 
 
@@ -370,7 +390,7 @@ def fit_spectra(
         from ._sensor_spectra import _sensor_fit
 
         return _sensor_fit(tgt, template, params, transforms, settings, run, lead_field)
-    if any(isinstance(g, Network) for g in template.generators):
+    if any(isinstance(g, AbstractNetwork) for g in template.generators):
         raise ValueError(
             "A Network is fitted in sensor space: pass `lead_field` (sensors x regions); for "
             "source-space regional spectra pass a single node model."
