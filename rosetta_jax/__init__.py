@@ -2,7 +2,8 @@
 
 Models (`rosetta_jax.models`), drives (`rosetta_jax.forcing`), noise (`rosetta_jax.noise`),
 solvers (`rosetta_jax.solvers`), `simulate`, `Network` (and `MixedNetwork`, nodes of several
-models), analysis, fitting (`rosetta_jax.fit`) and parameter sweeps (`sweep` over a `Space`).
+models; `thalamocortical`, Jansen-Rit cortex with thalamic relays), analysis, fitting
+(`rosetta_jax.fit`) and parameter sweeps (`sweep` over a `Space`).
 """
 
 from . import (
@@ -23,6 +24,11 @@ from . import (
 from ._mixed_groups import NodeGroup as NodeGroup
 from ._mixed_network import MixedNetwork as MixedNetwork
 from ._sweep import Space as Space, load_sweep as load_sweep, sweep as sweep
+from ._thalamocortical import (
+    open_loop as open_loop,
+    thalamocortical as thalamocortical,
+    thalamocortical_noise as thalamocortical_noise,
+)
 from ._version import __version__ as __version__
 from .engine import (
     SimulationDivergedError as SimulationDivergedError,

@@ -333,6 +333,36 @@ def _check_simulation(toml, section="simulation"):
     assert s.get("noise", 0.0) >= 0 and 0 <= s.get("discard", 0.0) < 1
 
 
+def _check_groups(model, labels, toml):
+    """[network.groups] against the TOML and the connectome file, read independently: each
+    group's model, parameters and regions (label patterns matched with fnmatch, "rest" the
+    regions left)."""
+    import fnmatch
+
+    from rosetta_jax import MixedNetwork
+
+    groups = toml["network"]["groups"]
+    raw = _bundled("dk68.npz")
+    names = list(raw["labels"])
+    assert isinstance(model, MixedNetwork) and list(labels) == names
+    assert model.names == tuple(groups) and float(model.G) == float(toml["network"]["G"])
+    taken = set()
+    for name, spec in groups.items():
+        if spec["regions"] != "rest":
+            pats = spec["regions"]
+            want = [i for i, lab in enumerate(names) if any(fnmatch.fnmatch(lab, p) for p in pats)]
+            assert list(model.group(name).nodes) == want and want
+            taken.update(want)
+    for name, spec in groups.items():
+        g = model.group(name)
+        if spec["regions"] == "rest":
+            assert list(g.nodes) == sorted(set(range(len(names))) - taken)
+        assert type(g.model).__name__ == spec["model"]
+        for k, v in spec.get("params", {}).items():
+            np.testing.assert_array_equal(np.asarray(getattr(g.model, k)), v)
+    return len(names)
+
+
 def _check_simulate(cfg, toml):
     from rosetta_jax import models
     from rosetta_jax.cli import _config as C
@@ -341,7 +371,9 @@ def _check_simulate(cfg, toml):
     _check_simulation(toml)
     model, labels = C.build_system(cfg)
     drive = C.build_forcing(cfg, model)
-    if "network" in toml:
+    if "groups" in toml.get("network", {}):
+        n = _check_groups(model, labels, toml)
+    elif "network" in toml:
         n = _check_network(model, labels, toml)
     else:
         assert isinstance(model, getattr(models, toml["model"]["name"])) and labels is None

@@ -19,6 +19,7 @@ SLOW = {
     "06_sensitivity.ipynb",
     "07_sweeps.ipynb",
     "08_bayes.ipynb",
+    "09_mixed_networks.ipynb",
 }
 PARAMS = [
     pytest.param(p, id=p.name, marks=pytest.mark.slow if p.name in SLOW else ()) for p in NOTEBOOKS

@@ -21,7 +21,14 @@ NUMS = "number or list of numbers"
 
 # section -> {key: type}; a dict value is a sub-table with its own keys; "table" is free-form.
 MODEL = {"name": str, "params": "table"}
-NETWORK = {"connectome": str, "G": NUM, "speed": NUM, "normalize": str}
+NETWORK = {
+    "connectome": str,
+    "G": NUM,
+    "speed": NUM,
+    "normalize": str,
+    "time_unit": str,
+    "groups": "table",
+}
 SIMULATION = {
     "t1": NUM,
     "dt": NUM,
@@ -141,13 +148,26 @@ def load(path: str | Path, command: str) -> dict:
                 raise ConfigError(
                     f"{path}: [{section}] {key} must be {_type_name(want)}; got {value!r}."
                 )
-    for section, keys in REQUIRED[command].items():
-        for key in keys:
-            if key not in cfg.get(section, {}):
-                raise ConfigError(f"{path}: missing required key '{key}' in [{section}].")
+    _check_required(cfg, path, command)
     cfg["_path"] = str(path)
     cfg["_dir"] = path.parent
     return cfg
+
+
+def _check_required(cfg, path, command: str) -> None:
+    """The required keys; with [network.groups] the groups give the models, not [model]."""
+    grouped = "groups" in cfg.get("network", {})
+    if grouped and "model" in cfg:
+        raise ConfigError(
+            f"{path}: [model] and [network.groups] exclude each other (each group names its "
+            "model); remove one."
+        )
+    for section, keys in REQUIRED[command].items():
+        if section == "model" and grouped:
+            continue
+        for key in keys:
+            if key not in cfg.get(section, {}):
+                raise ConfigError(f"{path}: missing required key '{key}' in [{section}].")
 
 
 def fail(cfg, msg: str):
@@ -212,39 +232,46 @@ def load_npz(cfg, path: Path, what: str, required=(), numeric=()) -> dict[str, n
 
 def build_model(cfg, n_regions: int | None = None):
     """The node model of [model]: `name` from `rosetta_jax.models`, `params` its values."""
+    m = cfg.get("model", {})
+    count = None if n_regions is None else (n_regions, "the connectome has")
+    return model_from(cfg, m.get("name"), m.get("params", {}), ("model", "name"), count)
+
+
+def model_from(cfg, name, params: dict, where: tuple[str, str], count=None):
+    """A model of `rosetta_jax.models` called `name` with the numeric `params` of a config
+    section. `where` is (section, key of the name), e.g. ("model", "name"); `count` is
+    (n, "the connectome has"): the length every list parameter must have."""
     from .. import models
 
-    m = cfg.get("model", {})
-    name = m.get("name")
-    cls = getattr(models, name, None) if name else None
-    if cls is None or not isinstance(cls, type):
-        names = (
-            sorted(n for n in models.__all__ if n[0].isupper())
-            if hasattr(models, "__all__")
-            else sorted(n for n in dir(models) if n[0].isupper())
-        )
-        fail(cfg, f"[model] name {name!r} is not a model (choose one of: {', '.join(names)}).")
+    section, key = where
+    names = sorted(
+        n
+        for n, c in vars(models).items()
+        if isinstance(c, type)
+        and issubclass(c, models.AbstractModel)
+        and c is not models.AbstractModel
+    )
+    if name not in names:
+        fail(cfg, f"[{section}] {key} {name!r} is not a model (choose one of: {', '.join(names)}).")
+    cls = getattr(models, name)
     fields = {f.name for f in dataclasses.fields(cls)}
-    params = {}
-    for k, v in m.get("params", {}).items():
+    values = {}
+    for k, v in params.items():
         if k not in fields:
             fail(
                 cfg,
-                f"[model.params] {name} has no parameter '{k}' (it has: "
+                f"[{section}.params] {name} has no parameter '{k}' (it has: "
                 f"{', '.join(sorted(fields))}).",
             )
         if isinstance(v, bool) or not (
             isinstance(v, NUM) or (isinstance(v, list) and all(isinstance(x, NUM) for x in v))
         ):
-            fail(cfg, f"[model.params] {k} must be a {NUMS}; got {v!r}.")
-        if isinstance(v, list) and n_regions is not None and len(v) != n_regions:
-            fail(
-                cfg,
-                f"[model.params] {k} has {len(v)} values; the connectome has {n_regions} regions.",
-            )
-        params[k] = np.asarray(v, dtype=float) if isinstance(v, list) else float(v)
-    with reported(cfg, f"[model] {name}:"):
-        return cls(**params)
+            fail(cfg, f"[{section}.params] {k} must be a {NUMS}; got {v!r}.")
+        if isinstance(v, list) and count is not None and len(v) != count[0]:
+            fail(cfg, f"[{section}.params] {k} has {len(v)} values; {count[1]} {count[0]} regions.")
+        values[k] = np.asarray(v, dtype=float) if isinstance(v, list) else float(v)
+    with reported(cfg, f"[{section}] {name}:"):
+        return cls(**values)
 
 
 def build_connectome(cfg):
@@ -276,14 +303,13 @@ def build_connectome(cfg):
 
 
 def build_system(cfg):
-    """The model to simulate: the node, or a `Network` of it when [network] is present.
-    Returns (model, labels or None)."""
+    """The model to simulate: the node, a `Network` of it when [network] is present, or a
+    `MixedNetwork` when [network.groups] is. Returns (model, labels or None)."""
     from ..network import Network
 
     if "network" not in cfg:
         return build_model(cfg), None
     W, L, labels = build_connectome(cfg)
-    node = build_model(cfg, n_regions=W.shape[0])
     net = cfg["network"]
     kw = {"G": float(net.get("G", 1.0))}
     if "normalize" in net:
@@ -292,6 +318,15 @@ def build_system(cfg):
         if L is None:
             fail(cfg, "[network] speed needs fibre lengths in the connectome.")
         kw["lengths"], kw["speed"] = np.maximum(L, 1.0), float(net["speed"])
+    if "groups" in net:
+        from ._groups import build_groups
+
+        groups = build_groups(cfg, [str(label) for label in labels])
+        with reported(cfg, "[network.groups]"):
+            return Network.mixed(groups, W, time_unit=net.get("time_unit"), **kw), labels
+    if "time_unit" in net:
+        fail(cfg, "[network] time_unit is for mixed networks ([network.groups]).")
+    node = build_model(cfg, n_regions=W.shape[0])
     with reported(cfg, "[network]"):
         return Network(node, W, **kw), labels
 
@@ -313,9 +348,9 @@ def build_forcing(cfg, model):
     else:
         fail(cfg, f"[forcing] kind must be 'constant' or 'sinusoid'; got {kind!r}.")
     if "regions" in f:
-        from ..network import Network
+        from .._network_base import AbstractNetwork
 
-        if not isinstance(model, Network):
+        if not isinstance(model, AbstractNetwork):
             fail(cfg, "[forcing] regions needs a [network].")
         n = model.weights.shape[0]
         regions = f["regions"]

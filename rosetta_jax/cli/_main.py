@@ -9,8 +9,9 @@ import sys
 COMMANDS = {
     "simulate": (
         "simulate a model or a network from a TOML config",
-        "Simulate the [model] (a network when [network] is given) with the "
-        "[simulation] settings and optional [forcing]; writes simulation.npz (times, "
+        "Simulate the [model] (a network when [network] is given; a mixed network of "
+        "[network.groups.<name>], each with its model and regions, instead of [model]) with "
+        "the [simulation] settings and optional [forcing]; writes simulation.npz (times, "
         "observable, final state), simulation.json (settings, versions) and "
         "simulation.png into [output] dir.",
     ),
