@@ -5,8 +5,9 @@ Part 1 is a table of bad inputs across the Python API and the command line (shap
 inf, zero or negative constants, dt against delays, bad spaces, bad targets, damaged and
 pickled files, manifests of another version, bad configs): each must raise (or, on the
 command line, exit with status 2 and print one line) with a message naming what is wrong.
-Part 2 kills a sweep and a fit with SIGKILL at 10 random moments each, resumes them, and
-compares the final results bit for bit with uninterrupted runs.
+Part 2 kills a sweep and a fit with SIGKILL at random moments (4 each in the default run, 10 in
+the slow target), resumes them, and compares the final results bit for bit with uninterrupted
+runs.
 """
 
 import io
@@ -697,14 +698,20 @@ def _kill_and_resume(kind, tmp_path, seed, n_kills=10):
     return kills, chains
 
 
-def test_a_sweep_and_a_fit_killed_at_random_moments_resume_bit_identical(tmp_path):
+# The default run kills each job at 4 random moments (about 2 minutes on 2 cores); the slow
+# target at 10, with other seeds.
+@pytest.mark.parametrize(
+    "n_kills, seeds",
+    [(4, (2026, 12)), pytest.param(10, (7, 99), marks=pytest.mark.slow)],
+)
+def test_a_sweep_and_a_fit_killed_at_random_moments_resume_bit_identical(tmp_path, n_kills, seeds):
     # The two jobs run side by side (their process start-ups overlap on two cores).
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(2) as pool:
         runs = [
-            pool.submit(_kill_and_resume, kind, tmp_path, seed)
-            for kind, seed in (("sweep", 2026), ("fit", 12))
+            pool.submit(_kill_and_resume, kind, tmp_path, seed, n_kills)
+            for kind, seed in zip(("sweep", "fit"), seeds, strict=True)
         ]
         results = [r.result() for r in runs]
-    assert all(kills == 10 for kills, _ in results)
+    assert all(kills == n_kills for kills, _ in results)
