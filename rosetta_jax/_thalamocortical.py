@@ -18,13 +18,17 @@ from .models._base import AbstractModel
 from .noise import Additive
 
 
-CORTEX = JansenRit(C=68.0, p=90.0)
-"""The default cortical column: Jansen-Rit with $C = 68$, a column with no alpha rhythm of its
-own (a single, strongly damped equilibrium at every input; Jansen & Rit 1995, Fig. 3)."""
+def default_cortex() -> JansenRit:
+    """The default cortical column: Jansen-Rit with $C = 68$, a column with no alpha rhythm of
+    its own (a single, strongly damped equilibrium at every input; Jansen & Rit 1995, Fig. 3).
+    (Built on call: a model made at import would create arrays then.)"""
+    return JansenRit(C=68.0, p=90.0)
 
-RELAY = EIMotif(w_xy=6.0, P_x=7.0)
-"""The default thalamic relay: the NMM1 E-I motif as relay (TC, $x$) and reticular (TRN, $y$)
-cells, a damped alpha resonator below its Hopf point (see `thalamocortical`)."""
+
+def default_relay() -> EIMotif:
+    """The default thalamic relay: the NMM1 E-I motif as relay (TC, $x$) and reticular (TRN,
+    $y$) cells, a damped alpha resonator below its Hopf point (see `thalamocortical`)."""
+    return EIMotif(w_xy=6.0, P_x=7.0)
 
 
 def thalamocortical(
@@ -33,8 +37,8 @@ def thalamocortical(
     lengths: Float[ArrayLike, "n n"] | None = None,
     speed: float = 5.0,
     G: float = 0.0,
-    cortex: AbstractModel = CORTEX,
-    relay: AbstractModel = RELAY,
+    cortex: AbstractModel | None = None,
+    relay: AbstractModel | None = None,
     relay_of: ArrayLike | None = None,
     ct_gain: Float[ArrayLike, ""] = 5.0,
     tc_gain: Float[ArrayLike, ""] = 300.0,
@@ -61,14 +65,16 @@ def thalamocortical(
 
     Defaults and their sources:
 
-    * Cortex (`CORTEX`): Jansen-Rit (Jansen & Rit, Biol. Cybern. 73:357, 1995) with its
+    * Cortex (`default_cortex()`, when `cortex` is None): Jansen-Rit (Jansen & Rit, Biol.
+      Cybern. 73:357, 1995) with its
       published synaptic constants ($A$ = 3.25 mV, $B$ = 22 mV, $a$ = 100 1/s, $b$ = 50 1/s,
       sigmoid $e_0$ = 2.5 1/s, $v_0$ = 6 mV, $r$ = 0.56 1/mV) and connectivity constant
       $C$ = 68, the lowest value of their Fig. 3, at which a column alone produces no alpha
       rhythm: its equilibrium is unique at every input and, here, a focus of 3 Hz damped at
       31 1/s. $p$ = 90 1/s of non-thalamic input, plus about 20 1/s from the thalamus. The
       alpha rhythm of this network therefore comes from the thalamus.
-    * Relay (`RELAY`): the NMM1 E-I push-pull motif (Castaldo et al. 2026, arXiv:2512.10982,
+    * Relay (`default_relay()`, when `relay` is None): the NMM1 E-I push-pull motif
+      (Castaldo et al. 2026, arXiv:2512.10982,
       section 6) as thalamic relay (E: thalamocortical cells) and reticular (I) cells, the
       structure of Lopes da Silva et al.'s thalamic alpha model (Kybernetik 15:27, 1974):
       relay cells excite reticular cells, which inhibit them back, through second-order
@@ -108,8 +114,10 @@ def thalamocortical(
         lengths: fibre lengths [mm], shape `(n, n)`, for cortico-cortical delays (None: none).
         speed: conduction speed [m/s] of the cortico-cortical fibres.
         G: cortico-cortical coupling gain (of the normalised connectome).
-        cortex: the cortical column model (its parameters scalars or one per region).
-        relay: the thalamic relay model (its parameters scalars or one per relay).
+        cortex: the cortical column model (its parameters scalars or one per region);
+            None: `default_cortex()`.
+        relay: the thalamic relay model (its parameters scalars or one per relay); None:
+            `default_relay()`.
         relay_of: the relay serving each cortical region, integers in `0..m-1`, shape `(n,)`;
             None: one relay for all regions.
         ct_gain: $k_{ct}$, corticothalamic gain (cortical rate [1/s] -> relay input).
@@ -126,6 +134,8 @@ def thalamocortical(
             length or leaving a relay without regions, non-positive delays; the errors of
             `Network.mixed`.
     """
+    cortex = default_cortex() if cortex is None else cortex
+    relay = default_relay() if relay is None else relay
     n = 1 if weights is None else int(np.shape(weights)[0])
     W = np.zeros((1, 1)) if weights is None else np.asarray(weights, dtype=float)
     owner = _relay_of(relay_of, n)

@@ -74,6 +74,8 @@ def test_network_gain_is_block_diagonal():
             np.testing.assert_allclose(g[i, :, j], expected)
 
 
+# 20-55 s: in the slow target (the default run's 15-minute budget on 2 cores).
+@pytest.mark.slow
 def test_adaptive_path_takes_white_noise_as_an_sde_term():
     # dz = (alpha + i omega) z dt + sigma dW (complex): E|z|^2 = sigma^2 / (2 |alpha|) = 1 at
     # stationarity. 256 paths x 20 decorrelated saves: the estimate's standard error is ~2 %.

@@ -124,6 +124,8 @@ def test_recover_stuart_landau_network_coupling_from_fc():
     assert res.goodness["fc_correlation"] > 0.98
 
 
+# 20-55 s: in the slow target (the default run's 15-minute budget on 2 cores).
+@pytest.mark.slow
 def test_objective_gradients_equal_central_differences(jr_target):
     target, y0 = jr_target
     key = jr.key(1)
@@ -354,6 +356,8 @@ def test_target_channels_must_match_the_model():
 # ----------------------------------------------------------------------------- sensitivity
 
 
+# 20-55 s: in the slow target (the default run's 15-minute budget on 2 cores).
+@pytest.mark.slow
 def test_sensitivity_elasticities_and_gradient_check():
     # Linear spectrum of a damped oscillator: the peak sits at omega / (2 pi), so the
     # elasticity of the peak frequency with respect to omega is 1 and to alpha ~0. The

@@ -93,6 +93,8 @@ def test_a_repeated_fit_reuses_the_compiled_step(optimizer):
     assert again.params["G"] == first.params["G"]
 
 
+# 20-55 s: in the slow target (the default run's 15-minute budget on 2 cores).
+@pytest.mark.slow
 def test_equal_closures_are_shared_and_different_ones_are_not():
     a, b = optax.adam(0.05), optax.adam(0.05)
     assert a is not b and _canonical(b) is _canonical(a)

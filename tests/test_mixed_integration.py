@@ -281,6 +281,8 @@ def spectrum_fit_problem(stability_weight):
     return objective, eqx.tree_at(lambda m: m.cortex.C, truth, jnp.asarray(120.0))
 
 
+# 20-55 s: in the slow target (the default run's 15-minute budget on 2 cores).
+@pytest.mark.slow
 def test_gradient_of_a_spectral_objective_by_a_group_parameter():
     objective, start = spectrum_fit_problem(0.0)  # no damping penalty: a smaller program
     loss = lambda C: objective(eqx.tree_at(lambda m: m.cortex.C, start, C))[0]

@@ -48,6 +48,8 @@ def _run_pair(path, tmp_path, kill_after=(None, None), timeout=300):
     return codes, done, [log.read_text()[-3000:] for log in logs]
 
 
+# 20-55 s: in the slow target (the default run's 15-minute budget on 2 cores).
+@pytest.mark.slow
 def test_two_processes_share_one_sweep_and_a_killed_one_resumes(tmp_path):
     import jobs
 

@@ -493,6 +493,8 @@ def _delay_net_loss():
     return net, loss
 
 
+# 20-55 s: in the slow target (the default run's 15-minute budget on 2 cores).
+@pytest.mark.slow
 def test_checkpointed_gradients_equal_plain_ones(monkeypatch):
     net, loss = _delay_net_loss()
     p = net.node.p
