@@ -189,6 +189,55 @@ def test_laplace_matches_a_grid_over_the_posterior(laplace_fit):
         np.testing.assert_allclose(lap.ci90[0, k], q, atol=0.08 * sd[k])
 
 
+def _numpy_log_posterior_parts(f, psd, u):
+    """The residuals (mean removed) and the log prior at one point u, in numpy."""
+    lo = np.array([BOUNDS["alpha"][0], BOUNDS["omega"][0]])
+    hi = np.array([BOUNDS["alpha"][1], BOUNDS["omega"][1]])
+    theta = lo + (hi - lo) * scipy.special.expit(u)
+    d = np.log10(psd) - np.log10(_lorentzians(f, theta[0], theta[1]))
+    return d - d.mean(), np.sum(scipy.stats.logistic.logpdf(u))
+
+
+@pytest.mark.parametrize("curvature", ["expected", "observed"])
+def test_laplace_precision_matches_numpy_derivatives(laplace_fit, curvature):
+    # At the mode: "observed" is the log posterior's negative Hessian (numpy, 4th-order
+    # central differences); "expected" is J^T J / sigma^2 from the residuals' Jacobian
+    # (central differences) plus the logistic prior's curvature 2 s(u) (1 - s(u)).
+    f, psd = _data()
+    u0 = laplace_fit.laplace.mode_u[0]
+    lap = fit.laplace(laplace_fit.posterior, u0[None], curvature=curvature)
+    u = lap.mode_u[0]
+
+    def lp(v):
+        r, prior = _numpy_log_posterior_parts(f, psd, v)
+        return -0.5 * np.sum(r**2) / SIGMA**2 + prior
+
+    h, eye = 1e-3, np.eye(2)
+    if curvature == "observed":
+        stencil = [(-2, -1 / 12), (-1, 4 / 3), (0, -5 / 2), (1, 4 / 3), (2, -1 / 12)]
+        diag = [sum(c * lp(u + a * h * eye[i]) for a, c in stencil) / h**2 for i in range(2)]
+        ref = -(np.diag(diag) + _mixed(lp, u, h))
+    else:
+        J = np.stack(
+            [
+                (_numpy_log_posterior_parts(f, psd, u + h * eye[i])[0]
+                 - _numpy_log_posterior_parts(f, psd, u - h * eye[i])[0]) / (2 * h)
+                for i in range(2)
+            ], axis=1,
+        )  # fmt: skip
+        s = scipy.special.expit(u)
+        ref = J.T @ J / SIGMA**2 + np.diag(2 * s * (1 - s))
+    got = np.linalg.inv(lap.cov_u[0])
+    np.testing.assert_allclose(got, ref, rtol=2e-4 * 10 ** (curvature == "observed"))
+
+
+def _mixed(lp, u, h):
+    """Off-diagonal second derivatives of `lp` (central differences, 2 x 2)."""
+    e0, e1 = np.array([h, 0.0]), np.array([0.0, h])
+    d = (lp(u + e0 + e1) - lp(u + e0 - e1) - lp(u - e0 + e1) + lp(u - e0 - e1)) / (4 * h * h)
+    return np.array([[0.0, d], [d, 0.0]])
+
+
 def test_information_criteria_and_summary(laplace_fit):
     lap = laplace_fit.laplace
     n, k = lap.n_points, lap.k

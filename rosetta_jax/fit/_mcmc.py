@@ -33,7 +33,7 @@ from ._saving import (
 _SPREAD = 1.5  # dispersion of the chains' starting points relative to the Laplace spread
 _CHUNK = 25  # most draws per compiled chunk (the metric adapts at chunk ends)
 _TRACE = ("u", "lp", "diverging", "acceptance_rate", "energy", "n_steps", "tree_depth")
-_TRACE = (*_TRACE, "step_size", "natural", "loglik")
+_TRACE = (*_TRACE, "step_size")
 
 
 def _require(result):
@@ -68,15 +68,37 @@ def _logdensity(posterior, part):
 
 
 @eqx.filter_jit
-def _chunk(posterior, idx, carry, inv_mass, mode, keys, adapt, length: int, target, depth: int):
-    """`length` NUTS transitions of every chain of every problem from the carried positions (a
-    start with a non-finite density moved to the `mode`); while `adapt`, the step size follows
-    dual averaging, else the carried one. Returns the carry and the trace (with each draw's
-    natural values and pointwise log-likelihood)."""
+def _init(posterior, idx, u):
+    """The sampler's states (position, log density, its gradient) at `u` `(problems, chains,
+    dim)`."""
+
+    def one(u, part):
+        return jax.vmap(lambda v: blackjax.mcmc.hmc.init(v, _logdensity(posterior, part)))(u)
+
+    return _over(posterior, idx, one, u)
+
+
+def _start(posterior, idx, u0, mode):
+    """The initial states, a start without a finite log density moved to its problem's mode
+    (one compiled program, run twice at most)."""
+    state = _init(posterior, idx, u0)
+    bad = ~np.isfinite(np.asarray(state.logdensity))
+    if bad.any():
+        u = jnp.where(jnp.asarray(bad)[..., None], mode[:, None], u0)
+        state = _init(posterior, idx, u)
+    return state
+
+
+@eqx.filter_jit
+def _chunk(posterior, idx, carry, inv_mass, keys, adapt, length: int, target, depth: int):
+    """`length` NUTS transitions of every chain of every problem from the carried states;
+    while `adapt`, the step size follows dual averaging, else the carried one. The program
+    holds the model's gradient once (the sampler's integrator): starts are made by `_init`
+    and the draws' derived values by `_derived`."""
     kernel = blackjax.mcmc.nuts.build_kernel()
     da_update = dual_averaging_adaptation(target)[1]
 
-    def one(carry, inv_mass, mode, keys, part):
+    def one(carry, inv_mass, keys, part):
         logdensity = _logdensity(posterior, part)
 
         def step(carry, key):
@@ -87,23 +109,27 @@ def _chunk(posterior, idx, carry, inv_mass, mode, keys, adapt, length: int, targ
             da = jax.tree.map(lambda a, b: jnp.where(adapt, a, b), da_update(da, rate), da)
             stats = (info.is_divergent, rate, info.energy, info.num_integration_steps)
             stats = (*stats, info.num_trajectory_expansions, h)
-            u = state.position
-            derived = (posterior.natural(u, part), posterior.pointwise(u, part))
-            out = dict(zip(_TRACE, (u, state.logdensity, *stats, *derived), strict=True))
+            out = dict(zip(_TRACE, (state.position, state.logdensity, *stats), strict=True))
             return (state, da, eps), out
 
         def chain(carry, key):
-            state = blackjax.mcmc.hmc.init(carry[0], logdensity)
-            ok = jnp.isfinite(state.logdensity)
-            state = jax.lax.cond(
-                ok, lambda: state, lambda: blackjax.mcmc.hmc.init(mode, logdensity)
-            )
-            (state, da, eps), out = jax.lax.scan(step, (state, *carry[1:]), jr.split(key, length))
-            return (state.position, da, eps), out
+            return jax.lax.scan(step, carry, jr.split(key, length))
 
         return jax.vmap(chain)(carry, keys)
 
-    return _over(posterior, idx, one, carry, inv_mass, mode, keys)
+    return _over(posterior, idx, one, carry, inv_mass, keys)
+
+
+@eqx.filter_jit
+def _derived(posterior, idx, u):
+    """Each draw's natural values and pointwise log-likelihood, `u` `(problems, chains,
+    draws, dim)`."""
+
+    def one(u, part):
+        f = lambda v: (posterior.natural(v, part), posterior.pointwise(v, part))
+        return jax.vmap(jax.vmap(f))(u)
+
+    return _over(posterior, idx, one, u)
 
 
 def _refined(cov, warm_u):
@@ -134,7 +160,7 @@ def _windows(n: int) -> dict[int, int]:
     return out
 
 
-def _run(posterior, idx, carry, cov, mode, key, cfg):
+def _run(posterior, idx, carry, cov, key, cfg):
     """Warm-up (step size by dual averaging, restarted whenever the metric is re-estimated)
     and sampling, in chunks; returns the sampling trace (numpy, `(problems, chains, draws,
     ...)`)."""
@@ -159,11 +185,13 @@ def _run(posterior, idx, carry, cov, mode, key, cfg):
         carry = jax.tree.map(lambda x: jnp.asarray(x, dtype=x.dtype), carry)  # not weak
         args = (cfg["chunk"], cfg["target_accept"], cfg["max_tree_depth"])
         adapt = jnp.asarray(i < n_warm)
-        carry, out = _chunk(posterior, idx, carry, cov, mode, keys, adapt, *args)
+        carry, out = _chunk(posterior, idx, carry, cov, keys, adapt, *args)
         (warm if i < n_warm else kept).append(out["u"] if i < n_warm else jax.device_get(out))
         bar.update()
     bar.close()
-    return {k: np.concatenate([o[k] for o in kept], axis=2)[:, :, : cfg["draws"]] for k in kept[0]}
+    out = {k: np.concatenate([o[k] for o in kept], axis=2)[:, :, : cfg["draws"]] for k in kept[0]}
+    natural, loglik = jax.device_get(_derived(posterior, idx, jnp.asarray(out["u"])))
+    return dict(out, natural=natural, loglik=loglik)
 
 
 def sample(
@@ -219,7 +247,8 @@ def sample(
     cfg.update(progress=progress, key_data=np.asarray(jr.key_data(key)).reshape(-1))
     step0 = jnp.full((len(idx), chains), posterior.dim**-0.25, mode.dtype)
     da = jax.vmap(jax.vmap(dual_averaging_adaptation(cfg["target_accept"])[0]))(step0)
-    trace = _run(posterior, idx, (u0, da, step0), cov, mode, k_run, cfg)
+    state = _start(posterior, idx, u0, mode)
+    trace = _run(posterior, idx, (state, da, step0), cov, k_run, cfg)
     draws = {k: np.moveaxis(v, 0, 2) for k, v in trace.items()}  # (chain, draw, problem, ...)
     data = np.asarray(_selected(posterior, idx)[0][3]).reshape(len(idx), -1)
     idata = inference_data(posterior, idx, draws, data, cfg)
@@ -319,81 +348,10 @@ def posterior_predictive(result, *, n: int = 200, problem: int = 0, key=None) ->
     return out
 
 
-def plot_predictive(result, *, problem: int = 0, ax=None, n: int = 200, key=None):
-    """The posterior predictive check: for spectra, the recorded PSD (points) with the model's
-    median and 90 % band against frequency (log axes); for FC, the model's Fisher z against
-    the recording's, with 90 % error bars. Returns the axes."""
-    import matplotlib.pyplot as plt
+def __getattr__(name: str):
+    """The posterior plots live in `fit/_mcmc_plots.py`."""
+    if name in ("plot_corner", "plot_predictive"):
+        from . import _mcmc_plots
 
-    pp = posterior_predictive(result, n=n, problem=problem, key=key)
-    ax = plt.subplots(figsize=(6, 4))[1] if ax is None else ax
-    if "freqs" in pp:
-        f = pp["freqs"]
-        for c in range(pp["psd_data"].shape[1]):
-            color = f"C{c % 10}"
-            ax.fill_between(f, pp["psd_q05"][:, c], pp["psd_q95"][:, c], color=color, alpha=0.3)
-            labels = ("model median, 90 %", "data") if c == 0 else (None, None)
-            ax.plot(f, pp["psd_q50"][:, c], color=color, label=labels[0])
-            ax.plot(f, pp["psd_data"][:, c], ".", color=color, ms=4, label=labels[1])
-        ax.set(xscale="log", yscale="log", xlabel="frequency [Hz]", ylabel="PSD (data units)")
-        for axis_ticks in (ax.xaxis.set_major_formatter, ax.xaxis.set_minor_formatter):
-            axis_ticks(plt.matplotlib.ticker.FormatStrFormatter("%g"))
-    else:
-        z, m = pp["data"], pp["q50"]
-        err = np.stack([m - pp["q05"], pp["q95"] - m])
-        ax.errorbar(z, m, yerr=err, fmt=".", alpha=0.6, label="model median, 90 %")
-        lims = [min(z.min(), m.min()), max(z.max(), m.max())]
-        ax.plot(lims, lims, "k--", lw=1, label="identity")
-        ax.set(xlabel="recorded FC (Fisher z)", ylabel="model FC (Fisher z)")
-    ax.set_title(f"posterior predictive ({pp['source']}, {pp['prediction'].shape[0]} draws)")
-    ax.legend(fontsize="small")
-    return ax
-
-
-def _laplace_curves(result, problem: int, cols):
-    """The Laplace Gaussian's pairwise 95 % ellipses in u, mapped to natural units."""
-    mode, cov = result.laplace.mode_u[problem], result.laplace.cov_u[problem]
-    pairs = [(a, b) for i, a in enumerate(cols) for b in cols[:i]]
-    t = np.linspace(0, 2 * np.pi, 121)
-    pts = np.tile(mode, (len(pairs), t.size, 1))
-    for p, (a, b) in enumerate(pairs):
-        c = np.linalg.cholesky(cov[np.ix_([a, b], [a, b])])
-        pts[p][:, [a, b]] += np.sqrt(5.991) * np.stack([np.cos(t), np.sin(t)], 1) @ c.T
-    nat = _predict(result.posterior, problem, pts.reshape(-1, mode.size))[2].reshape(pts.shape)
-    return {(a, b): nat[p][:, [b, a]] for p, (a, b) in enumerate(pairs)}
-
-
-def plot_corner(result, *, problem: int = 0, coords=None):
-    """A corner plot of one problem's posterior in natural units: NUTS draws when
-    `fit.sample` has run (else Laplace draws), histograms on the diagonal, pairwise draws
-    below; with both, the Laplace approximation's 95 % ellipses overlaid (red).
-    `coords`: the coordinates to show (default all). Returns the figure."""
-    import matplotlib.pyplot as plt
-
-    posterior = _require(result)
-    names = list(posterior.coords) if coords is None else list(coords)
-    if not set(names) <= set(posterior.coords):
-        raise ValueError(f"`coords` must be among {posterior.coords}; got {coords}.")
-    cols = [posterior.coords.index(nm) for nm in names]
-    u, source = _draws_u(result, problem, None, jr.key(2))
-    x = _predict(posterior, problem, u)[2]
-    overlay = source == "NUTS" and result.laplace is not None
-    ell = _laplace_curves(result, problem, cols) if overlay and len(cols) > 1 else {}
-    k = len(cols)
-    fig, axes = plt.subplots(k, k, figsize=(2.2 * k, 2.2 * k), squeeze=False)
-    for i, a in enumerate(cols):
-        for j, b in enumerate(cols):
-            ax = axes[i, j]
-            if j > i:
-                ax.axis("off")
-            elif i == j:
-                ax.hist(x[:, a], bins=40, density=True, color="C0", alpha=0.6)
-                ax.set_yticks([])
-            else:
-                ax.plot(x[:, b], x[:, a], ".", ms=1.5, alpha=0.3, color="C0")
-                ax.plot(*ell[a, b].T, "C3") if (a, b) in ell else None
-            ax.set_xlabel(names[j] if i == k - 1 else "")
-            ax.set_ylabel(names[i] if j == 0 and i > 0 else "")
-    fig.suptitle(f"posterior ({source} draws, problem {problem})")
-    fig.tight_layout()
-    return fig
+        return getattr(_mcmc_plots, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -179,8 +179,8 @@ class Posterior(eqx.Module):
         return eqx.tree_at(lambda m: tuple(self.params(m)), part[0], vals)
 
     def initial(self) -> jax.Array:
-        """Unconstrained values of the model's current parameters, `(n_problems, dim)` (a
-        fitted noise level starts at the root-mean-square residual)."""
+        """Unconstrained values of the model's current parameters, `(n_problems, dim)`; a
+        fitted noise level's coordinate is 0 here: `initial_sigma` sets it, per problem."""
         leaves = tuple(self.params(self.model))
         us = [t.inverse(jnp.asarray(x)) for t, x in zip(self.transforms, leaves, strict=True)]
         if self.batched:
@@ -189,11 +189,17 @@ class Posterior(eqx.Module):
             u = jnp.concatenate([x.reshape(-1) for x in us])[None]
         if not self.likelihood.fitted_sigma:
             return u
-        pad = jnp.concatenate([u, jnp.zeros((u.shape[0], 1), u.dtype)], axis=1)
-        rms = self.over(lambda v, p: jnp.sqrt(jnp.mean(self.residual(v, p)[0] ** 2)), pad)
+        return jnp.concatenate([u, jnp.zeros((u.shape[0], 1), u.dtype)], axis=1)
+
+    def initial_sigma(self, u, part):
+        """`u` (one problem) with a fitted noise level set to the root-mean-square residual
+        at `u` (unchanged when the noise level is known)."""
+        if not self.likelihood.fitted_sigma:
+            return u
+        rms = jnp.sqrt(jnp.mean(self.residual(u, part)[0] ** 2))
         lo, hi = self.likelihood.sigma_range
         s = _sigma_transform(self.likelihood).inverse(jnp.log(jnp.clip(rms, 1.2 * lo, hi / 1.2)))
-        return pad.at[:, -1].set(jnp.reshape(s, (-1,)))
+        return u.at[-1].set(s)
 
     # ---- the density -------------------------------------------------------------------
 
@@ -262,18 +268,65 @@ class Posterior(eqx.Module):
         logprior, wall = self.log_prior(u, part), self.wall(zeta)
         return loglik + logprior + wall, (loglik, logprior, wall)
 
-    def derivatives(self, u, part):
-        """Exact derivatives at `u` (forward over reverse mode): the log posterior, its
-        gradient, its negative Hessian (the observed information plus the prior's
-        precision), the prior's precision alone, and the log likelihood and log prior."""
+    def derivatives(self, u, part, curvature: str = "observed"):
+        """Derivatives at `u`: the log posterior, its exact gradient, its negative Hessian
+        (`curvature="observed"`: exact, forward over reverse mode; `"expected"`: the Fisher
+        information of the data, $J^\\top J/\\sigma^2$ from the predictions' Jacobian $J$, see
+        `_expected`), the prior's precision alone (exact), and the log likelihood and log
+        prior."""
+        prior_prec = self.prior_precision(u, part)
+        if curvature == "expected":
+            lp, grad, info, loglik, logprior = self._expected(u, part)
+            return lp, grad, info + prior_prec, prior_prec, loglik, logprior
 
         def value_and_grad(v):
             (lp, parts), g = jax.value_and_grad(self.parts_of_log_prob, has_aux=True)(v, part)
             return g, (lp, g, parts)
 
         hess, (lp, grad, (loglik, logprior, _)) = jax.jacfwd(value_and_grad, has_aux=True)(u)
-        prior_prec = -jax.hessian(lambda v: self.log_prior(v, part))(u)
         return lp, grad, -hess, prior_prec, loglik, logprior
+
+    def prior_precision(self, u, part):
+        """The prior's negative Hessian in u: diagonal, as every transform and prior acts on
+        each value alone (one forward-over-reverse product along the ones vector)."""
+        grad = jax.grad(self.log_prior)
+        _, diag = jax.jvp(lambda v: grad(v, part), (u,), (jnp.ones_like(u),))
+        return jnp.diag(-diag)
+
+    def _expected(self, u, part):
+        """The log posterior, its gradient and the data's expected (Fisher) information at
+        `u`, from one forward-mode Jacobian of the residuals, the log noise level and the
+        damping ratios (the generalised Gauss-Newton curvature of SPM's variational Laplace,
+        Friston et al. 2007, NeuroImage 34:220). The Gaussian's Fisher information is
+        $1/\\sigma^2$ per residual and $2m$ for $\\log\\sigma$ ($m$ the residuals' degrees of
+        freedom); the stability wall, a sum of squares, adds its own Gauss-Newton term."""
+
+        def outputs(v):
+            r, zeta = self.residual(v, part)
+            out = (r, jnp.log(self.sigma(v)), jnp.reshape(zeta, (-1,)))
+            return out, out
+
+        jac, (r, log_s, zeta) = jax.jacfwd(outputs, has_aux=True)(u)
+        j_r, j_s, j_z = jac[0].reshape(-1, u.shape[0]), jac[1], jac[2]
+
+        def outer(r, log_s, zeta):
+            return jnp.sum(gaussian_pointwise(r, jnp.exp(log_s), self._free())), self.wall(zeta)
+
+        (loglik, wall), vjp = jax.vjp(outer, r, log_s, zeta)
+        d_r, d_s, _ = vjp((jnp.ones_like(loglik), jnp.zeros_like(wall)))
+        _, _, d_z = vjp((jnp.zeros_like(loglik), jnp.ones_like(wall)))
+        logprior, g_prior = jax.value_and_grad(self.log_prior)(u, part)
+        grad = j_r.T @ d_r.reshape(-1) + j_s * d_s + j_z.T @ d_z + g_prior
+        m = r.shape[1] * (r.shape[0] - 1 if self._free() else r.shape[0])
+        sigma2 = jnp.exp(2 * log_s)
+        info = j_r.T @ j_r / sigma2 + 2.0 * m * jnp.outer(j_s, j_s)
+        # The wall -sum(short^2)/(2 w^2), short = relu(1 - zeta/min_damping): Gauss-Newton.
+        method = getattr(self.objective, "method", None)
+        if isinstance(method, Linear) and method.stability_weight:
+            active = (zeta < method.min_damping).astype(u.dtype)
+            a = active / (method.min_damping * _WALL) ** 2
+            info = info + (j_z * a[:, None]).T @ j_z
+        return loglik + logprior + wall, grad, info, loglik, logprior
 
     def _free(self) -> bool:
         return isinstance(self.objective, SpectrumObjective) and self.objective.normalize

@@ -4,6 +4,8 @@ start."""
 
 from __future__ import annotations
 
+import warnings
+
 import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
@@ -98,3 +100,21 @@ def take_best(model, fitted, best, n_ch, n_starts):
         for leaf in fitted.select(model)
     )
     return eqx.tree_at(fitted.select, model, picked)
+
+
+def _warn_failed_channels(result, target) -> None:
+    """Warn about (and record in `meta`) channels whose best start has no finite model
+    spectrum: no stable focus was found for them, so their goodness and Laplace are NaN."""
+    bad = np.flatnonzero(~np.isfinite(result.goodness["r2_log_psd"]))
+    if not bad.size:
+        return
+    names = [str(target.labels[i]) if target.labels is not None else int(i) for i in bad]
+    result.meta["failed_channels"] = [int(i) for i in bad]
+    warnings.warn(
+        f"{bad.size} of {target.n_channels} channel(s) have no finite model spectrum at their "
+        f"best start (no stable equilibrium found): {names[:10]}{' ...' if bad.size > 10 else ''}"
+        "; their goodness and Laplace values are NaN. Try more `starts`, a wider "
+        "`start_spread` or another node template.",
+        RuntimeWarning,
+        stacklevel=3,
+    )

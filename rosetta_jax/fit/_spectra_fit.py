@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import time
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -32,7 +31,12 @@ from ._least_squares import Leaf, Selection
 from ._methods import Linear
 from ._objectives import SpectrumObjective
 from ._observed import Observed
-from ._regional import adam_starts, lm_starts, take_best
+from ._regional import (
+    _warn_failed_channels,
+    adam_starts,
+    lm_starts,
+    take_best,
+)
 from ._rungs import rung_parameters
 from ._seeds import _starts_model
 from ._selectors import reject_mixed
@@ -214,24 +218,6 @@ def _regional_fit(target, template, fitted, settings, run) -> FitResult:
     selection = Selection(fitted.selectors)
     return with_laplace(
         result, selection, fitted.transforms, None, fitted.names, settings["likelihood"]
-    )
-
-
-def _warn_failed_channels(result: FitResult, target: SpectrumTarget) -> None:
-    """Warn about (and record in `meta`) channels whose best start has no finite model
-    spectrum: no stable focus was found for them, so their goodness and Laplace are NaN."""
-    bad = np.flatnonzero(~np.isfinite(result.goodness["r2_log_psd"]))
-    if not bad.size:
-        return
-    names = [str(target.labels[i]) if target.labels is not None else int(i) for i in bad]
-    result.meta["failed_channels"] = [int(i) for i in bad]
-    warnings.warn(
-        f"{bad.size} of {target.n_channels} channel(s) have no finite model spectrum at their "
-        f"best start (no stable equilibrium found): {names[:10]}{' ...' if bad.size > 10 else ''}"
-        "; their goodness and Laplace values are NaN. Try more `starts`, a wider "
-        "`start_spread` or another node template.",
-        RuntimeWarning,
-        stacklevel=3,
     )
 
 
