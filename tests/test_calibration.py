@@ -1,5 +1,6 @@
 """Calibration of the Laplace credible intervals on synthetic spectra with known parameters and
-a known noise level (the small default-run version of benchmarks/bench_calibration.py).
+a known noise level (the small default-run version of benchmarks/bench_calibration.py;
+about 40 s on 2 cores).
 
 Each of 40 synthetic recordings is a damped oscillator's spectrum (two Lorentzians; Castaldo
 et al. 2026, section 2.2.3) on a power-law background with a measurement floor, written here
@@ -15,11 +16,6 @@ import numpy as np
 import pytest
 
 from rosetta_jax import fit, models
-
-
-# About a minute (one 40-channel fit and its Laplace step): in the slow target until the default
-# run has room for it under its 15-minute budget on 2 cores.
-pytestmark = pytest.mark.slow
 
 
 N_SETS, N_SEGMENTS = 40, 10
@@ -66,7 +62,7 @@ def fit_synthetic(psd, **kw):
 @pytest.fixture(scope="module")
 def calibrated():
     truth, psd = synthetic_spectra(np.random.default_rng(11), N_SETS)
-    return truth, fit_synthetic(psd)
+    return truth, fit_synthetic(psd, starts=1)  # one start: the problems are easy
 
 
 def test_laplace_90_percent_intervals_cover_the_truth(calibrated):
@@ -83,6 +79,7 @@ def test_laplace_90_percent_intervals_cover_the_truth(calibrated):
     assert np.mean(lap.converged) >= 0.9
 
 
+@pytest.mark.slow  # a second Laplace program (another start): default-run budget
 def test_laplace_errors_shrink_with_more_segments(calibrated):
     # Four times the segments: the log-PSD noise sd falls by about 2 (trigamma(n) ~ 1/n), and
     # so do the standard errors of a well-identified parameter (the peak frequency). The same

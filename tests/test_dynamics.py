@@ -414,6 +414,7 @@ def test_linear_spectrum_of_a_noisy_jansen_rit_node_matches_welch():
     np.testing.assert_array_less(np.abs(P / np.asarray(ls.psd[:, 0]) - 1), 0.15)
 
 
+@pytest.mark.slow  # 20-30 s: default-run budget (the calibration test runs there)
 def test_linear_spectrum_with_delays_matches_simulation():
     # Two damped oscillators with a delayed diffusive link: exp(-i w tau) in J(w).
     W = np.array([[0.0, 1.0], [1.0, 0.0]])

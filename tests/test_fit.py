@@ -385,6 +385,7 @@ def test_sensitivity_elasticities_and_gradient_check():
     assert "peak_frequency" in r.table()
 
 
+@pytest.mark.slow  # 20-30 s: default-run budget (the calibration test runs there)
 def test_sensitivity_noise_spread_diagnostic():
     feats = fit.spectral_features(noise.Additive(2.0), method=fit.Simulated(t1=3.0, nperseg=1024))
     r = fit.sensitivity(

@@ -109,6 +109,7 @@ def test_equal_closures_are_shared_and_different_ones_are_not():
     assert not np.array_equal(slow.loss_history, fast.loss_history)
 
 
+@pytest.mark.slow  # 20-30 s: default-run budget (the calibration test runs there)
 def test_single_start_step_equals_start_zero_of_several():
     net = hopf_network(seed=1)
     one = run_fit(net, fc_objective(net))

@@ -197,6 +197,7 @@ def test_equilibria_of_a_mixed_network():
     np.testing.assert_allclose(stable(net), best.state, rtol=1e-8, atol=1e-10)
 
 
+@pytest.mark.slow  # 20-30 s: default-run budget (the calibration test runs there)
 def test_uncoupled_groups_have_their_own_networks_equilibria():
     # Connections within the groups only: the mixed network's least-damped stable
     # equilibrium is each group's own; its eigenvalues are the groups' (Wilson-Cowan's in

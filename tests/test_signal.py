@@ -386,6 +386,7 @@ def test_aperiodic_fits_match_curve_fit(knee):
         np.testing.assert_allclose(with_peaks.exponent, 1.5, rtol=0.01)
 
 
+@pytest.mark.slow  # 20-30 s: default-run budget (the calibration test runs there)
 def test_fit_spectrum_batches_over_channels_and_freq_range():
     exps = np.array([1.0, 1.5, 2.0])
     logs = np.stack([_log_spectrum(1.0, 0.0, e) for e in exps], axis=1)  # (n_freqs, 3)

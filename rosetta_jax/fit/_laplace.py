@@ -165,7 +165,7 @@ class Laplace:
 
 
 def laplace(
-    posterior: Posterior, u0=None, newton_steps: int = 100, curvature: str = "expected"
+    posterior: Posterior, u0=None, newton_steps: int = 50, curvature: str = "expected"
 ) -> Laplace:
     """The Laplace approximation of `posterior` at its mode, found from `u0` (default the
     posterior's model's values, `(n_problems, dim)`) by up to `newton_steps` damped Newton
