@@ -83,6 +83,7 @@ def test_recover_network_coupling_from_spectra():
     assert abs(float(res.params["G"]) - 20.0) < 0.05 * 20.0
 
 
+@pytest.mark.slow  # 17-31 s: default-run budget (the calibration test runs there)
 def test_recover_stuart_landau_network_coupling_from_fc():
     W = np.random.default_rng(0).uniform(0, 1, (5, 5))
     W = (W + W.T) / 2

@@ -143,6 +143,7 @@ def test_bad_inputs():
         fit.fit_fc(fc, W, method="bold", progress=False)
 
 
+@pytest.mark.slow  # 17-31 s: default-run budget (the calibration test runs there)
 def test_bold_path_moves_coupling_up():
     """Through simulated BOLD (6 regions, 300 s runs, 2 noise keys resampled every step):
     the target is the BOLD FC of the network at G = 1 (8 other keys); from G = 0.3, G rises

@@ -89,6 +89,7 @@ def test_the_reference_is_the_closed_form_of_one_uncoupled_oscillator():
     np.testing.assert_allclose(S / S.max(), lorentz / lorentz.max(), rtol=1e-10)
 
 
+@pytest.mark.slow  # 17-31 s: default-run budget (the calibration test runs there)
 def test_recovers_the_network_and_each_sensors_observation():
     """Sensor spectra of a known network and observation (numpy) are fitted back from G = 3,
     alpha = -10 1/s, omega = 2 pi 9 rad/s: G within 3 %, alpha within 0.15 1/s, the peak

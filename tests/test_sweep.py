@@ -211,6 +211,7 @@ def in_process(**kw):
     )
 
 
+@pytest.mark.slow  # 17-31 s: default-run budget (the calibration test runs there)
 def test_sharded_over_four_devices_equals_one(tmp_path):
     r = run_script(tmp_path, "plain", tmp_path, devices=4)
     assert r.returncode == 0, r.stderr[-2000:]
