@@ -9,7 +9,8 @@ the expected (Fisher) information $J^\\top J/\\sigma^2$ from one forward-mode Ja
 predictions, as in SPM's variational Laplace (the steps are then Levenberg-Marquardt's); with
 `curvature="observed"`, the exact negative Hessian (forward over reverse mode), which also
 counts the residuals' own curvature: on a model that misfits real recordings it is larger in
-sloppy directions (narrower intervals), and it costs about 1.6 times the compile time. On
+sloppy directions (narrower intervals), and its program takes about 1.5 times as long to
+compile. On
 data the model can produce, the two agree (`benchmarks/bench_calibration.py`). From it:
 
 - standard errors and credible intervals in natural units (each coordinate's interval in u
@@ -172,8 +173,8 @@ def laplace(
     steps.
 
     `curvature`: the precision's data term, `"expected"` (the Fisher information, as in
-    SPM's variational Laplace: one forward-mode Jacobian, so it compiles in a third of the
-    time) or `"observed"` (the exact Hessian, which also counts the residuals' curvature).
+    SPM's variational Laplace: one forward-mode Jacobian, so it compiles in about two thirds
+    of the time) or `"observed"` (the exact Hessian, which also counts the residuals' curvature).
     """
     if curvature not in ("expected", "observed"):
         raise ValueError(f"`curvature` must be 'expected' or 'observed'; got {curvature!r}.")

@@ -189,9 +189,13 @@ def _run(posterior, idx, carry, cov, key, cfg):
         (warm if i < n_warm else kept).append(out["u"] if i < n_warm else jax.device_get(out))
         bar.update()
     bar.close()
-    out = {k: np.concatenate([o[k] for o in kept], axis=2)[:, :, : cfg["draws"]] for k in kept[0]}
-    natural, loglik = jax.device_get(_derived(posterior, idx, jnp.asarray(out["u"])))
-    return dict(out, natural=natural, loglik=loglik)
+    out = {k: np.concatenate([o[k] for o in kept], axis=2) for k in kept[0]}
+    # The draws' derived values chunk by chunk (one program; bounded memory), then trimmed.
+    derived = [_derived(posterior, idx, jnp.asarray(o["u"])) for o in kept]
+    pieces = zip(*jax.device_get(derived), strict=True)
+    natural, loglik = (np.concatenate(x, axis=2) for x in pieces)
+    out = dict(out, natural=natural, loglik=loglik)
+    return {k: v[:, :, : cfg["draws"]] for k, v in out.items()}
 
 
 def sample(
