@@ -1,4 +1,5 @@
-"""NUTS sampling of a fit's posterior (blackjax), its diagnostics (arviz) and its figures.
+"""NUTS sampling of a fit's posterior (blackjax) and its diagnostics (arviz); the figures are in
+`fit/_mcmc_plots.py`.
 
 `sample(result)` draws from the posterior of a `FitResult` that has one (`fit_spectra`, or
 `fit` with a `likelihood`) with the No-U-Turn sampler (Hoffman & Gelman 2014, JMLR 15:1593) in
