@@ -227,6 +227,19 @@ def test_observation_settings_are_checked():
             fit.fit_spectra((F, _synthetic()), progress=False, **kw)
     with pytest.raises(TypeError, match="generators"):
         fit.Observed("JansenRit")
+    for ranges, match in (({"slope": (1.0, 2.0)}, "exponent"), ({"knee": (5.0, 1.0)}, "knee")):
+        with pytest.raises(ValueError, match=match):
+            fit.fit_spectra((F, _synthetic()), progress=False, ranges=ranges)
+
+
+def test_ranges_bound_the_named_coordinates():
+    from rosetta_jax.fit._rungs import with_ranges
+
+    names, wide = ("alpha", "exponent"), (fit.Bounded(-80.0, -2.0), fit.Bounded(0.05, 6.0))
+    out = with_ranges(names, wide, {"exponent": (1.0, 2.0)})
+    assert out[0] is wide[0]
+    assert (float(out[1].low), float(out[1].high)) == (1.0, 2.0)
+    assert float(out[1].forward(jnp.asarray(-30.0))) >= 1.0  # kept inside, however far
 
 
 @pytest.mark.slow  # its own compilation; the 36-subject cohort is timed in benchmarks

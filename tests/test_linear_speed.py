@@ -136,3 +136,42 @@ def test_network_damping_ratio_gradient_matches_finite_differences():
         for i in range(6)
     ]
     np.testing.assert_allclose(g[1], fd_alpha, rtol=1e-5, atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("model", "name"),
+    [
+        (models.DampedOscillator(alpha=-3.0, omega=2 * math.pi * 10.0), "alpha"),
+        (models.WilsonCowan(), "tau_x"),  # an unstable focus: a negative ratio
+        (models.StuartLandau(alpha=-0.2, omega=1.3), "alpha"),
+        (models.MontbrioPazoRoxin(), "eta"),
+    ],
+    ids=["damped-oscillator", "wilson-cowan", "stuart-landau", "montbrio-pazo-roxin"],
+)
+def test_two_state_damping_ratio_in_closed_form_matches_numpy(model, name):
+    # Two states: the trace/determinant formula, checked against numpy's eigenvalues at each
+    # fixed point and, for the gradient, by central differences of the numpy value.
+    at = lambda v: eqx.tree_at(lambda m: getattr(m, name), model, v)
+    value = float(getattr(model, name))
+    h = 1e-6 * max(1.0, abs(value))
+    for fp in analysis.fixed_points(model):
+        y = jnp.asarray(fp.state)
+        np.testing.assert_allclose(fit.damping_ratio(model, y), _zeta_numpy(model, y), rtol=1e-10)
+        g = jax.grad(lambda v, y=y: fit.damping_ratio(at(v), y))(value)
+        fd = (_zeta_numpy(at(value + h), y) - _zeta_numpy(at(value - h), y)) / (2 * h)
+        np.testing.assert_allclose(g, fd, rtol=1e-6, atol=1e-9)
+
+
+def test_affine_equilibrium_is_one_exact_solve_with_its_gradient():
+    # A driven damped oscillator: z* = -F / (alpha + i omega), from any start (no Newton
+    # iteration), and dz*/dalpha = F / (alpha + i omega)^2.
+    F = 0.7 - 0.4j
+    args = jnp.asarray(F)
+    z = lambda a: complex(-F / (a + 1j * 5.0))
+    eq = lambda a: analysis.equilibrium(
+        models.DampedOscillator(alpha=a, omega=5.0), GUESS[:2] + 1e3, args
+    )
+    y = eq(-2.0)
+    np.testing.assert_allclose(y, [z(-2.0).real, z(-2.0).imag], rtol=1e-12)
+    dz = F / (-2.0 + 5j) ** 2
+    np.testing.assert_allclose(jax.jacfwd(eq)(-2.0), [dz.real, dz.imag], rtol=1e-10)

@@ -246,6 +246,8 @@ def equilibrium(
     did not converge from `y_guess`, or the Jacobian is singular), a concrete call raises and
     a traced one (inside a fit or a sensitivity analysis) returns NaN, so that the loss is NaN
     and the fitting step is rejected rather than taken at a point that is not an equilibrium.
+    A model whose field is affine in the state (`model.affine`, e.g. the damped oscillator)
+    takes one exact Newton step from `y_guess` instead (no iteration).
 
     Args:
         model: a model (or a network without delays).
@@ -260,12 +262,18 @@ def equilibrium(
     shape = model.initial_state().shape
     frozen = jax.lax.stop_gradient(model)
     y0 = jax.lax.stop_gradient(jnp.asarray(y_guess))
-    y, _ = _newton(frozen, y0, args, iterations, early_stop=True)
     f = lambda x: model.vector_field(0.0, x.reshape(shape), args).reshape(-1)
-    x = jax.lax.stop_gradient(y.reshape(-1))
-    J = jax.lax.stop_gradient(jax.jacfwd(f)(x))
+    tol = 10.0 * math.sqrt(float(jnp.finfo(y0.dtype).eps)) if tol is None else float(tol)
+    if getattr(model, "affine", False):  # one Newton step from anywhere is exact
+        x = y0.reshape(-1)
+        J = jax.lax.stop_gradient(jax.jacfwd(f)(x))
+        x = jax.lax.stop_gradient(x - jnp.linalg.solve(J, f(x)))
+        tol = jnp.inf  # any finite step (a singular Jacobian gives none)
+    else:
+        y, _ = _newton(frozen, y0, args, iterations, early_stop=True)
+        x = jax.lax.stop_gradient(y.reshape(-1))
+        J = jax.lax.stop_gradient(jax.jacfwd(f)(x))
     step = jnp.linalg.solve(J, f(x))
-    tol = 10.0 * math.sqrt(float(jnp.finfo(x.dtype).eps)) if tol is None else float(tol)
     size = jnp.linalg.norm(jax.lax.stop_gradient(step))
     ok = size <= tol * (1.0 + jnp.linalg.norm(x))  # False for NaN too
     if is_concrete(ok):

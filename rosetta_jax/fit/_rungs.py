@@ -74,3 +74,23 @@ def rung_parameters(model) -> dict[str, AbstractTransform]:
         f"No default fitted parameters for {type(model).__name__}: pass `params` (names of "
         "its fields) and `transforms`, or use JansenRit, Wendling, LaNMM or DampedOscillator."
     )
+
+
+def with_ranges(names, transforms, ranges) -> tuple[AbstractTransform, ...]:
+    """`transforms` (one per fitted coordinate `names`) with the coordinates named in `ranges`
+    (a mapping name -> (low, high), natural units) bounded to those ranges instead: the fit
+    keeps them there and their prior is uniform on them."""
+    if not ranges:
+        return tuple(transforms)
+    unknown = sorted(set(ranges) - set(names))
+    if unknown:
+        raise ValueError(
+            f"`ranges`: no fitted coordinate named {unknown}; the fitted ones are {list(names)}."
+        )
+    out = list(transforms)
+    for name, bounds in ranges.items():
+        lo, hi = (float(b) for b in bounds)
+        if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+            raise ValueError(f"`ranges[{name!r}]` must be (low, high), low < high; got {bounds}.")
+        out[list(names).index(name)] = Bounded(lo, hi)
+    return tuple(out)

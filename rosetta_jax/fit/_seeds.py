@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import models
 from ..analysis._spectra import peak_frequency
+from ._transforms import Bounded
 
 
 _ALPHA_BAND = (6.0, 14.0)
@@ -91,6 +92,9 @@ def _starts_model(template, fitted, freqs, psd, n_starts, spread, key):
     ):
         x0 = seeds.get(name, np.asarray(sel(template), dtype=float))
         x0 = np.broadcast_to(x0 if np.ndim(x0) == 2 else x0[None], (n_starts, n_ch))
+        if isinstance(t, Bounded):  # a seed outside a narrowed range starts at its edge
+            pad = 1e-3 * (t.high - t.low)
+            x0 = np.clip(x0, t.low + pad, t.high - pad)
         u0 = np.asarray(t.inverse(jnp.asarray(x0, dtype=float)))
         noise = spread * np.asarray(jr.normal(jr.fold_in(key, i), (n_starts, n_ch)))
         noise[: 2 if np.ndim(seeds.get(name)) == 2 else 1] = 0.0

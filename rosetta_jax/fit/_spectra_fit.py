@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import equinox as eqx
@@ -37,7 +37,7 @@ from ._regional import (
     lm_starts,
     take_best,
 )
-from ._rungs import rung_parameters
+from ._rungs import rung_parameters, with_ranges
 from ._seeds import _starts_model
 from ._selectors import reject_mixed
 from ._stopping import Plateau, default_optimizer
@@ -291,6 +291,7 @@ def fit_spectra(
     key: PRNGKeyArray | None = None,
     likelihood: Any = None,
     laplace: bool = True,
+    ranges: Mapping[str, tuple[float, float]] | None = None,
 ) -> FitResult:
     """Fit recorded power spectra with a rung of the ladder seen through an aperiodic
     background, in one call.
@@ -344,6 +345,9 @@ def fit_spectra(
         laplace: compute the Laplace approximation (`FitResult.laplace`: errors, credible
             intervals, correlations, identifiability, log-evidence, BIC, AIC per region);
             `FitResult.posterior` then holds the log posterior for `fit.sample` (NUTS).
+        ranges: the range of any fitted coordinate, by name (as in `FitResult.params`, e.g.
+            `{"exponent": (0.5, 3.0), "gen0.omega": (50.0, 75.0)}`, natural units): the fit
+            keeps it there and its prior is uniform on it (source-space fits).
 
     Returns:
         A `FitResult`: `params` one value per region (source space), `goodness` the R^2 of
@@ -362,6 +366,8 @@ def fit_spectra(
     f_hi = float(np.asarray(tgt.freqs)[-1])
     template = _observed(node, aperiodic, dispersion, lowpass, f_hi)
     if lead_field is not None:
+        if ranges:
+            raise ValueError("`ranges` is for source-space fits (no `lead_field`).")
         if lowpass == "fit":
             raise ValueError(
                 "`lowpass='fit'` is for source-space fits; in sensor space give the "
@@ -383,4 +389,6 @@ def fit_spectra(
         )
     defaults = node is None and params is None
     fitted = _fitted(template, params, transforms, f_hi, lowpass == "fit", defaults)
+    bounded = with_ranges(fitted.names, fitted.transforms, ranges)
+    fitted = eqx.tree_at(lambda x: x.transforms, fitted, bounded)
     return _regional_fit(tgt, template, fitted, settings, run)

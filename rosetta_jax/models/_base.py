@@ -40,6 +40,9 @@ class AbstractModel(eqx.Module):
             the drive does ($g = \\partial f/\\partial u$): the engine then evaluates
             $f(t, y, u + \\xi)$, one fused evaluation, rather than $f(t, y, u) + g\\,\\xi$
             (the same value; measured 15-40 % faster for noisy Jansen-Rit runs on CPU).
+        affine: True when the vector field is affine in the state (a linear system, as the
+            harmonic and damped oscillators): its equilibrium is one linear solve, without
+            Newton's iteration, and every Jacobian is the same.
     """
 
     state_names: ClassVar[tuple[str, ...]] = ()
@@ -48,6 +51,7 @@ class AbstractModel(eqx.Module):
     positive_params: ClassVar[tuple[str, ...]] = ()
     rhythm_band: ClassVar[tuple[float, float] | None] = None
     noise_enters_as_drive: ClassVar[bool] = False
+    affine: ClassVar[bool] = False
 
     def __check_init__(self):
         owner = type(self).__name__

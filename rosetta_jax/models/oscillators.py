@@ -70,6 +70,7 @@ class HarmonicOscillator(_AbstractPlanarOscillator):
     """
 
     omega: Array = param(1.0)
+    affine: ClassVar[bool] = True
 
     def vector_field(self, t: ArrayLike, y: State, args: ComplexDrive) -> State:
         fx, fy = _complex_drive(args)
@@ -103,6 +104,7 @@ class DampedOscillator(_AbstractPlanarOscillator):
 
     alpha: Array = param(-0.1)
     omega: Array = param(1.0)
+    affine: ClassVar[bool] = True
 
     def vector_field(self, t: ArrayLike, y: State, args: ComplexDrive) -> State:
         fx, fy = _complex_drive(args)
