@@ -109,13 +109,23 @@ def _generator_fields(gens, params, transforms, f_hi, defaults):
     return names, sels, trs
 
 
+def _source_space_only(lowpass, ranges) -> None:
+    """Reject the settings a sensor-space fit does not take."""
+    if ranges or lowpass == "fit":
+        raise ValueError(
+            "`ranges` and `lowpass='fit'` are for source-space fits; in sensor space leave "
+            "`ranges` None and give the recording's cutoff in Hz (fixed) or None."
+        )
+
+
 def _fitted(
-    observed: Observed, params, transforms, f_hi: float, fit_lowpass: bool, defaults: bool
+    observed: Observed, params, transforms, f_hi, fit_lowpass, defaults, ranges=None
 ) -> _Fitted:
     """The default fitted leaves: each generator's rung parameters (or `params` with their
     `transforms`), its gain, and the observation's exponent, knee, floor, dispersion and
     (`fit_lowpass`) the recording's low-pass cutoff; `f_hi` [Hz] is the top fitted
-    frequency; `defaults`: the generators are `default_generators()`."""
+    frequency; `defaults`: the generators are `default_generators()`; `ranges`: the user's
+    ranges by coordinate name (`with_ranges`)."""
     names, sels, trs = _generator_fields(observed.generators, params, transforms, f_hi, defaults)
     for g in range(len(observed.generators)):
         names.append(f"log_gain{g}" if len(observed.generators) > 1 else "log_gain")
@@ -132,7 +142,7 @@ def _fitted(
         names.append(k)
         sels.append(Leaf((k,)))
         trs.append(t)
-    return _Fitted(tuple(names), tuple(sels), tuple(trs))
+    return _Fitted(tuple(names), tuple(sels), with_ranges(names, trs, ranges))
 
 
 def _observed(node, aperiodic, dispersion, lowpass, f_hi) -> Observed:
@@ -366,13 +376,7 @@ def fit_spectra(
     f_hi = float(np.asarray(tgt.freqs)[-1])
     template = _observed(node, aperiodic, dispersion, lowpass, f_hi)
     if lead_field is not None:
-        if ranges:
-            raise ValueError("`ranges` is for source-space fits (no `lead_field`).")
-        if lowpass == "fit":
-            raise ValueError(
-                "`lowpass='fit'` is for source-space fits; in sensor space give the "
-                "recording's cutoff in Hz (fixed) or None."
-            )
+        _source_space_only(lowpass, ranges)
         run.update(
             optimizer=default_optimizer(learning_rate, steps),
             stop=Plateau(patience=60, rtol=1e-5),
@@ -388,7 +392,5 @@ def fit_spectra(
             "source-space regional spectra pass a single node model."
         )
     defaults = node is None and params is None
-    fitted = _fitted(template, params, transforms, f_hi, lowpass == "fit", defaults)
-    bounded = with_ranges(fitted.names, fitted.transforms, ranges)
-    fitted = eqx.tree_at(lambda x: x.transforms, fitted, bounded)
+    fitted = _fitted(template, params, transforms, f_hi, lowpass == "fit", defaults, ranges)
     return _regional_fit(tgt, template, fitted, settings, run)
