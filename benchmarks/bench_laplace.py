@@ -7,7 +7,10 @@ default alpha + beta damped oscillators (`fit_spectra`'s default) and Jansen-Rit
 (`fit_regional_spectra`'s default). Also reports how many regions reached their posterior
 mode and the total log-evidence.
 
-Run: python benchmarks/bench_laplace.py [--nodes oscillators jansen_rit]
+With `--compilation-cache DIR` (run twice) it measures what a later session pays when the
+programs were compiled before (`rosetta_jax.enable_compilation_cache`).
+
+Run: python benchmarks/bench_laplace.py [--nodes oscillators jansen_rit] [--compilation-cache DIR]
 Prints JSON (with the machine) and writes benchmarks/results/bench_laplace-cpu.json.
 """
 
@@ -65,7 +68,20 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--nodes", nargs="+", default=["oscillators", "jansen_rit"])
     p.add_argument("--out", default=str(Path(__file__).parent / "results"))
+    p.add_argument(
+        "--compilation-cache",
+        metavar="DIR",
+        help="use a persistent compilation cache in DIR (run twice: the second run's first "
+        "calls are what a later session pays)",
+    )
     args = p.parse_args()
+    cache = None
+    if args.compilation_cache:
+        from rosetta_jax import enable_compilation_cache
+
+        folder = Path(args.compilation_cache)
+        cache = "warm" if folder.is_dir() and any(folder.iterdir()) else "cold"
+        enable_compilation_cache(folder)
     result = {
         "benchmark": "bench_laplace",
         "machine": {
@@ -76,12 +92,14 @@ def main():
             "jax": jax.__version__,
             "precision": "float64" if jax.config.jax_enable_x64 else "float32",
         },
+        "compilation_cache": cache or "off",
         "runs": [one_node(n) for n in args.nodes],
     }
     print(json.dumps(result, indent=2))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "bench_laplace-cpu.json").write_text(json.dumps(result, indent=2))
+    name = "bench_laplace" + (f"-cache-{cache}" if cache else "")
+    (out / f"{name}-cpu.json").write_text(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":

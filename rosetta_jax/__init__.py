@@ -21,6 +21,10 @@ from . import (
     store as store,
     units as units,
 )
+from ._cache import (
+    enable_compilation_cache as enable_compilation_cache,
+    enable_from_environment as _enable_from_environment,
+)
 from ._mixed_groups import NodeGroup as NodeGroup
 from ._mixed_network import MixedNetwork as MixedNetwork
 from ._sweep import Space as Space, load_sweep as load_sweep, sweep as sweep
@@ -36,3 +40,6 @@ from .engine import (
     simulate as simulate,
 )
 from .network import Network as Network
+
+
+_enable_from_environment()  # ROSETTA_JAX_COMPILATION_CACHE: a folder, or 1 (see _cache.py)

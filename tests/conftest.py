@@ -6,6 +6,8 @@ import os
 # Two test processes share an accelerator when there is one: no up-front reservation of 75 %
 # of its memory each.
 os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+# Every test compiles afresh: the command line's persistent compilation cache stays off.
+os.environ["ROSETTA_JAX_COMPILATION_CACHE"] = "0"
 
 import jax  # noqa: E402
 import jax.random as jr  # noqa: E402

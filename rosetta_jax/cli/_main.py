@@ -157,4 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return 2
+    from .._cache import enable_from_environment
+
+    enable_from_environment(default_on=True)  # later runs reuse compiled programs
     return args.func(args)
