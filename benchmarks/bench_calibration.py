@@ -135,36 +135,34 @@ def with_noise(rng, psd, n_segments):
     return psd * rng.gamma(n_segments, 1.0 / n_segments, size=psd.shape)
 
 
-def fit_oscillator(psd, n_segments, ranges=None):
-    """The damped-oscillator fit (`ranges`: the priors' ranges by coordinate; default the
-    wide `DO_BOUNDS` and `fit_spectra`'s own)."""
+def _fit(psd, n_segments, node, **kw):
+    """A regional `fit_spectra` of every set: power-law background (no knee), no dispersion,
+    the whole grid, the known noise level of `n_segments` averaged periodograms."""
+    likelihood = fit.LogNormal(n_segments=n_segments)
     return fit.fit_spectra(
         (F, psd),
-        models.DampedOscillator(alpha=-12.0, omega=2 * np.pi * 10.0),
-        params=("alpha", "omega"),
-        transforms=tuple(fit.Bounded(*b) for b in DO_BOUNDS),
+        node,
         aperiodic="fixed",
         dispersion=False,
         band=None,
-        likelihood=fit.LogNormal(n_segments=n_segments),
+        likelihood=likelihood,
         progress=False,
-        ranges=ranges,
+        **kw,
     )
+
+
+def fit_oscillator(psd, n_segments, ranges=None):
+    """The damped-oscillator fit (`ranges`: the priors' ranges by coordinate; default the
+    wide `DO_BOUNDS` and `fit_spectra`'s own)."""
+    node = models.DampedOscillator(alpha=-12.0, omega=2 * np.pi * 10.0)
+    bounds = tuple(fit.Bounded(*b) for b in DO_BOUNDS)
+    return _fit(psd, n_segments, node, params=("alpha", "omega"), transforms=bounds, ranges=ranges)
 
 
 def fit_jansen_rit(psd, n_segments):
     """The Jansen-Rit fit: 8 starts per set (its six parameters are sloppy and its likelihood
     has local optima; a set whose fit stops at one is misattributed)."""
-    return fit.fit_spectra(
-        (F, psd),
-        models.JansenRit(p=20.0),
-        starts=8,
-        aperiodic="fixed",
-        dispersion=False,
-        band=None,
-        likelihood=fit.LogNormal(n_segments=n_segments),
-        progress=False,
-    )
+    return _fit(psd, n_segments, models.JansenRit(p=20.0), starts=8)
 
 
 def coverage(low, high, truth, coords) -> dict:
