@@ -17,8 +17,9 @@ noise level, and model recovery between two rungs.
    from Jansen-Rit (its linearised spectrum at its alpha focus, at random parameters around
    Jansen & Rit's, through `fit.Observed`'s normalisation); both rungs are fitted to every set
    with their default wide priors and each set is attributed to the rung with the larger
-   Laplace log-evidence (target >= 90 % right). At its focus Jansen-Rit's linearised spectrum
-   is a damped oscillator's up to its synaptic filters (Castaldo et al. 2026, section 2.2.3),
+   Laplace log-evidence (target >= 90 % right); Jansen-Rit is fitted with 16 starts. At its
+   focus Jansen-Rit's linearised spectrum is a damped oscillator's up to its synaptic filters
+   (Castaldo et al. 2026, section 2.2.3),
    so the two differ only where the rhythm stands well above the background and the spectrum
    is well resolved: the default design is a strong alpha rhythm (`--recovery-gain 1,1.8`:
    10-60 times the background, as eyes-closed occipital alpha) in a 5-minute recording
@@ -28,7 +29,9 @@ noise level, and model recovery between two rungs.
 Run: python benchmarks/bench_calibration.py [--sets 100] [--draws 500] [--prior truth|wide]
      [--recovery-segments 300] [--recovery-gain 1,1.8] [--no-calibration]
 Prints JSON (with the machine) and writes benchmarks/results/bench_calibration-cpu.json
-(`bench_calibration-recovery-cpu.json` with `--no-calibration`).
+(`bench_calibration-recovery-cpu.json` with `--no-calibration`). Model recovery needs the
+Laplace evidence of a sloppy model: its precision's eigenvalues come from the singular values
+of the information's square root, so float32 (the default here) keeps them.
 """
 
 from __future__ import annotations
@@ -159,10 +162,11 @@ def fit_oscillator(psd, n_segments, ranges=None):
     return _fit(psd, n_segments, node, params=("alpha", "omega"), transforms=bounds, ranges=ranges)
 
 
-def fit_jansen_rit(psd, n_segments):
-    """The Jansen-Rit fit: 8 starts per set (its six parameters are sloppy and its likelihood
-    has local optima; a set whose fit stops at one is misattributed)."""
-    return _fit(psd, n_segments, models.JansenRit(p=20.0), starts=8)
+def fit_jansen_rit(psd, n_segments, starts=16):
+    """The Jansen-Rit fit: 16 starts per set (its six parameters are sloppy and its likelihood
+    has local optima; a set whose fit stops at one is misattributed: with 8 starts, 3-4 of 50
+    Jansen-Rit sets)."""
+    return _fit(psd, n_segments, models.JansenRit(p=20.0), starts=starts)
 
 
 def coverage(low, high, truth, coords) -> dict:
@@ -220,20 +224,27 @@ def recovery(args, rng) -> dict:
     _, psd_jr = jansen_rit_sets(rng, args.sets - half, gain)
     psd = with_noise(rng, np.concatenate([psd_do, psd_jr], axis=1), n_seg)
     t0 = time.perf_counter()
-    ev_do = fit_oscillator(psd, n_seg).laplace.log_evidence
-    ev_jr = fit_jansen_rit(psd, n_seg).laplace.log_evidence
+    lap_do = fit_oscillator(psd, n_seg).laplace
+    lap_jr = fit_jansen_rit(psd, n_seg).laplace
+    ev_do, ev_jr = lap_do.log_evidence, lap_jr.log_evidence
     right = np.concatenate([ev_do[:half] > ev_jr[:half], ev_jr[half:] > ev_do[half:]])
-    # A set where either rung's Laplace mode was not reached (NaN evidence) counts as wrong in
-    # `recovery_rate`; `recovery_rate_both_at_mode` is the rate over the other sets.
+    # A set where either rung's Laplace evidence is undefined (NaN: the precision not
+    # positive definite) counts as wrong in `recovery_rate`; `recovery_rate_both_defined` is
+    # the rate over the other sets. `*_newton_converged`: the share of Laplace modes whose
+    # Newton decrement fell below 0.01 (the evidence then within about 0.005 of its value at
+    # the exact mode; elsewhere it is a little low).
     both = np.isfinite(ev_do) & np.isfinite(ev_jr)
     return {
         "recovery_segments": n_seg,
         "recovery_log_gain_range": list(gain),
+        "jansen_rit_starts": 16,
         "recovery_rate": float(np.mean(right)),
-        "sets_with_both_at_mode": int(np.sum(both)),
-        "damped_oscillator_at_mode": float(np.mean(np.isfinite(ev_do))),
-        "jansen_rit_at_mode": float(np.mean(np.isfinite(ev_jr))),
-        "recovery_rate_both_at_mode": float(np.mean(right[both])) if both.any() else None,
+        "sets_with_both_defined": int(np.sum(both)),
+        "damped_oscillator_evidence_defined": float(np.mean(np.isfinite(ev_do))),
+        "jansen_rit_evidence_defined": float(np.mean(np.isfinite(ev_jr))),
+        "damped_oscillator_newton_converged": float(np.mean(lap_do.converged)),
+        "jansen_rit_newton_converged": float(np.mean(lap_jr.converged)),
+        "recovery_rate_both_defined": float(np.mean(right[both])) if both.any() else None,
         "recovered_damped_oscillator": float(np.mean(right[:half])),
         "recovered_jansen_rit": float(np.mean(right[half:])),
         "median_log_bayes_factor_right_vs_wrong": float(

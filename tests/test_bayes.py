@@ -127,19 +127,21 @@ def _data():
 
 
 def _grid_posterior(f, psd, n=161, half_width=7.0, centre=None, scale=None):
-    """log posterior on a grid in the unconstrained space, written in numpy."""
+    """log posterior on a grid over the Laplace's coordinates, written in numpy: for a
+    uniform prior on (low, high), v with theta = low + (high - low) Phi(v), where the prior is
+    a standard normal."""
     lo = np.array([BOUNDS["alpha"][0], BOUNDS["omega"][0]])
     hi = np.array([BOUNDS["alpha"][1], BOUNDS["omega"][1]])
     axes = [centre[i] + np.linspace(-half_width, half_width, n) * scale[i] for i in range(2)]
     U = np.stack(np.meshgrid(*axes, indexing="ij"), -1)
-    theta = lo + (hi - lo) * scipy.special.expit(U)
+    theta = lo + (hi - lo) * scipy.special.ndtr(U)
     model = _lorentzians(f[None, None], theta[..., :1], theta[..., 1:])
     d = np.log10(psd)[None, None] - np.log10(model)
     r = d - d.mean(-1, keepdims=True)
     m = f.size
     loglik = -0.5 * np.sum(r**2, -1) / SIGMA**2
     loglik -= (m - 1) * (np.log(SIGMA) + 0.5 * np.log(2 * np.pi)) + 0.5 * np.log(m)
-    logprior = np.sum(scipy.stats.logistic.logpdf(U), -1)
+    logprior = np.sum(scipy.stats.norm.logpdf(U), -1)
     return axes, U, theta, loglik + logprior
 
 
@@ -166,18 +168,18 @@ def test_laplace_matches_a_grid_over_the_posterior(laplace_fit):
     assert lap.coords == ("alpha", "omega") and lap.mode.shape == (1, 2)
     assert bool(lap.converged[0])
     f, psd = _data()
-    sd_u = np.sqrt(np.diag(lap.cov_u[0]))
-    axes, U, theta, lp = _grid_posterior(f, psd, centre=lap.mode_u[0], scale=sd_u)
+    sd_v = np.sqrt(np.diag(lap.cov_v[0]))
+    axes, U, theta, lp = _grid_posterior(f, psd, centre=lap.mode_v[0], scale=sd_v)
     du = np.prod([a[1] - a[0] for a in axes])
     log_z = scipy.special.logsumexp(lp) + np.log(du)
     w = np.exp(lp - lp.max())
     w /= w.sum()
     mean = np.einsum("ij,ijk->k", w, theta)
     sd = np.sqrt(np.einsum("ij,ijk->k", w, (theta - mean) ** 2))
-    # The grid's mode (in u) is the Laplace mode; the posterior is close to Gaussian here, so
+    # The grid's mode (in v) is the Laplace mode; the posterior is close to Gaussian here, so
     # the evidence agrees to a few hundredths and the moments to a few per cent of an sd.
     i = np.unravel_index(np.argmax(lp), lp.shape)
-    np.testing.assert_allclose(lap.mode_u[0], U[i], atol=0.1 * sd_u.max())
+    np.testing.assert_allclose(lap.mode_v[0], U[i], atol=0.1 * sd_v.max())
     assert lap.log_evidence[0] == pytest.approx(log_z, abs=0.05)
     np.testing.assert_allclose(lap.mode[0], mean, atol=0.1 * sd.max())
     np.testing.assert_allclose(lap.se[0], sd, rtol=0.06)
@@ -190,23 +192,24 @@ def test_laplace_matches_a_grid_over_the_posterior(laplace_fit):
 
 
 def _numpy_log_posterior_parts(f, psd, u):
-    """The residuals (mean removed) and the log prior at one point u, in numpy."""
+    """The residuals (mean removed) and the log prior at one point u of the Laplace's
+    coordinates (probits of the uniform priors), in numpy."""
     lo = np.array([BOUNDS["alpha"][0], BOUNDS["omega"][0]])
     hi = np.array([BOUNDS["alpha"][1], BOUNDS["omega"][1]])
-    theta = lo + (hi - lo) * scipy.special.expit(u)
+    theta = lo + (hi - lo) * scipy.special.ndtr(u)
     d = np.log10(psd) - np.log10(_lorentzians(f, theta[0], theta[1]))
-    return d - d.mean(), np.sum(scipy.stats.logistic.logpdf(u))
+    return d - d.mean(), np.sum(scipy.stats.norm.logpdf(u))
 
 
 @pytest.mark.parametrize("curvature", ["expected", "observed"])
 def test_laplace_precision_matches_numpy_derivatives(laplace_fit, curvature):
     # At the mode: "observed" is the log posterior's negative Hessian (numpy, 4th-order
     # central differences); "expected" is J^T J / sigma^2 from the residuals' Jacobian
-    # (central differences) plus the logistic prior's curvature 2 s(u) (1 - s(u)).
+    # (central differences) plus the prior's curvature, 1 in the probit coordinates v.
     f, psd = _data()
     u0 = laplace_fit.laplace.mode_u[0]
     lap = fit.laplace(laplace_fit.posterior, u0[None], curvature=curvature)
-    u = lap.mode_u[0]
+    u = lap.mode_v[0]
 
     def lp(v):
         r, prior = _numpy_log_posterior_parts(f, psd, v)
@@ -225,10 +228,34 @@ def test_laplace_precision_matches_numpy_derivatives(laplace_fit, curvature):
                 for i in range(2)
             ], axis=1,
         )  # fmt: skip
-        s = scipy.special.expit(u)
-        ref = J.T @ J / SIGMA**2 + np.diag(2 * s * (1 - s))
-    got = np.linalg.inv(lap.cov_u[0])
+        ref = J.T @ J / SIGMA**2 + np.eye(2)
+    got = np.linalg.inv(lap.cov_v[0])
     np.testing.assert_allclose(got, ref, rtol=2e-4 * 10 ** (curvature == "observed"))
+
+
+def test_laplace_of_a_parameter_the_data_leave_to_its_uniform_prior(laplace_fit):
+    # With noise far above the signal the posterior is the prior: uniform on each Bounded
+    # range, a standard normal in the Laplace's probit coordinate, so the Laplace is exact:
+    # the 90 % interval holds the middle 90 % of the range, the evidence is the likelihood
+    # of the data alone, and draws mapped to u follow the logistic-transformed uniform.
+    post = laplace_fit.posterior.with_likelihood(fit.LogNormal(sigma=1e4))
+    lap = fit.laplace(post, laplace_fit.laplace.mode_u)
+    lo = np.array([BOUNDS["alpha"][0], BOUNDS["omega"][0]])
+    hi = np.array([BOUNDS["alpha"][1], BOUNDS["omega"][1]])
+    np.testing.assert_allclose(lap.ci90[0, :, 0], lo + 0.05 * (hi - lo), rtol=1e-3)
+    np.testing.assert_allclose(lap.ci90[0, :, 1], lo + 0.95 * (hi - lo), rtol=1e-3)
+    np.testing.assert_allclose(lap.se[0], (hi - lo) * scipy.stats.norm.pdf(0), rtol=1e-3)
+    f, psd = _data()
+    r = np.log10(psd) - np.log10(psd).mean()
+    m = f.size
+    loglik = -0.5 * np.sum(r**2) / 1e8 - (m - 1) * (np.log(1e4) + 0.5 * np.log(2 * np.pi))
+    assert lap.log_evidence[0] == pytest.approx(loglik - 0.5 * np.log(m), abs=1e-3)
+    u = lap.draws_u(0, np.random.default_rng(0).normal(size=(4000, 2)))
+    x = scipy.special.expit(u)  # uniform on (0, 1) in each coordinate
+    assert scipy.stats.kstest(x[:, 0], "uniform").pvalue > 1e-3
+    np.testing.assert_allclose(
+        np.quantile(x, [0.05, 0.95], axis=0), [[0.05] * 2, [0.95] * 2], atol=0.02
+    )
 
 
 def _mixed(lp, u, h):
@@ -278,3 +305,25 @@ def test_an_unconstrained_parameter_without_prior_has_no_evidence(laplace_fit):
     lap = fit.laplace(post)
     assert np.isnan(lap.log_evidence[0]) and np.isfinite(lap.se[0, 0])
     assert jax.numpy.isfinite(lap.bic[0])
+
+
+def test_precision_eigenvalues_of_a_sloppy_model_stay_accurate_in_float32():
+    # A sloppy model's information spans eight decades; in float32 the eigenvalues of the
+    # assembled precision R^T R + P are lost below about 1e-7 of the largest, those from the
+    # singular values of the stacked square root [R; P^1/2] are not. Reference: numpy float64.
+    from rosetta_jax.fit._laplace import _eigen
+
+    rng = np.random.default_rng(3)
+    q, _ = np.linalg.qr(rng.normal(size=(87, 9)))
+    o, _ = np.linalg.qr(rng.normal(size=(9, 9)))
+    root = q @ np.diag(np.logspace(-1.0, 4.0, 9)) @ o.T
+    prior = np.diag(rng.uniform(0.5, 2.0, 9))
+    ref = np.linalg.eigvalsh(root.T @ root + prior)
+    f32 = lambda a: jnp.asarray(a, jnp.float32)
+    w, v = _eigen(f32(root.T @ root + prior), f32(prior), f32(root))
+    np.testing.assert_allclose(np.sort(np.asarray(w, np.float64)), ref, rtol=2e-3)
+    v = np.asarray(v, np.float64)
+    np.testing.assert_allclose(v.T @ v, np.eye(9), atol=1e-4)
+    # Without a square root (the observed curvature) the precision's own eigenvalues.
+    w, _ = _eigen(f32(root.T @ root + prior), f32(prior), jnp.zeros((0, 9), jnp.float32))
+    np.testing.assert_allclose(np.sort(np.asarray(w, np.float64))[-3:], ref[-3:], rtol=1e-4)

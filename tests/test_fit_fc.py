@@ -193,7 +193,7 @@ def test_fc_posterior_laplace_against_a_grid():
     """The Fisher-z likelihood of FC (`fit.FisherZ`): the Laplace approximation of a shared
     alpha's posterior (G known) against a grid over the same posterior written in numpy
     (scipy's FC, the Gaussian of the z values with sd 1/sqrt(n - 3), the uniform prior on
-    alpha's bounds as a logistic density of the unconstrained value)."""
+    alpha's bounds as a standard normal density of the Laplace's probit coordinate)."""
     import scipy.special
     import scipy.stats
 
@@ -214,16 +214,16 @@ def test_fc_posterior_laplace_against_a_grid():
     lap = res.laplace
     assert lap.coords == ("alpha",) and bool(lap.converged[0])
     lo, hi = BOUNDS["alpha"]
-    sd_u = math.sqrt(lap.cov_u[0, 0, 0])
-    u = lap.mode_u[0, 0] + np.linspace(-8, 8, 801) * sd_u
-    alpha = lo + (hi - lo) * scipy.special.expit(u)
+    sd_v = math.sqrt(lap.cov_v[0, 0, 0])
+    v = lap.mode_v[0, 0] + np.linspace(-8, 8, 801) * sd_v
+    alpha = lo + (hi - lo) * scipy.special.ndtr(v)
     lp = np.array(
         [
             np.sum(scipy.stats.norm.logpdf(z, np.arctanh(_scipy_fc(C, a, 0.5)[iu]), sigma))
             for a in alpha
         ]
-    ) + scipy.stats.logistic.logpdf(u)
-    log_z = scipy.special.logsumexp(lp) + np.log(u[1] - u[0])
+    ) + scipy.stats.norm.logpdf(v)
+    log_z = scipy.special.logsumexp(lp) + np.log(v[1] - v[0])
     w = np.exp(lp - lp.max())
     w /= w.sum()
     mean = np.sum(w * alpha)

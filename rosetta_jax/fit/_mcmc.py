@@ -283,9 +283,8 @@ def _draws_u(result, problem: int, n: int, key):
             u = u[np.asarray(jr.choice(key, u.shape[0], (n,), replace=False))]
         return u, "NUTS"
     approx = result.laplace if result.laplace is not None else laplace(posterior)
-    chol = np.linalg.cholesky(approx.cov_u[problem] + 1e-12 * np.eye(posterior.dim))
     z = np.asarray(jr.normal(key, (2000 if n is None else n, posterior.dim)))
-    return approx.mode_u[problem] + z @ chol.T, "Laplace"
+    return approx.draws_u(problem, z), "Laplace"
 
 
 @eqx.filter_jit

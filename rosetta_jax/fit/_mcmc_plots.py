@@ -3,9 +3,11 @@ draws when `fit.sample` has run, else draws from the Laplace approximation)."""
 
 from __future__ import annotations
 
+import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 
+from ._laplace import to_u
 from ._mcmc import _draws_u, _predict, _require, posterior_predictive
 
 
@@ -41,15 +43,18 @@ def plot_predictive(result, *, problem: int = 0, ax=None, n: int = 200, key=None
 
 
 def _laplace_curves(result, problem: int, cols):
-    """The Laplace Gaussian's pairwise 95 % ellipses in u, mapped to natural units."""
-    mode, cov = result.laplace.mode_u[problem], result.laplace.cov_u[problem]
+    """The Laplace Gaussian's pairwise 95 % ellipses in its coordinates, mapped to natural
+    units."""
+    lap = result.laplace
+    mode, cov = lap.mode_v[problem], lap.cov_v[problem]
     pairs = [(a, b) for i, a in enumerate(cols) for b in cols[:i]]
     t = np.linspace(0, 2 * np.pi, 121)
     pts = np.tile(mode, (len(pairs), t.size, 1))
     for p, (a, b) in enumerate(pairs):
         c = np.linalg.cholesky(cov[np.ix_([a, b], [a, b])])
         pts[p][:, [a, b]] += np.sqrt(5.991) * np.stack([np.cos(t), np.sin(t)], 1) @ c.T
-    nat = _predict(result.posterior, problem, pts.reshape(-1, mode.size))[2].reshape(pts.shape)
+    u = np.asarray(to_u(jnp.asarray(pts.reshape(-1, mode.size)), lap.probit))
+    nat = _predict(result.posterior, problem, u)[2].reshape(pts.shape)
     return {(a, b): nat[p][:, [b, a]] for p, (a, b) in enumerate(pairs)}
 
 

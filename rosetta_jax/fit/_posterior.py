@@ -53,6 +53,8 @@ class Posterior(eqx.Module):
             `fit_fc`'s analytic Hopf FC.
         likelihood: `LogNormal` (spectra) or `FisherZ` (FC).
         transforms, priors: one per fitted leaf (`None`: the transform's default prior).
+        sigma_transform: the transform of a fitted noise level's coordinate to $\\log\\sigma$
+            (a `Bounded` over the log of `likelihood.sigma_range`, uniform prior).
         params: the selector of the fitted leaves; names: their names.
         batched: one independent problem per channel (a regional spectral fit).
     """
@@ -62,6 +64,7 @@ class Posterior(eqx.Module):
     likelihood: LogNormal | FisherZ
     transforms: tuple
     priors: tuple
+    sigma_transform: Bounded
     params: Callable = eqx.field(static=True)
     names: tuple[str, ...] = eqx.field(static=True)
     batched: bool = eqx.field(static=True)
@@ -90,6 +93,7 @@ class Posterior(eqx.Module):
         leaves = tuple(params(model))
         self.model, self.objective, self.likelihood = model, objective, likelihood
         self.transforms, self.priors = tuple(transforms), tuple(priors)
+        self.sigma_transform = _sigma_transform(likelihood)
         self.params, self.names = params, tuple(names)
         n = objective.target.n_channels if spectra else 0
         self.batched = bool(
@@ -109,7 +113,8 @@ class Posterior(eqx.Module):
                 "`likelihood` must be of the same kind as the posterior's, with the noise level "
                 "known in both or fitted in both; build a new posterior otherwise."
             )
-        return eqx.tree_at(lambda p: p.likelihood, self, likelihood)
+        new = (likelihood, _sigma_transform(likelihood))
+        return eqx.tree_at(lambda p: (p.likelihood, p.sigma_transform), self, new)
 
     # ---- coordinates -------------------------------------------------------------------
 
@@ -162,7 +167,7 @@ class Posterior(eqx.Module):
         known = self.likelihood.sigma_known()
         if known is not None:
             return jnp.asarray(known).astype(u.dtype)
-        return jnp.exp(_sigma_transform(self.likelihood).forward(u[-1]))
+        return jnp.exp(self.sigma_transform.forward(u[-1]))
 
     def natural(self, u, part):
         """The parameter values (natural units) of every coordinate."""
@@ -198,7 +203,7 @@ class Posterior(eqx.Module):
             return u
         rms = jnp.sqrt(jnp.mean(self.residual(u, part)[0] ** 2))
         lo, hi = self.likelihood.sigma_range
-        s = _sigma_transform(self.likelihood).inverse(jnp.log(jnp.clip(rms, 1.2 * lo, hi / 1.2)))
+        s = self.sigma_transform.inverse(jnp.log(jnp.clip(rms, 1.2 * lo, hi / 1.2)))
         return u.at[-1].set(s)
 
     # ---- the density -------------------------------------------------------------------
@@ -246,7 +251,7 @@ class Posterior(eqx.Module):
         leaves, s = self._split(u)
         total = sum(log_prior(t, p, x) for t, p, x in zip(part[1], part[2], leaves, strict=True))
         if s is not None:
-            total = total - jax.nn.softplus(s) - jax.nn.softplus(-s)
+            total = total + log_prior(self.sigma_transform, None, s)
         return total
 
     def wall(self, zeta):
@@ -272,19 +277,23 @@ class Posterior(eqx.Module):
         """Derivatives at `u`: the log posterior, its exact gradient, its negative Hessian
         (`curvature="observed"`: exact, forward over reverse mode; `"expected"`: the Fisher
         information of the data, $J^\\top J/\\sigma^2$ from the predictions' Jacobian $J$, see
-        `_expected`), the prior's precision alone (exact), and the log likelihood and log
-        prior."""
+        `_expected`), the prior's precision alone (exact), the log likelihood and log prior,
+        and a square root $R$ of the data's information ($R^\\top R$; with the expected
+        curvature only, else no rows), whose singular values keep the precision's small
+        eigenvalues accurate in float32 (those of $R^\\top R$ are lost below about 1e-7
+        times the largest)."""
         prior_prec = self.prior_precision(u, part)
         if curvature == "expected":
-            lp, grad, info, loglik, logprior = self._expected(u, part)
-            return lp, grad, info + prior_prec, prior_prec, loglik, logprior
+            lp, grad, root, loglik, logprior = self._expected(u, part)
+            info = root.T @ root + prior_prec
+            return lp, grad, info, prior_prec, loglik, logprior, root
 
         def value_and_grad(v):
             (lp, parts), g = jax.value_and_grad(self.parts_of_log_prob, has_aux=True)(v, part)
             return g, (lp, g, parts)
 
         hess, (lp, grad, (loglik, logprior, _)) = jax.jacfwd(value_and_grad, has_aux=True)(u)
-        return lp, grad, -hess, prior_prec, loglik, logprior
+        return lp, grad, -hess, prior_prec, loglik, logprior, jnp.zeros((0, u.shape[0]), u.dtype)
 
     def prior_precision(self, u, part):
         """The prior's negative Hessian in u: diagonal, as every transform and prior acts on
@@ -294,12 +303,13 @@ class Posterior(eqx.Module):
         return jnp.diag(-diag)
 
     def _expected(self, u, part):
-        """The log posterior, its gradient and the data's expected (Fisher) information at
-        `u`, from one forward-mode Jacobian of the residuals, the log noise level and the
-        damping ratios (the generalised Gauss-Newton curvature of SPM's variational Laplace,
-        Friston et al. 2007, NeuroImage 34:220). The Gaussian's Fisher information is
-        $1/\\sigma^2$ per residual and $2m$ for $\\log\\sigma$ ($m$ the residuals' degrees of
-        freedom); the stability wall, a sum of squares, adds its own Gauss-Newton term."""
+        """The log posterior, its gradient and a square root $R$ of the data's expected
+        (Fisher) information $R^\\top R$ at `u`, from one forward-mode Jacobian of the
+        residuals, the log noise level and the damping ratios (the generalised Gauss-Newton
+        curvature of SPM's variational Laplace, Friston et al. 2007, NeuroImage 34:220). The
+        Gaussian's Fisher information is $1/\\sigma^2$ per residual and $2m$ for
+        $\\log\\sigma$ ($m$ the residuals' degrees of freedom); the stability wall, a sum of
+        squares, adds its own Gauss-Newton term."""
 
         def outputs(v):
             r, zeta = self.residual(v, part)
@@ -318,15 +328,25 @@ class Posterior(eqx.Module):
         logprior, g_prior = jax.value_and_grad(self.log_prior)(u, part)
         grad = j_r.T @ d_r.reshape(-1) + j_s * d_s + j_z.T @ d_z + g_prior
         m = r.shape[1] * (r.shape[0] - 1 if self._free() else r.shape[0])
-        sigma2 = jnp.exp(2 * log_s)
-        info = j_r.T @ j_r / sigma2 + 2.0 * m * jnp.outer(j_s, j_s)
+        rows = [j_r / jnp.exp(log_s), jnp.sqrt(2.0 * m) * j_s[None]]
         # The wall -sum(short^2)/(2 w^2), short = relu(1 - zeta/min_damping): Gauss-Newton.
-        method = getattr(self.objective, "method", None)
-        if isinstance(method, Linear) and method.stability_weight:
+        if self._walled():
+            method = self.objective.method
             active = (zeta < method.min_damping).astype(u.dtype)
-            a = active / (method.min_damping * _WALL) ** 2
-            info = info + (j_z * a[:, None]).T @ j_z
-        return loglik + logprior + wall, grad, info, loglik, logprior
+            rows.append(j_z * (jnp.sqrt(active) / (method.min_damping * _WALL))[:, None])
+        root = jnp.concatenate(rows, axis=0)
+        return loglik + logprior + wall, grad, root, loglik, logprior
+
+    def information_rows(self, u, part) -> int:
+        """The number of rows of `_expected`'s square root (from the residuals' shapes, without
+        differentiating)."""
+        r, zeta = jax.eval_shape(lambda v: self.residual(v, part), u)
+        return int(np.prod(r.shape)) + 1 + (int(np.prod(zeta.shape)) if self._walled() else 0)
+
+    def _walled(self) -> bool:
+        """Whether the stability wall is on (the method is `Linear` with a stability weight)."""
+        method = getattr(self.objective, "method", None)
+        return isinstance(method, Linear) and bool(method.stability_weight)
 
     def _free(self) -> bool:
         return isinstance(self.objective, SpectrumObjective) and self.objective.normalize
@@ -339,7 +359,7 @@ class Posterior(eqx.Module):
             for t, p, x in zip(part[1], part[2], leaves, strict=True)
         ]
         if s is not None:
-            v.append(jnp.full((1,), np.pi**2 / 3, u.dtype))
+            v.append(prior_variance(self.sigma_transform, None, s[None]))
         return jnp.concatenate(v)
 
     @property

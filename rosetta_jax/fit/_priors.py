@@ -23,6 +23,7 @@ from ._transforms import (
     GaussianPrior,
     LogNormalPrior,
     Positive,
+    ProbitBounded,
 )
 
 
@@ -61,14 +62,16 @@ def log_prior(transform: AbstractTransform, prior, u: Float[Array, "*shape"]) ->
 
 def prior_variance(transform: AbstractTransform, prior, u) -> Float[Array, "*shape"]:
     """The prior's variance of each unconstrained value (a scale the data's information is
-    compared with): $\\pi^2/3$ for a uniform on `Bounded` (a logistic density in u),
+    compared with): $\\pi^2/3$ for a uniform on `Bounded` (a logistic density in u), 1 on
+    `ProbitBounded` (a standard normal in u),
     $\\sigma^2$ for a log-normal on `Positive`, else the natural-unit variance moved to u at
     `u` by the transform's derivative; infinite for a flat prior."""
     prior = effective_prior(transform, prior)
     u = jnp.asarray(u)
     if prior is None:
         if isinstance(transform, Bounded):
-            return jnp.full(u.shape, np.pi**2 / 3, u.dtype)
+            unit = isinstance(transform, ProbitBounded)
+            return jnp.full(u.shape, 1.0 if unit else np.pi**2 / 3, u.dtype)
         return jnp.full(u.shape, jnp.inf, u.dtype)
     if isinstance(prior, LogNormalPrior) and isinstance(transform, Positive):
         return jnp.broadcast_to(prior.sigma**2, u.shape).astype(u.dtype)

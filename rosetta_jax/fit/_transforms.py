@@ -8,6 +8,7 @@ import abc
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+from jax.scipy.special import ndtr, ndtri
 from jax.scipy.stats import norm
 from jaxtyping import Array, ArrayLike, Float
 
@@ -116,6 +117,23 @@ class Bounded(AbstractTransform):
                     f"The initial value of `{name}` must lie strictly inside "
                     f"({self.low}, {self.high}); got {theta}."
                 )
+
+
+class ProbitBounded(Bounded):
+    """theta = low + (high - low) * Phi(v), Phi the standard normal CDF: the coordinate the
+    Laplace approximation (`fit/_laplace.py`) gives a `Bounded` parameter with a uniform
+    prior, since there the uniform prior is exactly a standard normal density in v (in the
+    logistic coordinate of `Bounded` it is a logistic density, whose Gaussian approximation
+    at its mode is too narrow: its 90 % interval holds 82 % of the prior)."""
+
+    def forward(self, u):
+        return self.low + (self.high - self.low) * ndtr(u)
+
+    def inverse(self, theta):
+        return ndtri((theta - self.low) / (self.high - self.low))
+
+    def log_jacobian(self, u):
+        return jnp.log(self.high - self.low) - 0.5 * u**2 - 0.5 * jnp.log(2 * jnp.pi)
 
 
 class GaussianPrior(eqx.Module):
