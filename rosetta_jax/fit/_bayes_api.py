@@ -31,7 +31,7 @@ sample = _lazy(
     "NUTS (blackjax) on a fit's posterior: `sample(result, *, chains=4, draws=1000, "
     "warmup=500, problems=None, key=None, progress=True)` -> the `FitResult` with `mcmc`, an "
     "arviz InferenceData (chains vmapped, and regions in a regional fit; started from and "
-    "preconditioned by the Laplace approximation).",
+    "preconditioned by the Laplace approximation, in its coordinates).",
 )
 diagnostics = _lazy(
     "diagnostics", "Per-parameter posterior summary with R-hat and effective sample sizes."
