@@ -45,6 +45,7 @@ import numpy as np
 from jax.scipy.special import log_ndtr, ndtri
 
 from ._posterior import Posterior
+from ._priors import effective_prior
 from ._transforms import Bounded, ProbitBounded
 
 
@@ -249,8 +250,14 @@ def probit_mask(posterior: Posterior) -> np.ndarray:
     and a fitted noise level): those the Laplace approximation takes as probits."""
     flags = []
     for t, p, shape in zip(posterior.transforms, posterior.priors, posterior.shapes, strict=True):
-        flags += [isinstance(t, Bounded) and p is None] * int(np.prod(shape))
+        flags += [_uniform_on_range(t, p)] * int(np.prod(shape))
     return np.array(flags + [True] * posterior.likelihood.fitted_sigma, dtype=bool)
+
+
+def _uniform_on_range(transform, prior) -> bool:
+    """Whether a parameter's prior is uniform on a bounded range (a `Bounded` without a prior,
+    see `fit/_priors.py`)."""
+    return isinstance(transform, Bounded) and effective_prior(transform, prior) is None
 
 
 def probit_coordinates(posterior: Posterior) -> Posterior:
@@ -258,7 +265,7 @@ def probit_coordinates(posterior: Posterior) -> Posterior:
     noise level's) transform replaced by a `ProbitBounded` over the same range."""
 
     def probit(t, p):
-        return ProbitBounded(t.low, t.high) if isinstance(t, Bounded) and p is None else t
+        return ProbitBounded(t.low, t.high) if _uniform_on_range(t, p) else t
 
     transforms = tuple(map(probit, posterior.transforms, posterior.priors))
     sigma = posterior.sigma_transform
@@ -281,12 +288,9 @@ def to_u(v, mask):
 def _compute(posterior: Posterior, u0, newton_steps: int, curvature: str, mask):
     """Every problem's mode and statistics, from `u0` (in the fit's u; None: the posterior's
     model's values, with a fitted noise level at the residuals' scale), in one compiled
-    program (the coordinate changes inside it: eager, their small programs took 1.5 s). On
-    CPU it is compiled at XLA's backend optimisation level 1 (of 3): it runs once per fit,
-    and compiling it took most of its cost (68 regions, `benchmarks/bench_laplace.py`: cold
-    9.7 s and compiled 0.19 s for the oscillators, 17.6 s and 2.4 s for Jansen-Rit, against
-    12.2-14.9 s, 0.30 s, 20.6 s and 2.5 s at the default level; at level 0 Jansen-Rit's
-    Newton steps ran five times slower)."""
+    program. On CPU it is compiled at XLA's backend optimisation level 1: it runs once per
+    fit and compiling took most of its cost (68 regions, `benchmarks/bench_laplace.py`: cold
+    9.7 s, was 12.2-14.9 s; at level 0 Jansen-Rit's Newton steps ran five times slower)."""
     jitted = _compute_cpu if jax.default_backend() == "cpu" else _compute_jit
     return jitted(posterior, u0, newton_steps, curvature, tuple(bool(m) for m in mask))
 

@@ -256,10 +256,9 @@ class Posterior(eqx.Module):
 
     def wall(self, zeta):
         """The soft wall at the method's stability limit (0 inside)."""
-        method = getattr(self.objective, "method", None)
-        if not isinstance(method, Linear) or not method.stability_weight:
+        if not self._walled():
             return jnp.zeros(())
-        short = jax.nn.relu(1.0 - zeta / method.min_damping)
+        short = jax.nn.relu(1.0 - zeta / self.objective.method.min_damping)
         return -jnp.sum(short**2) / (2 * _WALL**2)
 
     def log_prob(self, u, part):
