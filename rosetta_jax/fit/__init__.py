@@ -19,6 +19,7 @@ from ._cohort import fit_cohort as fit_cohort
 from ._compare import Comparison as Comparison, compare as compare, kass_raftery as kass_raftery
 from ._fc import SimulatedBold as SimulatedBold, fit_fc as fit_fc
 from ._fit import FitResult as FitResult, fit as fit
+from ._importance import importance as importance
 from ._laplace import Laplace as Laplace, laplace as laplace
 from ._likelihoods import FisherZ as FisherZ, LogNormal as LogNormal
 from ._methods import Linear as Linear, Simulated as Simulated, damping_ratio as damping_ratio

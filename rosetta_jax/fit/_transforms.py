@@ -8,7 +8,7 @@ import abc
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-from jax.scipy.special import ndtr, ndtri
+from jax.scipy.special import erfc, ndtri
 from jax.scipy.stats import norm
 from jaxtyping import Array, ArrayLike, Float
 
@@ -119,6 +119,9 @@ class Bounded(AbstractTransform):
                 )
 
 
+_SQRT_HALF = 0.7071067811865476
+
+
 class ProbitBounded(Bounded):
     """theta = low + (high - low) * Phi(v), Phi the standard normal CDF: the coordinate the
     Laplace approximation (`fit/_laplace.py`) gives a `Bounded` parameter with a uniform
@@ -127,7 +130,9 @@ class ProbitBounded(Bounded):
     at its mode is too narrow: its 90 % interval holds 82 % of the prior)."""
 
     def forward(self, u):
-        return self.low + (self.high - self.low) * ndtr(u)
+        # Phi(u) = erfc(-u / sqrt 2) / 2: one erfc (jax's `ndtr` branches between erf and
+        # erfc, which doubles the compiled program of every Laplace fit).
+        return self.low + (self.high - self.low) * 0.5 * erfc(-u * _SQRT_HALF)
 
     def inverse(self, theta):
         return ndtri((theta - self.low) / (self.high - self.low))
