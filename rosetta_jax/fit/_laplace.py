@@ -288,9 +288,8 @@ def to_u(v, mask):
 def _compute(posterior: Posterior, u0, newton_steps: int, curvature: str, mask):
     """Every problem's mode and statistics, from `u0` (in the fit's u; None: the posterior's
     model's values, with a fitted noise level at the residuals' scale), in one compiled
-    program. On CPU it is compiled at XLA's backend optimisation level 1: it runs once per
-    fit and compiling took most of its cost (68 regions, `benchmarks/bench_laplace.py`: cold
-    9.7 s, was 12.2-14.9 s; at level 0 Jansen-Rit's Newton steps ran five times slower)."""
+    program; on CPU compiled at XLA's backend optimisation level 1 (compiling is most of its
+    cost, `benchmarks/bench_laplace.py`; at level 0 Jansen-Rit's Newton ran 5x slower)."""
     jitted = _compute_cpu if jax.default_backend() == "cpu" else _compute_jit
     return jitted(posterior, u0, newton_steps, curvature, tuple(bool(m) for m in mask))
 
@@ -371,15 +370,16 @@ def _one(posterior, u, part, newton_steps, curvature):
     )
     w_raw, v = _eigen(precision, prior_prec, root)
     w = jnp.maximum(w_raw, 1e-10 * jnp.maximum(jnp.max(w_raw), 1e-30))
-    data_info = precision - prior_prec
     cov = (v / w) @ v.T
     sd = jnp.sqrt(jnp.diag(cov))
-    nat = lambda x: posterior.natural(x, part)
-    mode, se = jax.jvp(nat, (u,), (sd,))
-    ci = lambda z: jnp.stack([nat(u - z * sd), nat(u + z * sd)], axis=-1)
+    # Mode, slope along sd and interval ends in one batched call (one copy of the transforms).
+    z = jnp.array([0.0, -_Z90, _Z90, -_Z95, _Z95], u.dtype)[:, None]
+    nat = lambda x, t: jax.jvp(lambda y: posterior.natural(y, part), (x,), (t,))
+    vals, slopes = jax.vmap(nat)(u + z * sd, jnp.zeros((5, 1), u.dtype).at[0].set(1.0) * sd)
+    mode, se = vals[0], slopes[0]
     pv = posterior.prior_variances(u, part)
     psd = jnp.where(jnp.isfinite(pv), jnp.sqrt(pv), 1e6)
-    ratio, directions = jnp.linalg.eigh(psd[:, None] * data_info * psd[None, :])
+    ratio, directions = jnp.linalg.eigh(psd[:, None] * (precision - prior_prec) * psd[None, :])
     d, log_det = u.shape[0], jnp.sum(jnp.log(w))
     return {
         "u": u,
@@ -387,8 +387,8 @@ def _one(posterior, u, part, newton_steps, curvature):
         "corr": cov / (sd[:, None] * sd[None, :]),
         "mode": mode,
         "se": jnp.abs(se),
-        "ci90": ci(_Z90),
-        "ci95": ci(_Z95),
+        "ci90": jnp.stack([vals[1], vals[2]], axis=-1),
+        "ci95": jnp.stack([vals[3], vals[4]], axis=-1),
         "ratio": ratio,
         "directions": directions,
         "contraction": 1.0 - jnp.diag(cov) / pv,
