@@ -8,6 +8,8 @@ $S(\\omega) \\propto 1/(\\alpha^2 + (\\omega - \\omega_0)^2) + 1/(\\alpha^2 + (\
 with the log-normal likelihood (scale integrated out) and uniform priors written out too.
 """
 
+import json
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -203,7 +205,7 @@ def _grid_quantiles(theta, lp, probs):
     return np.array(out)
 
 
-def test_importance_sampling_corrects_the_laplace_of_a_skewed_posterior(laplace_fit):
+def test_importance_sampling_corrects_the_laplace_of_a_skewed_posterior(laplace_fit, tmp_path):
     # With a noise level of 0.8 decades the posterior is wide and skewed: the Laplace's 90 %
     # interval for alpha misses the grid's lower quantile by a fifth of its width; the
     # importance-weighted draws recover the grid's quantiles and evidence.
@@ -225,6 +227,10 @@ def test_importance_sampling_corrects_the_laplace_of_a_skewed_posterior(laplace_
     np.testing.assert_allclose(out.laplace.ci95[0], q[:, 2:], atol=0.06 * width.min())
     record = out.meta["importance"]
     assert record["corrected"] == [True] and record["ess"][0] > 2000
+    assert "intervals corrected in 1 of 1 problems" in out.summary()
+    out.save(tmp_path / "fit")
+    saved = json.loads((tmp_path / "fit" / "fit.json").read_text())
+    assert saved["meta"]["importance"]["ess"] == pytest.approx(record["ess"])
     log_z = scipy.special.logsumexp(lp) + np.log(np.prod([a[1] - a[0] for a in axes]))
     assert record["log_evidence"][0] == pytest.approx(log_z, abs=0.03)
     assert abs(lap.log_evidence[0] - log_z) > 0.05

@@ -105,6 +105,13 @@ class FitResult(eqx.Module):
                 lines.append(f"  {k}: {float(v):.4g}")
         if self.laplace is not None:
             lines.append(self.laplace.summary())
+        record = self.meta.get("importance")
+        if record is not None:
+            lines.append(
+                f"importance sampling ({record['draws']} draws): intervals corrected in "
+                f"{sum(record['corrected'])} of {len(record['corrected'])} problems, "
+                f"median effective sample size {np.median(record['ess']):.0f}"
+            )
         if self.mcmc is not None:
             from ._mcmc import diagnostics_line
 
