@@ -63,7 +63,7 @@ def importance(
         >>> res = fit.importance(fit.fit_spectra(target))
         >>> res.meta["importance"]["ess"]
     """
-    post, lap = result.posterior, getattr(result, "laplace", None)
+    post, lap = result.posterior, result.laplace
     if post is None or lap is None:
         raise ValueError(
             "`result` has no Laplace approximation: fit with a likelihood (e.g. "

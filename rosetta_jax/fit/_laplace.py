@@ -41,11 +41,11 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.scipy.special import erfc, ndtri
+from jax.scipy.special import ndtri
 
 from ._posterior import Posterior
 from ._priors import effective_prior
-from ._transforms import Bounded, ProbitBounded
+from ._transforms import Bounded, ProbitBounded, normal_cdf
 
 
 _Z90, _Z95 = 1.6448536269514722, 1.959963984540054
@@ -281,7 +281,7 @@ def to_v(u, mask):
 
 def to_u(v, mask):
     """u of coordinates v (the inverse of `to_v`): logit(Phi(v)) from the tail Phi(-|v|)."""
-    q = jnp.maximum(0.5 * erfc(jnp.abs(v) * 0.7071067811865476), jnp.finfo(v.dtype).tiny)
+    q = jnp.maximum(normal_cdf(-jnp.abs(v)), jnp.finfo(v.dtype).tiny)
     return jnp.where(jnp.asarray(mask), jnp.sign(v) * (jnp.log1p(-q) - jnp.log(q)), v)
 
 
