@@ -26,7 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import gammaln
 
-from ._laplace import probit_coordinates
+from ._probit import probit_coordinates
 
 
 def importance(

@@ -6,10 +6,7 @@ The Gaussian lives in the coordinates v in which the prior is closest to Gaussia
 fit's unconstrained values) for every parameter but those with a uniform prior on a bounded
 range (`Bounded` without a prior, and a fitted noise level), whose v is the probit of the
 value's position in the range, $v = \\Phi^{-1}((\\theta - a)/(b - a))$, where the uniform
-prior is exactly a standard normal. In the logistic u of `Bounded` it is a logistic density,
-whose Gaussian approximation at the mode holds 82 % of the prior in its 90 % interval
-(calibration, `benchmarks/bench_calibration.py`: 90 % intervals cover 83 % in u, 86 % in v;
-`fit.importance` corrects them by importance sampling: 90 %).
+prior is exactly a standard normal (in the logistic u of `Bounded` it is a logistic density).
 
 The mode is the fit's optimum refined by damped Newton steps on the log posterior (the fit's
 own loss has extra terms, such as the alpha-peak term, that are not data), with the exact
@@ -22,8 +19,9 @@ sloppy directions (narrower intervals), and its program takes about 1.5 times as
 compile. On data the model can produce, the two agree (`benchmarks/bench_calibration.py`).
 From it:
 
-- standard errors and credible intervals in natural units (each coordinate's interval in v
-  mapped through its increasing transform, so intervals respect bounds);
+- standard errors and credible intervals in natural units: a uniform-prior parameter's from
+  the likelihood's Gaussian in its own units truncated to its range (`_probit.py`),
+  the others' intervals in v mapped through their increasing transforms;
 - the correlation matrix;
 - identifiability: the eigenvalues $\\lambda$ of the data's information relative to the
   prior's ($F x = \\lambda P x$, $P$ the prior precision): a direction with $\\lambda < 1$ is
@@ -41,14 +39,13 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.scipy.special import ndtri
 
 from ._posterior import Posterior
-from ._priors import effective_prior
-from ._transforms import Bounded, ProbitBounded, normal_cdf
+from ._probit import box_interval_points, probit_coordinates, probit_mask, to_u, to_v
 
 
 _Z90, _Z95 = 1.6448536269514722, 1.959963984540054
+_PROBS = (0.05, 0.95, 0.025, 0.975)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,7 +57,8 @@ class Laplace:
         coords: the coordinates' names (`noise_sigma` last when the noise level is fitted).
         mode: the posterior mode in natural units, `(n_problems, dim)`.
         se: standard errors in natural units (delta method).
-        ci90, ci95: 90 % and 95 % credible intervals in natural units, `(..., dim, 2)`.
+        ci90, ci95: 90 % and 95 % credible intervals in natural units, `(..., dim, 2)`
+            (see the module's docstring); `fit.importance` corrects them by sampling.
         mode_v, cov_v: the Gaussian's mean and covariance in its coordinates v (see the
             module's docstring); `probit`: which coordinates of v are probits (else v = u).
         mode_u, cov_u: the same Gaussian moved to the fit's unconstrained space u (the mode
@@ -244,47 +242,6 @@ def laplace(
     )
 
 
-def probit_mask(posterior: Posterior) -> np.ndarray:
-    """Which coordinates have a uniform prior on a bounded range (`Bounded` without a prior,
-    and a fitted noise level): those the Laplace approximation takes as probits."""
-    flags = []
-    for t, p, shape in zip(posterior.transforms, posterior.priors, posterior.shapes, strict=True):
-        flags += [_uniform_on_range(t, p)] * int(np.prod(shape))
-    return np.array(flags + [True] * posterior.likelihood.fitted_sigma, dtype=bool)
-
-
-def _uniform_on_range(transform, prior) -> bool:
-    """Whether a parameter's prior is uniform on a bounded range (a `Bounded` without a prior,
-    see `fit/_priors.py`)."""
-    return isinstance(transform, Bounded) and effective_prior(transform, prior) is None
-
-
-def probit_coordinates(posterior: Posterior) -> Posterior:
-    """The same posterior over the coordinates v: every uniform-prior `Bounded` (and a fitted
-    noise level's) transform replaced by a `ProbitBounded` over the same range."""
-
-    def probit(t, p):
-        return ProbitBounded(t.low, t.high) if _uniform_on_range(t, p) else t
-
-    transforms = tuple(map(probit, posterior.transforms, posterior.priors))
-    sigma = posterior.sigma_transform
-    new = (transforms, ProbitBounded(sigma.low, sigma.high))
-    return eqx.tree_at(lambda p: (p.transforms, p.sigma_transform), posterior, new)
-
-
-def to_v(u, mask):
-    """The coordinates v of u `(..., dim)`: probits where `mask` (ndtri of the smaller tail)."""
-    s = jnp.clip(u, -30.0, 30.0)
-    v = -jnp.sign(s) * ndtri(jax.nn.sigmoid(-jnp.abs(s)))
-    return jnp.where(jnp.asarray(mask), v, u)
-
-
-def to_u(v, mask):
-    """u of coordinates v (the inverse of `to_v`): logit(Phi(v)) from the tail Phi(-|v|)."""
-    q = jnp.maximum(normal_cdf(-jnp.abs(v)), jnp.finfo(v.dtype).tiny)
-    return jnp.where(jnp.asarray(mask), jnp.sign(v) * (jnp.log1p(-q) - jnp.log(q)), v)
-
-
 def _compute(posterior: Posterior, u0, newton_steps: int, curvature: str, mask):
     """Every problem's mode and statistics, from `u0` (in the fit's u; None: the posterior's
     model's values, with a fitted noise level at the residuals' scale), in one compiled
@@ -301,7 +258,7 @@ def _compute_impl(posterior, u0, newton_steps, curvature, mask):
 
     def one(u, part):
         u = posterior.initial_sigma(u, part) if start else u
-        out = _one(posterior, u, part, newton_steps, curvature)
+        out = _one(posterior, u, part, newton_steps, curvature, mask)
         # The Gaussian moved to the fit's u: its mode mapped, its covariance by the delta method.
         mode_u, slope = jax.jvp(lambda v: to_u(v, mask), (out["u"],), (jnp.ones_like(u),))
         return dict(out, mode_u=mode_u, cov_u=slope[:, None] * out["cov"] * slope[None, :])
@@ -363,7 +320,7 @@ def _eigen(precision, prior_prec, root):
     return jnp.where(use, s[::-1] ** 2, w), jnp.where(use, vt[::-1].T, v)
 
 
-def _one(posterior, u, part, newton_steps, curvature):
+def _one(posterior, u, part, newton_steps, curvature, mask):
     """The mode and every Laplace statistic of one problem."""
     u, (_, grad, precision, prior_prec, loglik, logprior, root) = _refine(
         posterior, u, part, newton_steps, curvature
@@ -372,10 +329,15 @@ def _one(posterior, u, part, newton_steps, curvature):
     w = jnp.maximum(w_raw, 1e-10 * jnp.maximum(jnp.max(w_raw), 1e-30))
     cov = (v / w) @ v.T
     sd = jnp.sqrt(jnp.diag(cov))
-    # Mode, slope along sd and interval ends in one batched call (one copy of the transforms).
+    # Mode, slope along sd and interval ends in one batched call (one copy of the transforms);
+    # uniform-prior coordinates' ends from their truncated Gaussians (`_probit.py`).
     z = jnp.array([0.0, -_Z90, _Z90, -_Z95, _Z95], u.dtype)[:, None]
+    points = u + z * sd
+    if np.any(mask):
+        box = box_interval_points(u, grad, precision, prior_prec, mask, _PROBS, curvature)
+        points = points.at[1:].set(jnp.where(jnp.isfinite(box), box, points[1:]))
     nat = lambda x, t: jax.jvp(lambda y: posterior.natural(y, part), (x,), (t,))
-    vals, slopes = jax.vmap(nat)(u + z * sd, jnp.zeros((5, 1), u.dtype).at[0].set(1.0) * sd)
+    vals, slopes = jax.vmap(nat)(points, jnp.zeros((5, 1), u.dtype).at[0].set(1.0) * sd)
     mode, se = vals[0], slopes[0]
     pv = posterior.prior_variances(u, part)
     psd = jnp.where(jnp.isfinite(pv), jnp.sqrt(pv), 1e6)

@@ -238,7 +238,8 @@ def sample(
     Raises:
         ValueError: the result has no posterior, or an argument is out of range.
     """
-    from ._laplace import laplace, probit_coordinates, probit_mask, to_u
+    from ._laplace import laplace
+    from ._probit import probit_coordinates, probit_mask, to_u
 
     posterior = _require(result)
     if min(chains, draws) < 1 or warmup < 0 or not 0 < target_accept < 1:

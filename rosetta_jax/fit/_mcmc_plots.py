@@ -7,8 +7,8 @@ import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 
-from ._laplace import to_u
 from ._mcmc import _draws_u, _predict, _require, posterior_predictive
+from ._probit import to_u
 
 
 def plot_predictive(result, *, problem: int = 0, ax=None, n: int = 200, key=None):

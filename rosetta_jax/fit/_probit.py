@@ -1,0 +1,145 @@
+"""Uniform priors on bounded ranges in the Laplace approximation: the probit coordinates in
+which such a prior is exactly a standard normal, and the parameters' credible intervals.
+
+A `Bounded` parameter without a prior (and a fitted noise level) has a uniform prior on its
+range (a, b). The Laplace Gaussian takes it as the probit of its place in the range,
+$v = \\Phi^{-1}((\\theta - a)/(b - a))$ (`probit_coordinates`, `to_v`, `to_u`).
+
+Its intervals: the Gaussian's intervals in v mapped back to the range are too narrow where the
+truth lies near a bound (calibration on synthetic spectra, `benchmarks/bench_calibration.py`:
+90 % intervals covered 85-86 % on average), because the probit map bends a likelihood that is
+close to Gaussian in the parameter itself. `box_interval_points` moves the data's precision at
+the mode to the parameters' fractions of their ranges, $r = (\\theta - a)/(b - a) = \\Phi(v)$,
+finds the likelihood's own maximum from there by one Newton step, and takes each marginal as
+that Gaussian truncated to (0, 1): the exact posterior when the likelihood is Gaussian in
+$\\theta$ (correlations with other truncated parameters aside), and 88-90 % coverage on the
+same synthetic spectra. Coordinates without a uniform prior keep the Gaussian of v.
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.scipy.special import ndtri
+
+from ._posterior import Posterior
+from ._priors import effective_prior
+from ._transforms import Bounded, ProbitBounded, normal_cdf
+
+
+def probit_mask(posterior: Posterior) -> np.ndarray:
+    """Which coordinates have a uniform prior on a bounded range (`Bounded` without a prior,
+    and a fitted noise level): those the Laplace approximation takes as probits."""
+    flags = []
+    for t, p, shape in zip(posterior.transforms, posterior.priors, posterior.shapes, strict=True):
+        flags += [_uniform_on_range(t, p)] * int(np.prod(shape))
+    return np.array(flags + [True] * posterior.likelihood.fitted_sigma, dtype=bool)
+
+
+def _uniform_on_range(transform, prior) -> bool:
+    """Whether a parameter's prior is uniform on a bounded range (a `Bounded` without a prior,
+    see `fit/_priors.py`)."""
+    return isinstance(transform, Bounded) and effective_prior(transform, prior) is None
+
+
+def probit_coordinates(posterior: Posterior) -> Posterior:
+    """The same posterior over the coordinates v: every uniform-prior `Bounded` (and a fitted
+    noise level's) transform replaced by a `ProbitBounded` over the same range."""
+
+    def probit(t, p):
+        return ProbitBounded(t.low, t.high) if _uniform_on_range(t, p) else t
+
+    transforms = tuple(map(probit, posterior.transforms, posterior.priors))
+    sigma = posterior.sigma_transform
+    new = (transforms, ProbitBounded(sigma.low, sigma.high))
+    return eqx.tree_at(lambda p: (p.transforms, p.sigma_transform), posterior, new)
+
+
+def to_v(u, mask):
+    """The coordinates v of u `(..., dim)`: probits where `mask` (ndtri of the smaller tail)."""
+    s = jnp.clip(u, -30.0, 30.0)
+    v = -jnp.sign(s) * ndtri(jax.nn.sigmoid(-jnp.abs(s)))
+    return jnp.where(jnp.asarray(mask), v, u)
+
+
+def to_u(v, mask):
+    """u of coordinates v (the inverse of `to_v`): logit(Phi(v)) from the tail Phi(-|v|)."""
+    q = jnp.maximum(normal_cdf(-jnp.abs(v)), jnp.finfo(v.dtype).tiny)
+    return jnp.where(jnp.asarray(mask), jnp.sign(v) * (jnp.log1p(-q) - jnp.log(q)), v)
+
+
+# A weak precision on every fraction r (a standard deviation of 100 ranges): keeps the
+# likelihood's Gaussian proper where the data leave a parameter to its prior (its truncation
+# is then uniform on the range, to within 1e-4 of the range).
+_FLAT = 1e-4
+
+
+def truncated_normal_quantile(mean, sd, q):
+    """The quantiles `q` of a normal `(mean, sd)` truncated to (0, 1), computed from the tail
+    nearer the truncated mass so that a mean far outside the range keeps its precision."""
+    a, b = -mean / sd, (1.0 - mean) / sd
+    flip = a + b > 0
+    lo, hi = jnp.where(flip, -b, a), jnp.where(flip, -a, b)
+    p = jnp.where(flip, 1.0 - q, q)
+    log_lo, log_hi = log_normal_cdf(jnp.stack([lo, hi]))
+    z = ndtri_log(log_hi + jnp.log(p + (1.0 - p) * jnp.exp(log_lo - log_hi)))
+    return mean + sd * jnp.where(flip, -z, z)
+
+
+def log_normal_cdf(x):
+    """$\\log\\Phi(x)$ from `normal_cdf` (one erfc), and below x = -10 (where Phi falls
+    toward float32's smallest numbers) from its asymptotic series to $x^{-6}$ (relative error
+    of Phi below 1e-6 there); jax's `log_ndtr` takes twice as long to compile."""
+    tail = jnp.minimum(x, -10.0)
+    y = 1.0 / tail**2
+    series = -0.5 * tail**2 - jnp.log(-tail) - 0.5 * np.log(2 * np.pi)
+    series = series + jnp.log1p(y * (-1.0 + y * (3.0 - 15.0 * y)))
+    return jnp.where(x < -10.0, series, jnp.log(normal_cdf(jnp.maximum(x, -10.0))))
+
+
+def ndtri_log(log_p):
+    """The standard normal quantile of the probability `exp(log_p)`, also where that
+    underflows (a truncated mass far in a tail): below p = 1e-10, four Newton steps on
+    $\\log\\Phi(z) = \\log p$ from $z = -\\sqrt{-2 \\log p}$ (in float64 $\\log\\Phi(z)$
+    within 1e-10 of $\\log p$)."""
+    deep = log_p < -23.0
+    z = ndtri(jnp.exp(jnp.where(deep, -23.0, log_p)))
+    w = -jnp.sqrt(-2.0 * jnp.where(deep, log_p, -23.0))
+
+    def newton(_, w):
+        log_cdf = log_normal_cdf(w)
+        return w - (log_cdf - log_p) * jnp.exp(log_cdf + 0.5 * w**2 + 0.5 * np.log(2 * np.pi))
+
+    return jnp.where(deep, jax.lax.fori_loop(0, 4, newton, w), z)
+
+
+def box_interval_points(v, grad, precision, prior_prec, mask, probs, curvature: str):
+    """Points in v `(len(probs), dim)` whose coordinates with a uniform prior (`mask`, their v
+    probits with a standard normal prior) are the quantiles `probs` of their truncated
+    likelihood Gaussian; the other coordinates are NaN (to be taken from the Gaussian of v).
+
+    Args:
+        v: the posterior mode in v; `grad`: the log posterior's gradient there.
+        precision, prior_prec: the posterior's and the prior's precision in v.
+        mask: which coordinates are probits (a static bool array).
+        probs: the quantiles wanted, `(n,)`.
+        curvature: "expected" or "observed" (how `precision` was made: the observed
+            Hessian also holds the probit map's own curvature, removed here).
+    """
+    m = jnp.asarray(mask, v.dtype)
+    data = precision - prior_prec * m[:, None] * m[None, :]
+    grad_data = grad + m * v  # the standard normal prior's gradient is -v
+    if curvature == "observed":  # d2r/dv2 = -v r'(v): its term in the data's Hessian
+        data = data - jnp.diag(m * v * grad_data)
+    slope = jnp.where(mask, jnp.exp(-0.5 * v**2) / np.sqrt(2 * np.pi), 1.0)  # dr/dv
+    prec_w = data / (slope[:, None] * slope[None, :]) + jnp.diag(_FLAT * m)
+    w, vecs = jnp.linalg.eigh(0.5 * (prec_w + prec_w.T))  # compiles in a third of `inv`'s time
+    cov_w = jnp.where(jnp.min(w) > 0, (vecs / w) @ vecs.T, jnp.nan)  # NaN: v's Gaussian
+    mean = normal_cdf(v) + cov_w @ (grad_data / slope)
+    sd = jnp.sqrt(jnp.diag(cov_w))
+    r = truncated_normal_quantile(mean, sd, jnp.asarray(probs, v.dtype)[:, None])
+    tiny = jnp.finfo(v.dtype).tiny
+    points = ndtri(jnp.clip(r, tiny, 1.0 - jnp.finfo(v.dtype).epsneg))
+    return jnp.where(mask, points, jnp.nan)
