@@ -9,10 +9,29 @@ import scipy.optimize
 import scipy.special
 import scipy.stats
 
-from rosetta_jax.fit._probit import box_interval_points, log_normal_cdf, truncated_normal_quantile
+from rosetta_jax.fit._probit import (
+    box_interval_points,
+    log_normal_cdf,
+    spd_inverse,
+    truncated_normal_quantile,
+)
 
 
 PROBS = np.array([0.025, 0.05, 0.5, 0.95, 0.975])
+
+
+@pytest.mark.parametrize("x64", [True, False])
+def test_spd_inverse_matches_numpy(x64):
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(7, 7))
+    a = x @ x.T + 0.5 * np.eye(7)
+    with jax.enable_x64(x64):
+        dtype = jnp.float64 if x64 else jnp.float32
+        got = np.asarray(spd_inverse(jnp.asarray(a, dtype)))
+        indefinite = np.asarray(spd_inverse(jnp.asarray(np.diag([1.0, -1.0, 2.0]), dtype)))
+    ref = np.linalg.inv(a)
+    np.testing.assert_allclose(got, ref, atol=(1e-12 if x64 else 1e-4) * np.abs(ref).max())
+    assert np.all(np.isnan(indefinite))
 
 
 def test_log_normal_cdf_matches_scipy():

@@ -41,11 +41,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._posterior import Posterior
-from ._probit import box_interval_points, probit_coordinates, probit_mask, to_u, to_v
+from ._probit import box_intervals, probit_coordinates, probit_mask, to_u, to_v
 
 
 _Z90, _Z95 = 1.6448536269514722, 1.959963984540054
-_PROBS = (0.05, 0.95, 0.025, 0.975)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -207,6 +206,12 @@ def laplace(
     mask = probit_mask(posterior)
     view = probit_coordinates(posterior)
     out = _compute(view, None if start else jnp.asarray(u0), newton_steps, curvature, mask)
+    if np.any(mask):  # uniform-prior coordinates: truncated Gaussians (`_probit.py`)
+        args = (out["u"], out["grad"], out["precision"], out["prior_prec"], out["points"])
+        ends = box_intervals(view, *args, tuple(bool(m) for m in mask), curvature)
+        out = dict(
+            out, ci90=jnp.moveaxis(ends[:, :2], 1, -1), ci95=jnp.moveaxis(ends[:, 2:], 1, -1)
+        )
     out = {k: np.asarray(v) for k, v in out.items()}
     k, n = posterior.dim, posterior.n_points
     proper = posterior.proper
@@ -329,13 +334,9 @@ def _one(posterior, u, part, newton_steps, curvature, mask):
     w = jnp.maximum(w_raw, 1e-10 * jnp.maximum(jnp.max(w_raw), 1e-30))
     cov = (v / w) @ v.T
     sd = jnp.sqrt(jnp.diag(cov))
-    # Mode, slope along sd and interval ends in one batched call (one copy of the transforms);
-    # uniform-prior coordinates' ends from their truncated Gaussians (`_probit.py`).
+    # Mode, slope along sd and interval ends in one batched call (one copy of the transforms).
     z = jnp.array([0.0, -_Z90, _Z90, -_Z95, _Z95], u.dtype)[:, None]
     points = u + z * sd
-    if np.any(mask):
-        box = box_interval_points(u, grad, precision, prior_prec, mask, _PROBS, curvature)
-        points = points.at[1:].set(jnp.where(jnp.isfinite(box), box, points[1:]))
     nat = lambda x, t: jax.jvp(lambda y: posterior.natural(y, part), (x,), (t,))
     vals, slopes = jax.vmap(nat)(points, jnp.zeros((5, 1), u.dtype).at[0].set(1.0) * sd)
     mode, se = vals[0], slopes[0]
@@ -358,5 +359,9 @@ def _one(posterior, u, part, newton_steps, curvature, mask):
         "logprior": logprior,
         "log_evidence": loglik + logprior + 0.5 * d * jnp.log(2 * jnp.pi) - 0.5 * log_det,
         "decrement": grad @ cov @ grad,
+        "grad": grad,
+        "precision": precision,
+        "prior_prec": prior_prec,
+        "points": points[1:],
         "definite": jnp.min(w_raw) > 0,
     }
