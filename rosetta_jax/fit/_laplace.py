@@ -263,7 +263,7 @@ def _compute_impl(posterior, u0, newton_steps, curvature, mask):
 
     def one(u, part):
         u = posterior.initial_sigma(u, part) if start else u
-        out = _one(posterior, u, part, newton_steps, curvature, mask)
+        out = _one(posterior, u, part, newton_steps, curvature)
         # The Gaussian moved to the fit's u: its mode mapped, its covariance by the delta method.
         mode_u, slope = jax.jvp(lambda v: to_u(v, mask), (out["u"],), (jnp.ones_like(u),))
         return dict(out, mode_u=mode_u, cov_u=slope[:, None] * out["cov"] * slope[None, :])
@@ -325,7 +325,7 @@ def _eigen(precision, prior_prec, root):
     return jnp.where(use, s[::-1] ** 2, w), jnp.where(use, vt[::-1].T, v)
 
 
-def _one(posterior, u, part, newton_steps, curvature, mask):
+def _one(posterior, u, part, newton_steps, curvature):
     """The mode and every Laplace statistic of one problem."""
     u, (_, grad, precision, prior_prec, loglik, logprior, root) = _refine(
         posterior, u, part, newton_steps, curvature
