@@ -207,7 +207,7 @@ def laplace(
     view = probit_coordinates(posterior)
     out = _compute(view, None if start else jnp.asarray(u0), newton_steps, curvature, mask)
     if np.any(mask):  # uniform-prior coordinates: truncated Gaussians (`_probit.py`)
-        args = (out["u"], out["grad"], out["precision"], out["prior_prec"], out["points"])
+        args = (out["u"], out["cov"], out["grad"], out["precision"], out["prior_prec"])
         ends = box_intervals(view, *args, tuple(bool(m) for m in mask), curvature)
         out = dict(
             out, ci90=jnp.moveaxis(ends[:, :2], 1, -1), ci95=jnp.moveaxis(ends[:, 2:], 1, -1)
@@ -362,6 +362,5 @@ def _one(posterior, u, part, newton_steps, curvature):
         "grad": grad,
         "precision": precision,
         "prior_prec": prior_prec,
-        "points": points[1:],
         "definite": jnp.min(w_raw) > 0,
     }

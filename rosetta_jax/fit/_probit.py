@@ -118,9 +118,8 @@ def ndtri_log(log_p):
 def spd_inverse(a):
     """The inverse of a symmetric positive definite matrix by Gauss-Jordan elimination on the
     diagonal pivots (all NaN if a pivot is not positive, i.e. `a` is not definite). Plain jnp
-    operations rather than a LAPACK call: on CPU, jaxlib's batched LAPACK kernels wait on
-    XLA's thread pool, and one more of them running beside the Laplace step's own could hold
-    both threads of a 2-core machine and deadlock (seen with 400 regional problems)."""
+    operations, no LAPACK kernel (on CPU jaxlib's batched kernels wait on XLA's thread pool,
+    see `box_intervals`), and definiteness comes with it from the pivots."""
     n = a.shape[0]
 
     def pivot(k, carry):
@@ -169,19 +168,20 @@ _PROBS = (0.05, 0.95, 0.025, 0.975)
 
 
 @eqx.filter_jit
-def box_intervals(posterior, u, grad, precision, prior_prec, points, mask, curvature):
+def box_intervals(posterior, u, cov, grad, precision, prior_prec, mask, curvature):
     """The 5, 95, 2.5 and 97.5 % interval ends in natural units, `(n_problems, 4, dim)`, of
     every problem: uniform-prior coordinates (`mask`) from `box_interval_points`, the others
-    (and any whose truncated Gaussian is undefined) at `points`, the Gaussian's in v.
+    (and any whose truncated Gaussian is undefined) from the Gaussian in v (`u`, `cov`).
 
     A program of its own, run after the Laplace step's: inside it, its operations ran beside
     the step's batched LAPACK kernels and deadlocked a 2-core machine's XLA thread pool (jax
     0.10, 400 regional problems)."""
     mask = np.asarray(mask, dtype=bool)
 
-    def one(u, grad, precision, prior_prec, points, part):
+    def one(u, cov, grad, precision, prior_prec, part):
+        gaussian = u + ndtri(jnp.asarray(_PROBS, u.dtype))[:, None] * jnp.sqrt(jnp.diag(cov))
         box = box_interval_points(u, grad, precision, prior_prec, mask, _PROBS, curvature)
-        points = jnp.where(jnp.isfinite(box), box, points)
+        points = jnp.where(jnp.isfinite(box), box, gaussian)
         return jax.vmap(lambda x: posterior.natural(x, part))(points)
 
-    return posterior.over(one, u, grad, precision, prior_prec, points)
+    return posterior.over(one, u, cov, grad, precision, prior_prec)
