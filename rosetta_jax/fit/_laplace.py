@@ -206,13 +206,12 @@ def laplace(
     mask = probit_mask(posterior)
     view = probit_coordinates(posterior)
     out = _compute(view, None if start else jnp.asarray(u0), newton_steps, curvature, mask)
-    if np.any(mask):  # uniform-prior coordinates: truncated Gaussians (`_probit.py`)
-        args = (out["u"], out["cov"], out["grad"], out["precision"], out["prior_prec"])
-        ends = box_intervals(view, *args, tuple(bool(m) for m in mask), curvature)
-        out = dict(
-            out, ci90=jnp.moveaxis(ends[:, :2], 1, -1), ci95=jnp.moveaxis(ends[:, 2:], 1, -1)
-        )
     out = {k: np.asarray(v) for k, v in out.items()}
+    if np.any(mask):  # uniform-prior coordinates: truncated Gaussians (`_probit.py`)
+        args = (out["u"], out["grad"], out["precision"], out["prior_prec"])
+        ends = np.moveaxis(box_intervals(posterior, *args, curvature), 1, -1)
+        for name, pair in (("ci90", ends[..., :2]), ("ci95", ends[..., 2:])):
+            out[name] = np.where(np.isfinite(pair), pair, out[name]).astype(out[name].dtype)
     k, n = posterior.dim, posterior.n_points
     proper = posterior.proper
     # Without a proper prior, or away from a mode (the precision not positive definite), the
@@ -261,9 +260,11 @@ def _compute_impl(posterior, u0, newton_steps, curvature, mask):
     start = u0 is None
     u0 = posterior.initial() if start else to_v(u0, mask)
 
+    # From the model's values, a fitted noise level starts at the residuals' scale.
+    set_sigma = start and posterior.likelihood.fitted_sigma
+
     def one(u, part):
-        u = posterior.initial_sigma(u, part) if start else u
-        out = _one(posterior, u, part, newton_steps, curvature)
+        out = _one(posterior, u, part, newton_steps, curvature, set_sigma)
         # The Gaussian moved to the fit's u: its mode mapped, its covariance by the delta method.
         mode_u, slope = jax.jvp(lambda v: to_u(v, mask), (out["u"],), (jnp.ones_like(u),))
         return dict(out, mode_u=mode_u, cov_u=slope[:, None] * out["cov"] * slope[None, :])
@@ -275,36 +276,45 @@ _compute_jit = eqx.filter_jit(_compute_impl)
 _compute_cpu = eqx.filter_jit(_compute_impl, compiler_options={"xla_backend_optimization_level": 1})
 
 
-def _refine(posterior, u, part, steps: int, curvature: str):
+def _refine(posterior, u, part, steps: int, curvature: str, set_sigma: bool = False):
     """The posterior mode from `u` by up to `steps` damped Newton steps on the log posterior
     (the precision's eigenvalues taken in absolute value so that a saddle is left uphill,
     Levenberg-Marquardt damping; a step is taken only when it raises the density), stopping
     once the Newton decrement is below 1e-8; and the derivatives there. Each iteration
-    evaluates one candidate point, so the model's program is compiled once."""
+    evaluates one candidate point, so the model's program is compiled once.
+
+    With `set_sigma`, the first evaluation only reads the residuals' scale at `u` and the
+    steps start from `u` with the noise level set to it (`Posterior.with_sigma_at`): the
+    same program, where a separate forward pass would compile the model once more."""
     neg_inf = jnp.asarray(-jnp.inf, u.dtype)
     scalar, square = jnp.zeros((), u.dtype), jnp.zeros((u.shape[0],) * 2, u.dtype)
 
     def body(carry):
         i, u, derivs, cand, lam, _ = carry
         new = posterior.derivatives(cand, part, curvature)
+        probe = set_sigma & (i == 0)
         best = jnp.where(jnp.isfinite(derivs[0]), derivs[0], neg_inf)
-        ok = jnp.isfinite(new[0]) & (new[0] > best) & jnp.all(jnp.isfinite(new[2]))
+        ok = jnp.isfinite(new[0]) & (new[0] > best) & jnp.all(jnp.isfinite(new[2])) & ~probe
         u = jnp.where(ok, cand, u)
         derivs = jax.tree.map(lambda a, b: jnp.where(ok, a, b), new, derivs)
-        lam = jnp.where(ok, lam / 3, lam * 4)
+        lam = jnp.where(ok, lam / 3, jnp.where(probe, lam, lam * 4))
         w, v = jnp.linalg.eigh(0.5 * (derivs[2] + derivs[2].T))
         scale = jnp.maximum(jnp.abs(w), 1e-8 * jnp.max(jnp.abs(w))) + lam * jnp.mean(jnp.abs(w))
         step = v @ ((v.T @ derivs[1]) / scale)
         finite = jnp.all(jnp.isfinite(step))
-        decrement = jnp.where(finite, derivs[1] @ step, jnp.inf)
-        return i + 1, u, derivs, u + jnp.where(finite, step, 0.0), lam, decrement
+        decrement = jnp.where(finite & ~probe, derivs[1] @ step, jnp.inf)
+        cand = u + jnp.where(finite, step, 0.0)
+        if set_sigma:
+            u = jnp.where(probe, posterior.with_sigma_at(u, new[7]), u)
+            cand = jnp.where(probe, u, cand)
+        return i + 1, u, derivs, cand, lam, decrement
 
     def more(carry):
-        return (carry[0] <= steps) & ~(carry[5] < 1e-8)
+        return (carry[0] <= steps + set_sigma) & ~(carry[5] < 1e-8)
 
     rows = posterior.information_rows(u, part) if curvature == "expected" else 0
     derivs0 = (neg_inf, jnp.zeros_like(u), square, square, scalar, scalar)
-    derivs0 += (jnp.zeros((rows, u.shape[0]), u.dtype),)
+    derivs0 += (jnp.zeros((rows, u.shape[0]), u.dtype), scalar)
     carry = (0, u, derivs0, u, jnp.asarray(1e-3, u.dtype), jnp.asarray(jnp.inf, u.dtype))
     _, u, derivs, *_ = jax.lax.while_loop(more, body, carry)
     return u, derivs
@@ -325,10 +335,10 @@ def _eigen(precision, prior_prec, root):
     return jnp.where(use, s[::-1] ** 2, w), jnp.where(use, vt[::-1].T, v)
 
 
-def _one(posterior, u, part, newton_steps, curvature):
+def _one(posterior, u, part, newton_steps, curvature, set_sigma=False):
     """The mode and every Laplace statistic of one problem."""
-    u, (_, grad, precision, prior_prec, loglik, logprior, root) = _refine(
-        posterior, u, part, newton_steps, curvature
+    u, (_, grad, precision, prior_prec, loglik, logprior, root, _) = _refine(
+        posterior, u, part, newton_steps, curvature, set_sigma
     )
     w_raw, v = _eigen(precision, prior_prec, root)
     w = jnp.maximum(w_raw, 1e-10 * jnp.maximum(jnp.max(w_raw), 1e-30))

@@ -35,6 +35,10 @@ _WALL = 0.05  # width of the soft wall at the stability limit (relative damping 
 _Z_CLIP = 0.999  # |r| limit before the Fisher z transform
 
 
+def _rms(r):
+    return jnp.sqrt(jnp.mean(r**2))
+
+
 def _sigma_transform(likelihood) -> Bounded:
     lo, hi = likelihood.sigma_range
     return Bounded(np.log(lo), np.log(hi))
@@ -196,15 +200,15 @@ class Posterior(eqx.Module):
             return u
         return jnp.concatenate([u, jnp.zeros((u.shape[0], 1), u.dtype)], axis=1)
 
-    def initial_sigma(self, u, part):
-        """`u` (one problem) with a fitted noise level set to the root-mean-square residual
-        at `u` (unchanged when the noise level is known)."""
+    def with_sigma_at(self, u, rms):
+        """`u` (one problem) with a fitted noise level set to `rms`, the residuals'
+        root-mean-square (clipped into the noise level's range; `u` unchanged when the noise
+        level is known)."""
         if not self.likelihood.fitted_sigma:
             return u
-        rms = jnp.sqrt(jnp.mean(self.residual(u, part)[0] ** 2))
         lo, hi = self.likelihood.sigma_range
         s = self.sigma_transform.inverse(jnp.log(jnp.clip(rms, 1.2 * lo, hi / 1.2)))
-        return u.at[-1].set(s)
+        return u.at[-1].set(s.astype(u.dtype))
 
     # ---- the density -------------------------------------------------------------------
 
@@ -266,33 +270,35 @@ class Posterior(eqx.Module):
         return self.parts_of_log_prob(u, part)[0]
 
     def parts_of_log_prob(self, u, part):
-        """The log posterior at `u` and its parts `(log likelihood, log prior, wall)`."""
+        """The log posterior at `u` and its parts `(log likelihood, log prior, wall, rms)`,
+        rms the residuals' root-mean-square."""
         r, zeta = self.residual(u, part)
         loglik = jnp.sum(gaussian_pointwise(r, self.sigma(u), self._free()))
         logprior, wall = self.log_prior(u, part), self.wall(zeta)
-        return loglik + logprior + wall, (loglik, logprior, wall)
+        return loglik + logprior + wall, (loglik, logprior, wall, _rms(r))
 
     def derivatives(self, u, part, curvature: str = "observed"):
         """Derivatives at `u`: the log posterior, its exact gradient, its negative Hessian
         (`curvature="observed"`: exact, forward over reverse mode; `"expected"`: the Fisher
         information of the data, $J^\\top J/\\sigma^2$ from the predictions' Jacobian $J$, see
         `_expected`), the prior's precision alone (exact), the log likelihood and log prior,
-        and a square root $R$ of the data's information ($R^\\top R$; with the expected
+        a square root $R$ of the data's information ($R^\\top R$; with the expected
         curvature only, else no rows), whose singular values keep the precision's small
         eigenvalues accurate in float32 (those of $R^\\top R$ are lost below about 1e-7
-        times the largest)."""
+        times the largest), and the residuals' root-mean-square."""
         prior_prec = self.prior_precision(u, part)
         if curvature == "expected":
-            lp, grad, root, loglik, logprior = self._expected(u, part)
+            lp, grad, root, loglik, logprior, rms = self._expected(u, part)
             info = root.T @ root + prior_prec
-            return lp, grad, info, prior_prec, loglik, logprior, root
+            return lp, grad, info, prior_prec, loglik, logprior, root, rms
 
         def value_and_grad(v):
             (lp, parts), g = jax.value_and_grad(self.parts_of_log_prob, has_aux=True)(v, part)
             return g, (lp, g, parts)
 
-        hess, (lp, grad, (loglik, logprior, _)) = jax.jacfwd(value_and_grad, has_aux=True)(u)
-        return lp, grad, -hess, prior_prec, loglik, logprior, jnp.zeros((0, u.shape[0]), u.dtype)
+        hess, (lp, grad, (loglik, logprior, _, rms)) = jax.jacfwd(value_and_grad, has_aux=True)(u)
+        no_rows = jnp.zeros((0, u.shape[0]), u.dtype)
+        return lp, grad, -hess, prior_prec, loglik, logprior, no_rows, rms
 
     def prior_precision(self, u, part):
         """The prior's negative Hessian in u: diagonal, as every transform and prior acts on
@@ -334,7 +340,7 @@ class Posterior(eqx.Module):
             active = (zeta < method.min_damping).astype(u.dtype)
             rows.append(j_z * (jnp.sqrt(active) / (method.min_damping * _WALL))[:, None])
         root = jnp.concatenate(rows, axis=0)
-        return loglik + logprior + wall, grad, root, loglik, logprior
+        return loglik + logprior + wall, grad, root, loglik, logprior, _rms(r)
 
     def information_rows(self, u, part) -> int:
         """The number of rows of `_expected`'s square root (from the residuals' shapes, without

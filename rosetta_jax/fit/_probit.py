@@ -22,6 +22,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+import scipy.stats
 from jax.scipy.special import ndtri
 
 from ._posterior import Posterior
@@ -75,113 +76,84 @@ def to_u(v, mask):
 # is then uniform on the range, to within 1e-4 of the range).
 _FLAT = 1e-4
 
-
-def truncated_normal_quantile(mean, sd, q):
-    """The quantiles `q` of a normal `(mean, sd)` truncated to (0, 1), computed from the tail
-    nearer the truncated mass so that a mean far outside the range keeps its precision."""
-    a, b = -mean / sd, (1.0 - mean) / sd
-    flip = a + b > 0
-    lo, hi = jnp.where(flip, -b, a), jnp.where(flip, -a, b)
-    p = jnp.where(flip, 1.0 - q, q)
-    log_lo, log_hi = log_normal_cdf(jnp.stack([lo, hi]))
-    z = ndtri_log(log_hi + jnp.log(p + (1.0 - p) * jnp.exp(log_lo - log_hi)))
-    return mean + sd * jnp.where(flip, -z, z)
+# The interval ends reported: 90 % and 95 % central intervals.
+PROBS = (0.05, 0.95, 0.025, 0.975)
 
 
-def log_normal_cdf(x):
-    """$\\log\\Phi(x)$ from `normal_cdf` (one erfc), and below x = -10 (where Phi falls
-    toward float32's smallest numbers) from its asymptotic series to $x^{-6}$ (relative error
-    of Phi below 1e-6 there); jax's `log_ndtr` takes twice as long to compile."""
-    tail = jnp.minimum(x, -10.0)
-    y = 1.0 / tail**2
-    series = -0.5 * tail**2 - jnp.log(-tail) - 0.5 * np.log(2 * np.pi)
-    series = series + jnp.log1p(y * (-1.0 + y * (3.0 - 15.0 * y)))
-    return jnp.where(x < -10.0, series, jnp.log(normal_cdf(jnp.maximum(x, -10.0))))
-
-
-def ndtri_log(log_p):
-    """The standard normal quantile of the probability `exp(log_p)`, also where that
-    underflows (a truncated mass far in a tail): below p = 1e-10, four Newton steps on
-    $\\log\\Phi(z) = \\log p$ from $z = -\\sqrt{-2 \\log p}$ (in float64 $\\log\\Phi(z)$
-    within 1e-10 of $\\log p$)."""
-    deep = log_p < -23.0
-    z = ndtri(jnp.exp(jnp.where(deep, -23.0, log_p)))
-    w = -jnp.sqrt(-2.0 * jnp.where(deep, log_p, -23.0))
-
-    def newton(_, w):
-        log_cdf = log_normal_cdf(w)
-        return w - (log_cdf - log_p) * jnp.exp(log_cdf + 0.5 * w**2 + 0.5 * np.log(2 * np.pi))
-
-    return jnp.where(deep, jax.lax.fori_loop(0, 4, newton, w), z)
-
-
-def spd_inverse(a):
-    """The inverse of a symmetric positive definite matrix by Gauss-Jordan elimination on the
-    diagonal pivots (all NaN if a pivot is not positive, i.e. `a` is not definite). Plain jnp
-    operations, no LAPACK kernel (on CPU jaxlib's batched kernels wait on XLA's thread pool,
-    see `box_intervals`), and definiteness comes with it from the pivots."""
-    n = a.shape[0]
-
-    def pivot(k, carry):
-        a, least = carry
-        e = jnp.arange(n) == k
-        p = a[k, k]
-        row = jnp.where(e, 1.0, a[k]) / p
-        factors = jnp.where(e, 0.0, a[:, k])
-        a = jnp.where(e[None, :], 0.0, a) - factors[:, None] * row[None, :]
-        return jnp.where(e[:, None], row[None, :], a), jnp.minimum(least, p)
-
-    inv, least = jax.lax.fori_loop(0, n, pivot, (a, jnp.asarray(jnp.inf, a.dtype)))
-    return jnp.where(least > 0, inv, jnp.nan)
-
-
-def box_interval_points(v, grad, precision, prior_prec, mask, probs, curvature: str):
-    """Points in v `(len(probs), dim)` whose coordinates with a uniform prior (`mask`, their v
-    probits with a standard normal prior) are the quantiles `probs` of their truncated
-    likelihood Gaussian; the other coordinates are NaN (to be taken from the Gaussian of v).
+def box_interval_fractions(v, grad, precision, prior_prec, mask, probs, curvature: str):
+    """The quantiles `probs` of the uniform-prior coordinates' (`mask`) truncated likelihood
+    Gaussians, as fractions r of their ranges, `(..., len(probs), dim)`; NaN for the other
+    coordinates, and for all of a problem whose likelihood Gaussian is not proper. numpy and
+    scipy, in float64, batched over leading axes.
 
     Args:
-        v: the posterior mode in v; `grad`: the log posterior's gradient there.
-        precision, prior_prec: the posterior's and the prior's precision in v.
-        mask: which coordinates are probits (a static bool array).
+        v: the posterior mode in v `(..., dim)`; `grad`: the log posterior's gradient there.
+        precision, prior_prec: the posterior's and the prior's precision in v `(..., dim, dim)`.
+        mask: which coordinates are probits (a bool array `(dim,)`).
         probs: the quantiles wanted, `(n,)`.
         curvature: "expected" or "observed" (how `precision` was made: the observed
             Hessian also holds the probit map's own curvature, removed here).
     """
-    m = jnp.asarray(mask, v.dtype)
-    data = precision - prior_prec * m[:, None] * m[None, :]
+    v, grad = np.asarray(v, np.float64), np.asarray(grad, np.float64)
+    precision, prior_prec = np.asarray(precision, np.float64), np.asarray(prior_prec, np.float64)
+    mask = np.asarray(mask, dtype=bool)
+    m = mask.astype(np.float64)
+    eye = np.eye(v.shape[-1])
+    data = precision - prior_prec * (m[:, None] * m[None, :])
     grad_data = grad + m * v  # the standard normal prior's gradient is -v
     if curvature == "observed":  # d2r/dv2 = -v r'(v): its term in the data's Hessian
-        data = data - jnp.diag(m * v * grad_data)
-    slope = jnp.where(mask, jnp.exp(-0.5 * v**2) / np.sqrt(2 * np.pi), 1.0)  # dr/dv
-    prec_w = data / (slope[:, None] * slope[None, :]) + jnp.diag(_FLAT * m)
-    cov_w = spd_inverse(0.5 * (prec_w + prec_w.T))  # NaN where not definite: v's Gaussian
-    mean = normal_cdf(v) + cov_w @ (grad_data / slope)
-    sd = jnp.sqrt(jnp.diag(cov_w))
-    r = truncated_normal_quantile(mean, sd, jnp.asarray(probs, v.dtype)[:, None])
-    tiny = jnp.finfo(v.dtype).tiny
-    points = ndtri(jnp.clip(r, tiny, 1.0 - jnp.finfo(v.dtype).epsneg))
-    return jnp.where(mask, points, jnp.nan)
+        data = data - eye * (m * v * grad_data)[..., None, :]
+    slope = np.where(mask, scipy.stats.norm.pdf(v), 1.0)  # dr/dv
+    prec_w = data / (slope[..., :, None] * slope[..., None, :]) + eye * (_FLAT * m)
+    finite = np.all(np.isfinite(prec_w), axis=(-2, -1))
+    prec_w = np.where(finite[..., None, None], prec_w, eye)  # (NaN there below)
+    w, vecs = np.linalg.eigh(0.5 * (prec_w + np.swapaxes(prec_w, -1, -2)))
+    definite = np.all(w > 0, axis=-1) & finite
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cov_w = np.einsum(
+            "...ik,...k,...jk->...ij", vecs, 1.0 / np.where(definite[..., None], w, np.nan), vecs
+        )
+        mean = np.where(mask, scipy.stats.norm.cdf(v), v) + np.einsum(
+            "...ij,...j->...i", cov_w, grad_data / slope
+        )
+        sd = np.sqrt(np.diagonal(cov_w, axis1=-2, axis2=-1))
+        mean, sd = mean[..., None, :], sd[..., None, :]
+        q = np.asarray(probs, np.float64)[:, None]
+        fine = np.isfinite(mean) & (sd > 0) & mask
+        mean, sd = np.where(fine, mean, 0.5), np.where(fine, sd, 1.0)
+        r = scipy.stats.truncnorm.ppf(q, -mean / sd, (1.0 - mean) / sd, loc=mean, scale=sd)
+    return np.where(fine, r, np.nan)
 
 
-_PROBS = (0.05, 0.95, 0.025, 0.975)
+def range_bounds(posterior: Posterior):
+    """Each coordinate's range as the Laplace intervals read it: `(low, high, log)`, each
+    `(n_problems, dim)`: a uniform-prior coordinate's value is `low + (high - low) r`
+    (exponentiated where `log`: a fitted noise level, uniform in its log) at the fraction r
+    of its range; NaN bounds for the other coordinates."""
+    n = posterior.n_problems
+    lows, highs = [], []
+    for t, p, shape in zip(posterior.transforms, posterior.priors, posterior.shapes, strict=True):
+        size = int(np.prod(shape))
+        full = (n,) if posterior.batched else shape
+        ends = (t.low, t.high) if _uniform_on_range(t, p) else (np.nan, np.nan)
+        for bound, out in zip(ends, (lows, highs), strict=True):
+            out.append(np.broadcast_to(np.asarray(bound, np.float64), full).reshape(n, size))
+    log = [False] * sum(int(np.prod(s)) for s in posterior.shapes)
+    if posterior.likelihood.fitted_sigma:
+        sigma = posterior.sigma_transform
+        lows.append(np.full((n, 1), float(sigma.low)))
+        highs.append(np.full((n, 1), float(sigma.high)))
+        log.append(True)
+    return np.concatenate(lows, axis=1), np.concatenate(highs, axis=1), np.array(log, bool)
 
 
-@eqx.filter_jit
-def box_intervals(posterior, u, cov, grad, precision, prior_prec, mask, curvature):
-    """The 5, 95, 2.5 and 97.5 % interval ends in natural units, `(n_problems, 4, dim)`, of
-    every problem: uniform-prior coordinates (`mask`) from `box_interval_points`, the others
-    (and any whose truncated Gaussian is undefined) from the Gaussian in v (`u`, `cov`).
-
-    A program of its own, run after the Laplace step's: inside it, its operations ran beside
-    the step's batched LAPACK kernels and deadlocked a 2-core machine's XLA thread pool (jax
-    0.10, 400 regional problems)."""
-    mask = np.asarray(mask, dtype=bool)
-
-    def one(u, cov, grad, precision, prior_prec, part):
-        gaussian = u + ndtri(jnp.asarray(_PROBS, u.dtype))[:, None] * jnp.sqrt(jnp.diag(cov))
-        box = box_interval_points(u, grad, precision, prior_prec, mask, _PROBS, curvature)
-        points = jnp.where(jnp.isfinite(box), box, gaussian)
-        return jax.vmap(lambda x: posterior.natural(x, part))(points)
-
-    return posterior.over(one, u, cov, grad, precision, prior_prec)
+def box_intervals(posterior: Posterior, v, grad, precision, prior_prec, curvature: str):
+    """The 5, 95, 2.5 and 97.5 % interval ends in natural units `(n_problems, 4, dim)` of the
+    uniform-prior coordinates (`box_interval_fractions` mapped to their ranges), NaN for the
+    others and where a truncated Gaussian is undefined (their ends come from the Gaussian of
+    v). Computed on the host (small matrices, float64): no program to compile."""
+    mask = probit_mask(posterior)
+    r = box_interval_fractions(v, grad, precision, prior_prec, mask, PROBS, curvature)
+    low, high, log = range_bounds(posterior)
+    value = low[:, None, :] + (high - low)[:, None, :] * r
+    return np.where(log, np.exp(value), value)
