@@ -17,7 +17,8 @@ predictions, as in SPM's variational Laplace (the steps are then Levenberg-Marqu
 counts the residuals' own curvature: on a model that misfits real recordings it is larger in
 sloppy directions (narrower intervals), and its program takes about 1.5 times as long to
 compile. On data the model can produce, the two agree (`benchmarks/bench_calibration.py`).
-From it:
+The mode and the derivatives there are one compiled program; everything after them is
+computed on the host in float64 (small matrices, nothing more to compile). From them:
 
 - standard errors and credible intervals in natural units: a uniform-prior parameter's from
   the likelihood's Gaussian in its own units truncated to its range (`_probit.py`),
@@ -247,12 +248,33 @@ def laplace(
 
 
 def _compute(posterior: Posterior, u0, newton_steps: int, curvature: str, mask):
-    """Every problem's mode and statistics, from `u0` (in the fit's u; None: the posterior's
-    model's values, with a fitted noise level at the residuals' scale), in one compiled
-    program; on CPU compiled at XLA's backend optimisation level 1 (compiling is most of its
-    cost, `benchmarks/bench_laplace.py`; at level 0 Jansen-Rit's Newton ran 5x slower)."""
+    """Every problem's mode and the derivatives there, from `u0` (in the fit's u; None: the
+    posterior's model's values, with a fitted noise level at the residuals' scale), in one
+    compiled program (on CPU compiled at XLA's backend optimisation level 1: compiling is most
+    of its cost, `benchmarks/bench_laplace.py`; at level 0 Jansen-Rit's Newton ran 5x
+    slower); then the statistics, on the host in float64 (`_statistics`)."""
     jitted = _compute_cpu if jax.default_backend() == "cpu" else _compute_jit
-    return jitted(posterior, u0, newton_steps, curvature, tuple(bool(m) for m in mask))
+    raw = jitted(posterior, u0, newton_steps, curvature, tuple(bool(m) for m in mask))
+    raw = {k: np.asarray(v) for k, v in raw.items()}
+    out = _statistics(raw)
+    # Mode, slope along sd and interval ends in natural units, in one batched call.
+    z = np.array([0.0, -_Z90, _Z90, -_Z95, _Z95])[:, None]
+    points = raw["u"][:, None, :] + z * out["sd"][:, None, :]
+    tangents = np.zeros_like(points)
+    tangents[:, 0] = out["sd"]
+    dtype = raw["u"].dtype
+    vals, slopes = map(
+        np.asarray, _natural(posterior, points.astype(dtype), tangents.astype(dtype))
+    )
+    out.update(
+        mode=vals[:, 0],
+        se=np.abs(slopes[:, 0]),
+        ci90=np.stack([vals[:, 1], vals[:, 2]], axis=-1),
+        ci95=np.stack([vals[:, 3], vals[:, 4]], axis=-1),
+        mode_u=raw["mode_u"],
+        cov_u=raw["slope_u"][:, :, None] * out["cov"] * raw["slope_u"][:, None, :],
+    )
+    return out
 
 
 def _compute_impl(posterior, u0, newton_steps, curvature, mask):
@@ -264,16 +286,49 @@ def _compute_impl(posterior, u0, newton_steps, curvature, mask):
     set_sigma = start and posterior.likelihood.fitted_sigma
 
     def one(u, part):
-        out = _one(posterior, u, part, newton_steps, curvature, set_sigma)
-        # The Gaussian moved to the fit's u: its mode mapped, its covariance by the delta method.
-        mode_u, slope = jax.jvp(lambda v: to_u(v, mask), (out["u"],), (jnp.ones_like(u),))
-        return dict(out, mode_u=mode_u, cov_u=slope[:, None] * out["cov"] * slope[None, :])
+        u, derivs = _refine(posterior, u, part, newton_steps, curvature, set_sigma)
+        _, grad, precision, prior_prec, loglik, logprior, root, _ = derivs
+        # The Gaussian's mode in the fit's u, and the slope that moves its covariance there.
+        mode_u, slope = jax.jvp(lambda v: to_u(v, mask), (u,), (jnp.ones_like(u),))
+        return {
+            "u": u,
+            "grad": grad,
+            "precision": precision,
+            "prior_prec": prior_prec,
+            "loglik": loglik,
+            "logprior": logprior,
+            "root": root,
+            "prior_var": posterior.prior_variances(u, part),
+            "mode_u": mode_u,
+            "slope_u": slope,
+        }
 
     return posterior.over(one, u0)
 
 
 _compute_jit = eqx.filter_jit(_compute_impl)
 _compute_cpu = eqx.filter_jit(_compute_impl, compiler_options={"xla_backend_optimization_level": 1})
+
+
+def _natural_impl(posterior, points, tangents):
+    """The natural values at `points` `(n_problems, k, dim)` and their derivatives along
+    `tangents`."""
+
+    def one(x, t, part):
+        nat = lambda x, t: jax.jvp(lambda y: posterior.natural(y, part), (x,), (t,))
+        return jax.vmap(nat)(x, t)
+
+    return posterior.over(one, points, tangents)
+
+
+# (A few elementwise transforms: on CPU XLA's level 0 compiles them in 0.35 s instead of 0.55.)
+_natural_cpu = eqx.filter_jit(_natural_impl, compiler_options={"xla_backend_optimization_level": 0})
+_natural_jit = eqx.filter_jit(_natural_impl)
+
+
+def _natural(posterior, points, tangents):
+    jitted = _natural_cpu if jax.default_backend() == "cpu" else _natural_jit
+    return jitted(posterior, points, tangents)
 
 
 def _refine(posterior, u, part, steps: int, curvature: str, set_sigma: bool = False):
@@ -321,56 +376,66 @@ def _refine(posterior, u, part, steps: int, curvature: str, set_sigma: bool = Fa
 
 
 def _eigen(precision, prior_prec, root):
-    """Eigenvalues and eigenvectors of the precision: with a square root of the data's
-    information (`root`, rows) and a prior precision with a non-negative diagonal, from the
-    singular values of the stacked square root $[R; P^{1/2}]$, which keep the small
-    eigenvalues of a sloppy model accurate in float32; else from the precision itself."""
-    w, v = jnp.linalg.eigh(0.5 * (precision + precision.T))
-    if root.shape[0] == 0:
+    """Eigenvalues and eigenvectors of the precisions `(n, dim, dim)`: with a square root of
+    the data's information (`root`, rows) and a prior precision with a non-negative diagonal,
+    from the singular values of the stacked square root $[R; P^{1/2}]$, which keep the small
+    eigenvalues of a sloppy model accurate; else from the precision itself."""
+    w, v = np.linalg.eigh(0.5 * (precision + np.swapaxes(precision, -1, -2)))
+    if root.shape[-2] == 0:
         return w, v
-    p = jnp.diag(prior_prec)
-    stacked = jnp.concatenate([root, jnp.diag(jnp.sqrt(jnp.maximum(p, 0.0)))], axis=0)
-    _, s, vt = jnp.linalg.svd(stacked, full_matrices=False)
-    use = jnp.all(p >= 0)
-    return jnp.where(use, s[::-1] ** 2, w), jnp.where(use, vt[::-1].T, v)
+    p = np.diagonal(prior_prec, axis1=-2, axis2=-1)
+    stacked = np.concatenate([root, _diag(np.sqrt(np.maximum(p, 0.0)))], axis=-2)
+    _, s, vt = np.linalg.svd(stacked, full_matrices=False)
+    use = np.all(p >= 0, axis=-1)
+    w = np.where(use[:, None], s[:, ::-1] ** 2, w)
+    return w, np.where(use[:, None, None], np.swapaxes(vt[:, ::-1], -1, -2), v)
 
 
-def _one(posterior, u, part, newton_steps, curvature, set_sigma=False):
-    """The mode and every Laplace statistic of one problem."""
-    u, (_, grad, precision, prior_prec, loglik, logprior, root, _) = _refine(
-        posterior, u, part, newton_steps, curvature, set_sigma
+def _diag(x):
+    """Diagonal matrices `(..., n, n)` of the rows of `x` `(..., n)`."""
+    return x[..., :, None] * np.eye(x.shape[-1])
+
+
+def _statistics(raw):
+    """Every problem's Laplace statistics from its mode and derivatives (numpy, float64)."""
+    dtype = raw["u"].dtype
+    f64 = {k: np.asarray(v, np.float64) for k, v in raw.items()}
+    precision, prior_prec, grad = f64["precision"], f64["prior_prec"], f64["grad"]
+    finite = np.all(np.isfinite(precision), axis=(-2, -1)) & np.all(
+        np.isfinite(f64["root"]), axis=(-2, -1)
     )
-    w_raw, v = _eigen(precision, prior_prec, root)
-    w = jnp.maximum(w_raw, 1e-10 * jnp.maximum(jnp.max(w_raw), 1e-30))
-    cov = (v / w) @ v.T
-    sd = jnp.sqrt(jnp.diag(cov))
-    # Mode, slope along sd and interval ends in one batched call (one copy of the transforms).
-    z = jnp.array([0.0, -_Z90, _Z90, -_Z95, _Z95], u.dtype)[:, None]
-    points = u + z * sd
-    nat = lambda x, t: jax.jvp(lambda y: posterior.natural(y, part), (x,), (t,))
-    vals, slopes = jax.vmap(nat)(points, jnp.zeros((5, 1), u.dtype).at[0].set(1.0) * sd)
-    mode, se = vals[0], slopes[0]
-    pv = posterior.prior_variances(u, part)
-    psd = jnp.where(jnp.isfinite(pv), jnp.sqrt(pv), 1e6)
-    ratio, directions = jnp.linalg.eigh(psd[:, None] * (precision - prior_prec) * psd[None, :])
-    d, log_det = u.shape[0], jnp.sum(jnp.log(w))
-    return {
-        "u": u,
+    eye = np.eye(precision.shape[-1])
+    precision = np.where(finite[:, None, None], precision, eye)  # NaN there below
+    root = np.where(finite[:, None, None], f64["root"], 0.0)
+    w_raw, v = _eigen(precision, np.where(finite[:, None, None], prior_prec, eye), root)
+    w_raw = np.where(finite[:, None], w_raw, np.nan)
+    w = np.maximum(w_raw, 1e-10 * np.maximum(np.max(w_raw, axis=-1, keepdims=True), 1e-30))
+    cov = np.einsum("nik,nk,njk->nij", v, 1.0 / w, v)
+    sd = np.sqrt(np.diagonal(cov, axis1=-2, axis2=-1))
+    pv = f64["prior_var"]
+    psd = np.where(np.isfinite(pv), np.sqrt(pv), 1e6)
+    scaled = psd[:, :, None] * (precision - prior_prec) * psd[:, None, :]
+    ratio, directions = np.linalg.eigh(np.where(finite[:, None, None], scaled, eye))
+    d = precision.shape[-1]
+    log_det = np.sum(np.log(w), axis=-1)
+    out = {
+        "u": raw["u"],
         "cov": cov,
-        "corr": cov / (sd[:, None] * sd[None, :]),
-        "mode": mode,
-        "se": jnp.abs(se),
-        "ci90": jnp.stack([vals[1], vals[2]], axis=-1),
-        "ci95": jnp.stack([vals[3], vals[4]], axis=-1),
+        "sd": sd,
+        "corr": cov / (sd[:, :, None] * sd[:, None, :]),
         "ratio": ratio,
         "directions": directions,
-        "contraction": 1.0 - jnp.diag(cov) / pv,
-        "loglik": loglik,
-        "logprior": logprior,
-        "log_evidence": loglik + logprior + 0.5 * d * jnp.log(2 * jnp.pi) - 0.5 * log_det,
-        "decrement": grad @ cov @ grad,
-        "grad": grad,
-        "precision": precision,
-        "prior_prec": prior_prec,
-        "definite": jnp.min(w_raw) > 0,
+        "contraction": 1.0 - np.diagonal(cov, axis1=-2, axis2=-1) / pv,
+        "loglik": f64["loglik"],
+        "logprior": f64["logprior"],
+        "log_evidence": f64["loglik"]
+        + f64["logprior"]
+        + 0.5 * d * np.log(2 * np.pi)
+        - 0.5 * log_det,
+        "decrement": np.einsum("ni,nij,nj->n", grad, cov, grad),
+        "grad": raw["grad"],
+        "precision": raw["precision"],
+        "prior_prec": raw["prior_prec"],
+        "definite": finite & (np.min(np.where(finite[:, None], w_raw, -1.0), axis=-1) > 0),
     }
+    return {k: (x.astype(dtype) if x.dtype == np.float64 else x) for k, x in out.items()}
