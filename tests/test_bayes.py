@@ -368,7 +368,7 @@ def test_precision_eigenvalues_of_a_sloppy_model_stay_accurate_in_float32():
     # eigenvalues of the assembled precision R^T R + P are lost below about 1e-7 of the
     # largest (its entries are rounded), those from the singular values of the stacked square
     # root [R; P^1/2] are not. Reference: numpy float64 from the exact matrices.
-    from rosetta_jax.fit._laplace import _eigen
+    from rosetta_jax.fit._laplace_statistics import _eigen
 
     rng = np.random.default_rng(3)
     q, _ = np.linalg.qr(rng.normal(size=(87, 9)))
