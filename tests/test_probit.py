@@ -1,13 +1,16 @@
 """The credible intervals of uniform-prior parameters (`fit/_probit.py`) against
 scipy's truncated normal: the exact posterior of a Gaussian likelihood on a bounded range."""
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 import scipy.optimize
 import scipy.special
 import scipy.stats
 
-from rosetta_jax.fit._probit import box_interval_fractions
+from rosetta_jax import fit
+from rosetta_jax.fit._probit import PROBS as ENDS, box_interval_fractions, box_intervals
 
 
 PROBS = np.array([0.025, 0.05, 0.5, 0.95, 0.975])
@@ -58,3 +61,29 @@ def test_box_intervals_are_the_truncated_likelihood(curvature):
                                   [True, True], PROBS, curvature)  # fmt: skip
     np.testing.assert_allclose(both[0], got, atol=1e-12)
     assert np.all(np.isnan(both[1]))
+
+
+def test_prior_only_intervals_are_the_uniform_quantiles_in_natural_units():
+    # Data that teach nothing (the precision is the prior's alone): every uniform-prior
+    # parameter's interval is the middle of its range, a fitted noise level's in its log; a
+    # range far above exp's float64 limit (C of Jansen-Rit runs to 1350) must not overflow.
+    sigma_lo, sigma_hi = 1e-3, 10.0
+    post = SimpleNamespace(
+        transforms=(fit.Bounded(100.0, 1350.0), fit.Bounded(-1.0, 1.0), fit.Positive()),
+        priors=(None, None, fit.GaussianPrior(0.0, 1.0)),
+        shapes=((), (), ()),
+        batched=False,
+        n_problems=1,
+        likelihood=SimpleNamespace(fitted_sigma=True),
+        sigma_transform=fit.Bounded(np.log(sigma_lo), np.log(sigma_hi)),
+    )
+    v = np.array([[0.3, -1.2, 0.5, 0.1]])
+    grad = -v * np.array([1.0, 1.0, 0.0, 1.0])  # the standard normal priors' gradient
+    eye = np.eye(4)[None]
+    ends = box_intervals(post, v, grad, eye, eye, "expected")[0]
+    q = np.asarray(ENDS)
+    np.testing.assert_allclose(ends[:, 0], 100.0 + 1250.0 * q, rtol=1e-4)
+    np.testing.assert_allclose(ends[:, 1], -1.0 + 2.0 * q, atol=1e-4)
+    assert np.all(np.isnan(ends[:, 2]))  # not a uniform prior: the Gaussian's ends
+    log_ends = np.log(sigma_lo) + np.log(sigma_hi / sigma_lo) * q
+    np.testing.assert_allclose(np.log(ends[:, 3]), log_ends, atol=1e-3)

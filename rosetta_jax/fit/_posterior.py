@@ -189,7 +189,7 @@ class Posterior(eqx.Module):
 
     def initial(self) -> jax.Array:
         """Unconstrained values of the model's current parameters, `(n_problems, dim)`; a
-        fitted noise level's coordinate is 0 here: `initial_sigma` sets it, per problem."""
+        fitted noise level's coordinate is 0 here (`with_sigma_at` sets it, per problem)."""
         leaves = tuple(self.params(self.model))
         us = [t.inverse(jnp.asarray(x)) for t, x in zip(self.transforms, leaves, strict=True)]
         if self.batched:

@@ -8,7 +8,7 @@ $v = \\Phi^{-1}((\\theta - a)/(b - a))$ (`probit_coordinates`, `to_v`, `to_u`).
 Its intervals: the Gaussian's intervals in v mapped back to the range are too narrow where the
 truth lies near a bound (calibration on synthetic spectra, `benchmarks/bench_calibration.py`:
 90 % intervals covered 85-86 % on average), because the probit map bends a likelihood that is
-close to Gaussian in the parameter itself. `box_interval_points` moves the data's precision at
+close to Gaussian in the parameter itself. `box_interval_fractions` moves the data's precision at
 the mode to the parameters' fractions of their ranges, $r = (\\theta - a)/(b - a) = \\Phi(v)$,
 finds the likelihood's own maximum from there by one Newton step, and takes each marginal as
 that Gaussian truncated to (0, 1): the exact posterior when the likelihood is Gaussian in
@@ -156,4 +156,5 @@ def box_intervals(posterior: Posterior, v, grad, precision, prior_prec, curvatur
     r = box_interval_fractions(v, grad, precision, prior_prec, mask, PROBS, curvature)
     low, high, log = range_bounds(posterior)
     value = low[:, None, :] + (high - low)[:, None, :] * r
-    return np.where(log, np.exp(value), value)
+    value[..., log] = np.exp(value[..., log])
+    return value
