@@ -208,7 +208,6 @@ def laplace(
     mask = probit_mask(posterior)
     view = probit_coordinates(posterior)
     out = _compute(view, None if start else jnp.asarray(u0), newton_steps, curvature, mask)
-    out = {k: np.asarray(v) for k, v in out.items()}
     if np.any(mask):  # uniform-prior coordinates: truncated Gaussians (`_probit.py`)
         args = (out["u"], out["grad"], out["precision"], out["prior_prec"])
         ends = np.moveaxis(box_intervals(posterior, *args, curvature), 1, -1)
