@@ -34,6 +34,7 @@ computed on the host in float64 (small matrices, nothing more to compile). From 
 from __future__ import annotations
 
 import dataclasses
+import threading
 from typing import Any
 
 import equinox as eqx
@@ -254,8 +255,16 @@ def _compute(posterior: Posterior, u0, newton_steps: int, curvature: str, mask):
     of its cost, `benchmarks/bench_laplace.py`; at level 0 Jansen-Rit's Newton ran 5x
     slower); then the statistics, on the host in float64 (`_laplace_statistics.py`)."""
     jitted = _compute_cpu if jax.default_backend() == "cpu" else _compute_jit
+    dtype = jax.eval_shape(posterior.initial).dtype
+    shape = (posterior.n_problems, 5, posterior.dim)
+    # The small natural-units program compiles on another thread meanwhile.
+    early = threading.Thread(
+        target=_natural, args=(posterior, *(np.zeros(shape, dtype),) * 2), daemon=True
+    )
+    early.start()
     raw = jitted(posterior, u0, newton_steps, curvature, tuple(bool(m) for m in mask))
     raw = {k: np.asarray(v) for k, v in raw.items()}
+    early.join()
     out = statistics(raw)
     # Mode, slope along sd and interval ends in natural units, in one batched call.
     z = np.array([0.0, -_Z90, _Z90, -_Z95, _Z95])[:, None]
@@ -367,7 +376,7 @@ def _refine(posterior, u, part, steps: int, curvature: str, set_sigma: bool = Fa
     def more(carry):
         return (carry[0] <= steps + set_sigma) & ~(carry[5] < 1e-8)
 
-    rows = posterior.information_rows(u, part) if curvature == "expected" else 0
+    rows = posterior.information_rows(part) if curvature == "expected" else 0
     derivs0 = (neg_inf, jnp.zeros_like(u), square, square, scalar, scalar)
     derivs0 += (jnp.zeros((rows, u.shape[0]), u.dtype), scalar)
     carry = (0, u, derivs0, u, jnp.asarray(1e-3, u.dtype), jnp.asarray(jnp.inf, u.dtype))
