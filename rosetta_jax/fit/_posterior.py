@@ -386,6 +386,4 @@ class Posterior(eqx.Module):
     def n_points(self) -> int:
         """Data points per problem."""
         shape = jax.eval_shape(self._data).shape  # (shapes only: nothing to compile)
-        return int(np.prod(shape[:1])) * (
-            1 if self.batched else int(np.prod(shape[1:]))
-        )
+        return int(np.prod(shape[:1])) * (1 if self.batched else int(np.prod(shape[1:])))
