@@ -83,13 +83,21 @@ def _init(posterior, idx, u):
     return _over(posterior, idx, one, u)
 
 
-def _start(posterior, idx, u0, mode):
-    """The initial states, a start without a finite log density moved to its problem's mode
-    (one compiled program, run twice at most)."""
+def _start(posterior, idx, u0, mode, floor):
+    """The initial states; a start whose log density is not finite or below `floor` (per
+    problem: far below the mode's, e.g. on the flat side of a stability wall, where a chain
+    has no gradient to follow back) moved a quarter of the way from the mode, then to the
+    mode itself (one compiled program, run three times at most)."""
     state = _init(posterior, idx, u0)
-    bad = ~np.isfinite(np.asarray(state.logdensity))
-    if bad.any():
-        u = jnp.where(jnp.asarray(bad)[..., None], mode[:, None], u0)
+    for u_next in (
+        mode[:, None] + 0.25 * (u0 - mode[:, None]),
+        jnp.broadcast_to(mode[:, None], u0.shape),
+    ):
+        lp = np.asarray(state.logdensity)
+        bad = ~(np.isfinite(lp) & (lp >= floor[:, None]))
+        if not bad.any():
+            break
+        u = jnp.where(jnp.asarray(bad)[..., None], u_next, state.position)
         state = _init(posterior, idx, u)
     return state
 
@@ -261,7 +269,10 @@ def sample(
     cfg.update(progress=progress, key_data=np.asarray(jr.key_data(key)).reshape(-1))
     step0 = jnp.full((len(idx), chains), posterior.dim**-0.25, mode.dtype)
     da = jax.vmap(jax.vmap(dual_averaging_adaptation(cfg["target_accept"])[0]))(step0)
-    state = _start(sampled, idx, u0, mode)
+    # A start more than 10 per coordinate below the mode's log density is moved closer.
+    floor = np.asarray(approx.log_likelihood + approx.log_prior)[idx] - 10.0 * (posterior.dim + 1)
+    floor = np.where(np.isfinite(floor), floor, -np.inf)
+    state = _start(sampled, idx, u0, mode, floor)
     trace = _run(sampled, idx, (state, da, step0), cov, k_run, cfg)
     trace["u"] = np.asarray(to_u(jnp.asarray(trace["u"]), probit_mask(posterior)))
     draws = {k: np.moveaxis(v, 0, 2) for k, v in trace.items()}  # (chain, draw, problem, ...)
