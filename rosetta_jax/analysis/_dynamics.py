@@ -117,8 +117,18 @@ def _newton(model, y0, args, iterations=60, early_stop=False):
         return (i < iterations) & (res > tiny) & (size > 1e-2 * tiny)
 
     r0 = jnp.linalg.norm(f(x))
-    _, x, res, _ = jax.lax.while_loop(cond, body, (0, x, r0, jnp.asarray(jnp.inf, x.dtype)))
+    carry = batched_like((0, x, r0, jnp.asarray(jnp.inf, x.dtype)), r0)
+    _, x, res, _ = jax.lax.while_loop(cond, body, carry)
     return x.reshape(shape), res
+
+
+def batched_like(tree, x):
+    """`tree` unchanged in value, but made to depend on the scalar `x`: under `vmap`, a loop
+    carry that is batched from the start (as `x` is) spares JAX batching the loop's body
+    again for every part of the carry it finds batched only after a pass (a model's Newton
+    loop inside a vmapped fit: seconds of tracing)."""
+    zero = 0.0 * jnp.where(jnp.isfinite(x), x, 0.0)
+    return jax.tree.map(lambda a: a + zero.astype(jnp.result_type(a)), tree)
 
 
 @in_float64
