@@ -385,3 +385,53 @@ def test_precision_eigenvalues_of_a_sloppy_model_stay_accurate_in_float32():
     w, _ = _eigen(f32(root.T @ root + prior), f32(prior), np.zeros((1, 0, 9)))
     np.testing.assert_allclose(np.sort(w[0])[-3:], ref[-3:], rtol=1e-4)
     assert np.abs(np.sort(w[0])[0] / ref[0] - 1) > 2e-3
+
+
+@pytest.mark.parametrize("case", ["one channel", "regional", "regional, one value shared"])
+def test_information_rows_match_the_residuals_shapes(case):
+    # `information_rows` counts the expected information's square-root rows from the shapes
+    # alone: one per data point, one for the noise level, one per damping ratio (one per
+    # channel where a regional fit is one problem). Reference: the residual's own shapes.
+    f, psd = _data()
+    n = 1 if case == "one channel" else 3
+    target = fit.SpectrumTarget(f, np.tile(psd[:, None], (1, n)) if n > 1 else psd)
+    objective = fit.SpectrumObjective(
+        target, noise.Additive(1.0), method=fit.Linear(min_damping=0.01), regional=n > 1
+    )
+    alpha = -12.0 if case != "regional" else np.full(n, -12.0)
+    m = models.DampedOscillator(alpha=alpha, omega=np.full(n, 60.0) if n > 1 else 60.0)
+    post = fit.Posterior(
+        m, objective, lambda m: (m.alpha, m.omega), (fit.Identity(), fit.Identity()),
+        (None, None), ("alpha", "omega"), fit.LogNormal(),
+    )  # fmt: skip
+    assert post.batched == (case == "regional")
+
+    def both(v, part):
+        r, zeta = post.residual(v, part)
+        return jnp.zeros(r.size + 1 + zeta.size), jnp.zeros(post.information_rows(part))
+
+    ref, rows = jax.eval_shape(lambda u: post.over(both, u), post.initial())
+    walls = n if case == "regional, one value shared" else 1
+    assert rows.shape == ref.shape == (post.n_problems, post.n_points + 1 + walls)
+
+
+def test_nuts_starts_below_the_floor_are_moved_towards_the_mode(monkeypatch):
+    # `_start` keeps a start whose log density is finite and above the floor, moves the others
+    # a quarter of the way from the mode, and those still below it to the mode. A stand-in
+    # density: a standard Gaussian with a flat cliff (-1e6) for x > 2 and nothing (-inf) for
+    # x < -3.
+    from types import SimpleNamespace
+
+    import rosetta_jax.fit._mcmc as mcmc
+
+    def init(posterior, idx, u):
+        u = np.asarray(u)
+        lp = -0.5 * np.sum(u**2, axis=-1)
+        lp = np.where(u[..., 0] > 2, -1e6, np.where(u[..., 0] < -3, -np.inf, lp))
+        return SimpleNamespace(position=jnp.asarray(u), logdensity=jnp.asarray(lp))
+
+    monkeypatch.setattr(mcmc, "_init", init)
+    u0 = jnp.asarray([[[1.0, 0.5], [4.0, 0.0], [-3.5, 1.0], [40.0, 0.0]]])
+    state = mcmc._start(None, [0], u0, jnp.zeros((1, 2)), np.array([-30.0]))
+    want = [[1.0, 0.5], [1.0, 0.0], [-0.875, 0.25], [0.0, 0.0]]
+    np.testing.assert_allclose(np.asarray(state.position)[0], want)

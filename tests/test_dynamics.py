@@ -26,6 +26,7 @@ from rosetta_jax.analysis import (
     bifurcation_diagram,
     continuation,
     damped_modes,
+    equilibrium,
     fixed_points,
     jacobian,
     linear_spectrum,
@@ -499,3 +500,33 @@ def test_bifurcation_diagram_draws_the_branch_and_cycles():
     import matplotlib.pyplot as plt
 
     plt.close(fig)
+
+
+@pytest.mark.parametrize("x64", [True, False])
+def test_one_observable_spectrum_is_the_whole_inverse_formula(x64):
+    # Jansen-Rit has 6 states and one observable (y1 - y2), which `linear_spectrum` reaches by
+    # one linear solve per frequency. Reference, in numpy float64: the one-sided PSD
+    # 2 |c (i w I - J)^-1 b|^2 sigma^2 from the whole inverse, J by central differences of the
+    # vector field, b the drive's entry (state 4, gain A a: `input_entry`), c = e1 - e2.
+    m = models.JansenRit(p=20.0)  # a stable focus (fit_spectra's Jansen-Rit)
+    y = np.asarray(equilibrium(m, m.initial_state()))
+    f = lambda x: np.asarray(m.vector_field(0.0, jnp.asarray(x), None))
+    h, I6 = 1e-6 * (1.0 + np.abs(y)), np.eye(6)
+    J = np.stack([(f(y + h[j] * e) - f(y - h[j] * e)) / (2 * h[j]) for j, e in enumerate(I6)], 1)
+    b = np.zeros(6)
+    b[4] = float(m.A * m.a)
+    c = np.array([0.0, 1.0, -1.0, 0.0, 0.0, 0.0])
+    freqs = np.linspace(1.0, 45.0, 23)
+    sigma = 0.7
+    G = [np.linalg.inv(2j * np.pi * fr * np.eye(6) - J) for fr in freqs]
+    ref = [2 * sigma**2 * abs(c @ g @ b) ** 2 for g in G]
+    dtype = np.float64 if x64 else np.float32
+    with jax.enable_x64(x64):
+        m = models.JansenRit(p=20.0)  # in this precision
+        args = (jnp.asarray(freqs.astype(dtype)), noise.Additive(sigma))
+        psd = linear_spectrum(m, *args, y_star=jnp.asarray(y.astype(dtype))).psd
+    assert psd.dtype == dtype
+    err = np.max(np.abs(np.asarray(psd[:, 0], float) / np.asarray(ref) - 1))
+    # float64: the central differences' error (about 1e-9 here); float32: unit roundoff 6e-8
+    # times the 6 x 6 system's condition (entries from 1 to a^2 = 1e4), measured 5e-7.
+    assert err < (1e-7 if x64 else 2e-5)
