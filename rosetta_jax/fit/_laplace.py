@@ -258,9 +258,10 @@ def _compute(posterior: Posterior, u0, newton_steps: int, curvature: str, mask):
     jitted = _compute_cpu if jax.default_backend() == "cpu" else _compute_jit
     dtype = jax.eval_shape(posterior.initial).dtype
     shape = (posterior.n_problems, 5, posterior.dim)
-    # The small natural-units program compiles on another thread meanwhile.
+    # The small natural-units program compiles on another thread meanwhile (an error is left
+    # to the real call below).
     early = threading.Thread(
-        target=_natural, args=(posterior, *(np.zeros(shape, dtype),) * 2), daemon=True
+        target=_compiled_ahead, args=(posterior, np.zeros(shape, dtype)), daemon=True
     )
     early.start()
     raw = jitted(posterior, u0, newton_steps, curvature, tuple(bool(m) for m in mask))
@@ -334,6 +335,14 @@ def _natural_impl(posterior, points, tangents):
 # (A few elementwise transforms: on CPU XLA's level 0 compiles them in 0.35 s instead of 0.55.)
 _natural_cpu = eqx.filter_jit(_natural_impl, compiler_options={"xla_backend_optimization_level": 0})
 _natural_jit = eqx.filter_jit(_natural_impl)
+
+
+def _compiled_ahead(posterior, zeros):
+    """`_natural` at `zeros`, only to compile it (on another thread); errors ignored."""
+    try:
+        _natural(posterior, zeros, zeros)
+    except Exception:  # noqa: BLE001 - the real call reports it
+        pass
 
 
 def _natural(posterior, points, tangents):

@@ -198,8 +198,10 @@ class SpectrumObjective(eqx.Module):
     def _peak(self, psd):
         return _peaks(self.target.freqs, psd, self.peak_band)
 
-    def _mask(self):
-        f = self.target.freqs
+    def _mask(self, f=None):
+        """Which frequencies (the target's, or `f`: a numpy array keeps it on the host) are in
+        the compared band."""
+        f = self.target.freqs if f is None else f
         return (f >= self.band[0]) & (f <= self.band[1])
 
     def _log_residual(self, psd):

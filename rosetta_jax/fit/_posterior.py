@@ -104,11 +104,9 @@ class Posterior(eqx.Module):
             spectra and objective.regional and all(jnp.shape(x) == (n,) for x in leaves)
         )
         self.shapes = tuple(() if self.batched else tuple(jnp.shape(x)) for x in leaves)
-        if spectra:  # (on the host: eager jnp comparisons would compile a program each)
-            f, (lo, hi) = np.asarray(objective.target.freqs), objective.band
-            mask = (f >= lo) & (f <= hi)
-        else:
-            mask = np.zeros(0, bool)
+        # (On the host: eager jnp comparisons would compile a program each.)
+        freqs = np.asarray(objective.target.freqs) if spectra else None
+        mask = objective._mask(freqs) if spectra else np.zeros(0, bool)
         self.band_index = tuple(int(i) for i in np.nonzero(mask)[0])
 
     def with_likelihood(self, likelihood: LogNormal | FisherZ) -> Posterior:
