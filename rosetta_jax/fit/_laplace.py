@@ -273,9 +273,9 @@ def _compute(posterior: Posterior, u0, newton_steps: int, curvature: str, mask):
     points = raw["u"][:, None, :] + z * out["sd"][:, None, :]
     tangents = np.zeros_like(points)
     tangents[:, 0] = out["sd"]
-    dtype = raw["u"].dtype
+    u_dtype = raw["u"].dtype  # (the ahead compile's `dtype` unless `u0` has another)
     vals, slopes = map(
-        np.asarray, _natural(posterior, points.astype(dtype), tangents.astype(dtype))
+        np.asarray, _natural(posterior, points.astype(u_dtype), tangents.astype(u_dtype))
     )
     out.update(
         mode=vals[:, 0],
