@@ -11,3 +11,33 @@ _flag = "--xla_cpu_enable_concurrency_optimized_scheduler"
 if _flag not in _os.environ.get("XLA_FLAGS", ""):
     _os.environ["XLA_FLAGS"] = (_os.environ.get("XLA_FLAGS", "") + f" {_flag}=false").strip()
 del _flag
+
+
+def cpu_compiler_options(level: int = 1) -> dict:
+    """Compiler options for a large program on XLA's CPU backend: LLVM at backend optimisation
+    level `level` (compiling is most of such a program's cost) and XLA's older loop emitters
+    for fusions (`xla_cpu_use_fusion_emitters=False`), which compile the hundreds of small
+    fusions of a model's derivatives in half the time and run them as fast (Jansen-Rit's
+    Laplace derivatives, 68 regions: 5.5 s -> 2.5-3.5 s, `benchmarks/bench_laplace.py`).
+    Without the latter where this jaxlib does not know it."""
+    options = {"xla_backend_optimization_level": level}
+    if _knows("xla_cpu_use_fusion_emitters", False):
+        options["xla_cpu_use_fusion_emitters"] = False
+    return options
+
+
+_KNOWN: dict = {}
+
+
+def _knows(option: str, value) -> bool:
+    """Whether XLA's CPU compiler accepts `option` (tried once on a trivial program)."""
+    if option not in _KNOWN:
+        import jax
+
+        try:
+            lowered = jax.jit(lambda x: x + 1, backend="cpu").lower(1.0)
+            lowered.compile(compiler_options={option: value})
+            _KNOWN[option] = True
+        except Exception:  # noqa: BLE001 - an unknown option is an XLA runtime error
+            _KNOWN[option] = False
+    return _KNOWN[option]

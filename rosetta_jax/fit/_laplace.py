@@ -34,6 +34,7 @@ computed on the host in float64 (small matrices, nothing more to compile). From 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import threading
 from typing import Any
 
@@ -42,7 +43,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..analysis._dynamics import batched_like
+from .._xla import cpu_compiler_options
 from ._laplace_statistics import statistics
 from ._posterior import Posterior
 from ._probit import box_intervals, probit_coordinates, probit_mask, to_u, to_v
@@ -251,21 +252,22 @@ def laplace(
 
 def _compute(posterior: Posterior, u0, newton_steps: int, curvature: str, mask):
     """Every problem's mode and the derivatives there, from `u0` (in the fit's u; None: the
-    posterior's model's values, with a fitted noise level at the residuals' scale), in one
-    compiled program (on CPU compiled at XLA's backend optimisation level 1: compiling is most
-    of its cost, `benchmarks/bench_laplace.py`; at level 0 Jansen-Rit's Newton ran 5x
-    slower); then the statistics, on the host in float64 (`_laplace_statistics.py`)."""
-    jitted = _compute_cpu if jax.default_backend() == "cpu" else _compute_jit
-    dtype = jax.eval_shape(posterior.initial).dtype
+    posterior's model's values, with a fitted noise level at the residuals' scale): Newton's
+    steps on the host (`_refine`), each point's derivatives by one compiled program (on CPU
+    compiled at XLA's backend optimisation level 1: compiling is most of its cost,
+    `benchmarks/bench_laplace.py`; at level 0 Jansen-Rit's model ran 5x slower); then the
+    statistics, on the host in float64 (`_laplace_statistics.py`)."""
+    flags = tuple(bool(m) for m in mask)
+    u = np.asarray(_first_point(posterior, None if u0 is None else jnp.asarray(u0), flags))
     shape = (posterior.n_problems, 5, posterior.dim)
-    # The small natural-units program compiles on another thread meanwhile (an error is left
-    # to the real call below).
+    # The small programs compile on another thread meanwhile (an error is left to the real
+    # calls below).
     early = threading.Thread(
-        target=_compiled_ahead, args=(posterior, np.zeros(shape, dtype)), daemon=True
+        target=_compiled_ahead, args=(posterior, np.zeros(shape, u.dtype), flags), daemon=True
     )
     early.start()
-    raw = jitted(posterior, u0, newton_steps, curvature, tuple(bool(m) for m in mask))
-    raw = {k: np.asarray(v) for k, v in raw.items()}
+    set_sigma = u0 is None and posterior.likelihood.fitted_sigma
+    raw = _refine(posterior, u, newton_steps, curvature, set_sigma)
     early.join()
     out = statistics(raw)
     # Mode, slope along sd and interval ends in natural units, in one batched call.
@@ -273,61 +275,71 @@ def _compute(posterior: Posterior, u0, newton_steps: int, curvature: str, mask):
     points = raw["u"][:, None, :] + z * out["sd"][:, None, :]
     tangents = np.zeros_like(points)
     tangents[:, 0] = out["sd"]
-    u_dtype = raw["u"].dtype  # (the ahead compile's `dtype` unless `u0` has another)
-    vals, slopes = map(
-        np.asarray, _natural(posterior, points.astype(u_dtype), tangents.astype(u_dtype))
+    u_dtype = raw["u"].dtype
+    vals, slopes, mode_u, slope_u = map(
+        np.asarray,
+        _natural(posterior, points.astype(u_dtype), tangents.astype(u_dtype), flags),
     )
     out.update(
         mode=vals[:, 0],
         se=np.abs(slopes[:, 0]),
         ci90=np.stack([vals[:, 1], vals[:, 2]], axis=-1),
         ci95=np.stack([vals[:, 3], vals[:, 4]], axis=-1),
-        mode_u=raw["mode_u"],
-        cov_u=raw["slope_u"][:, :, None] * out["cov"] * raw["slope_u"][:, None, :],
+        mode_u=mode_u,
+        cov_u=slope_u[:, :, None] * out["cov"] * slope_u[:, None, :],
     )
     return out
 
 
-def _compute_impl(posterior, u0, newton_steps, curvature, mask):
-    mask = np.asarray(mask, dtype=bool)
-    start = u0 is None
-    u0 = posterior.initial() if start else to_v(u0, mask)
+# The names of `Posterior.derivatives`'s outputs, and the prior variances added to them.
+_DERIVS = ("lp", "grad", "precision", "prior_prec", "loglik", "logprior", "root", "rms")
 
-    # From the model's values, a fitted noise level starts at the residuals' scale.
-    set_sigma = start and posterior.likelihood.fitted_sigma
+
+def _derivatives_impl(posterior, u, curvature):
+    """`Posterior.derivatives` and the prior variances of every problem at `u`."""
 
     def one(u, part):
-        u, derivs = _refine(posterior, u, part, newton_steps, curvature, set_sigma)
-        _, grad, precision, prior_prec, loglik, logprior, root, _ = derivs
-        # The Gaussian's mode in the fit's u, and the slope that moves its covariance there.
-        mode_u, slope = jax.jvp(lambda v: to_u(v, mask), (u,), (jnp.ones_like(u),))
-        return {
-            "u": u,
-            "grad": grad,
-            "precision": precision,
-            "prior_prec": prior_prec,
-            "loglik": loglik,
-            "logprior": logprior,
-            "root": root,
-            "prior_var": posterior.prior_variances(u, part),
-            "mode_u": mode_u,
-            "slope_u": slope,
-        }
+        derivs = posterior.derivatives(u, part, curvature)
+        return dict(zip(_DERIVS, derivs, strict=True), prior_var=posterior.prior_variances(u, part))
 
-    return posterior.over(one, u0)
+    return posterior.over(one, u)
 
 
-_compute_jit = eqx.filter_jit(_compute_impl)
-_compute_cpu = eqx.filter_jit(_compute_impl, compiler_options={"xla_backend_optimization_level": 1})
+@functools.cache
+def _derivatives_program(backend: str):
+    """`_derivatives_impl` compiled for `backend` (on CPU with `cpu_compiler_options`)."""
+    if backend != "cpu":
+        return eqx.filter_jit(_derivatives_impl)
+    return eqx.filter_jit(_derivatives_impl, compiler_options=cpu_compiler_options(level=1))
 
 
-def _natural_impl(posterior, points, tangents):
+def _derivatives(posterior, u, curvature):
+    jitted = _derivatives_program(jax.default_backend())
+    return {k: np.asarray(v) for k, v in jitted(posterior, jnp.asarray(u), curvature).items()}
+
+
+@eqx.filter_jit
+def _first_point(posterior, u0, mask):
+    """The starting point in v: the posterior's model's values, or `u0` (in u) moved to v."""
+    return posterior.initial() if u0 is None else to_v(u0, np.asarray(mask, dtype=bool))
+
+
+@eqx.filter_jit
+def _with_sigma(posterior, u, rms):
+    """`Posterior.with_sigma_at` for every problem."""
+    return posterior.over(lambda u, rms, part: posterior.with_sigma_at(u, rms), u, rms)
+
+
+def _natural_impl(posterior, points, tangents, mask):
     """The natural values at `points` `(n_problems, k, dim)` and their derivatives along
-    `tangents`."""
+    `tangents`; and the first point (the mode) in the fit's u, with the slope that moves the
+    Gaussian's covariance there."""
+    mask = np.asarray(mask, dtype=bool)
 
     def one(x, t, part):
         nat = lambda x, t: jax.jvp(lambda y: posterior.natural(y, part), (x,), (t,))
-        return jax.vmap(nat)(x, t)
+        mode_u, slope = jax.jvp(lambda v: to_u(v, mask), (x[0],), (jnp.ones_like(x[0]),))
+        return *jax.vmap(nat)(x, t), mode_u, slope
 
     return posterior.over(one, points, tangents)
 
@@ -337,62 +349,67 @@ _natural_cpu = eqx.filter_jit(_natural_impl, compiler_options={"xla_backend_opti
 _natural_jit = eqx.filter_jit(_natural_impl)
 
 
-def _compiled_ahead(posterior, zeros):
-    """`_natural` at `zeros`, only to compile it (on another thread); errors ignored."""
+def _compiled_ahead(posterior, zeros, mask):
+    """The small programs at `zeros`, only to compile them (on another thread); errors
+    ignored."""
     try:
-        _natural(posterior, zeros, zeros)
+        _natural(posterior, zeros, zeros, mask)
+        if posterior.likelihood.fitted_sigma:
+            _with_sigma(posterior, zeros[:, 0], zeros[:, 0, 0])
     except Exception:  # noqa: BLE001 - the real call reports it
         pass
 
 
-def _natural(posterior, points, tangents):
+def _natural(posterior, points, tangents, mask):
     jitted = _natural_cpu if jax.default_backend() == "cpu" else _natural_jit
-    return jitted(posterior, points, tangents)
+    return jitted(posterior, points, tangents, mask)
 
 
-def _refine(posterior, u, part, steps: int, curvature: str, set_sigma: bool = False):
-    """The posterior mode from `u` by up to `steps` damped Newton steps on the log posterior
-    (the precision's eigenvalues taken in absolute value so that a saddle is left uphill,
-    Levenberg-Marquardt damping; a step is taken only when it raises the density), stopping
-    once the Newton decrement is below 1e-8; and the derivatives there. Each iteration
-    evaluates one candidate point, so the model's program is compiled once.
+def _refine(posterior, u, steps: int, curvature: str, set_sigma: bool = False):
+    """The posterior mode of every problem from `u` `(n_problems, dim)` by up to `steps`
+    damped Newton steps on the log posterior (the precision's eigenvalues taken in absolute
+    value so that a saddle is left uphill, Levenberg-Marquardt damping; a step is taken only
+    when it raises the density), stopping once every problem's Newton decrement is below
+    1e-8; and the derivatives there (`_DERIVS`, and `u`).
+
+    The steps are taken on the host in float64, each point's derivatives by one compiled
+    program: in one compiled loop, XLA took half as long again to compile the model and ran
+    each step more slowly (Jansen-Rit, 68 regions, `benchmarks/bench_laplace.py`).
 
     With `set_sigma`, the first evaluation only reads the residuals' scale at `u` and the
-    steps start from `u` with the noise level set to it (`Posterior.with_sigma_at`): the
-    same program, where a separate forward pass would compile the model once more."""
-    neg_inf = jnp.asarray(-jnp.inf, u.dtype)
-    scalar, square = jnp.zeros((), u.dtype), jnp.zeros((u.shape[0],) * 2, u.dtype)
-
-    def body(carry):
-        i, u, derivs, cand, lam, _ = carry
-        new = posterior.derivatives(cand, part, curvature)
-        probe = set_sigma & (i == 0)
-        best = jnp.where(jnp.isfinite(derivs[0]), derivs[0], neg_inf)
-        ok = jnp.isfinite(new[0]) & (new[0] > best) & jnp.all(jnp.isfinite(new[2])) & ~probe
-        u = jnp.where(ok, cand, u)
-        derivs = jax.tree.map(lambda a, b: jnp.where(ok, a, b), new, derivs)
-        lam = jnp.where(ok, lam / 3, jnp.where(probe, lam, lam * 4))
-        w, v = jnp.linalg.eigh(0.5 * (derivs[2] + derivs[2].T))
-        scale = jnp.maximum(jnp.abs(w), 1e-8 * jnp.max(jnp.abs(w))) + lam * jnp.mean(jnp.abs(w))
-        step = v @ ((v.T @ derivs[1]) / scale)
-        finite = jnp.all(jnp.isfinite(step))
-        decrement = jnp.where(finite & ~probe, derivs[1] @ step, jnp.inf)
-        cand = u + jnp.where(finite, step, 0.0)
-        if set_sigma:
-            u = jnp.where(probe, posterior.with_sigma_at(u, new[7]), u)
-            cand = jnp.where(probe, u, cand)
-        return i + 1, u, derivs, cand, lam, decrement
-
-    def more(carry):
-        return (carry[0] <= steps + set_sigma) & ~(carry[5] < 1e-8)
-
-    rows = posterior.information_rows(part) if curvature == "expected" else 0
-    derivs0 = (neg_inf, jnp.zeros_like(u), square, square, scalar, scalar)
-    derivs0 += (jnp.zeros((rows, u.shape[0]), u.dtype), scalar)
-    carry = (0, u, derivs0, u, jnp.asarray(1e-3, u.dtype), jnp.asarray(jnp.inf, u.dtype))
-    # Every part of the carry made to depend on `u`: under `vmap` (a regional fit) each is
-    # then batched from the start, and JAX batches the loop's body once instead of again
-    # for each part it finds batched (the body holds the model: 1 s of tracing on Jansen-Rit).
-    carry = batched_like(carry, u[0])
-    _, u, derivs, *_ = jax.lax.while_loop(more, body, carry)
-    return u, derivs
+    steps start from `u` with the noise level set to it (`Posterior.with_sigma_at`)."""
+    dtype = u.dtype
+    u = np.asarray(u, np.float64)
+    if set_sigma:
+        rms = _derivatives(posterior, u.astype(dtype), curvature)["rms"]
+        u = np.asarray(_with_sigma(posterior, jnp.asarray(u.astype(dtype)), rms), np.float64)
+    n = u.shape[0]
+    best, lam, cand, accepted = np.full(n, -np.inf), np.full(n, 1e-3), u, None
+    for _ in range(steps + 1):
+        new = _derivatives(posterior, cand.astype(dtype), curvature)
+        if accepted is None:  # nothing accepted yet: no density, zero derivatives
+            accepted = {k: np.where(k == "lp", -np.inf, np.zeros_like(v)) for k, v in new.items()}
+        finite = np.all(np.isfinite(new["precision"]), axis=(-2, -1))
+        ok = np.isfinite(new["lp"]) & (new["lp"] > best) & finite
+        u = np.where(ok[:, None], cand, u)
+        best = np.where(ok, new["lp"], best)
+        for k, v in new.items():
+            accepted[k] = np.where(ok.reshape((n,) + (1,) * (v.ndim - 1)), v, accepted[k])
+        lam = np.where(ok, lam / 3, lam * 4)
+        grad = np.asarray(accepted["grad"], np.float64)
+        h = np.asarray(accepted["precision"], np.float64)
+        w, v = np.linalg.eigh(0.5 * (h + np.swapaxes(h, 1, 2)))
+        big = np.max(np.abs(w), axis=1, keepdims=True)
+        scale = (
+            np.maximum(np.abs(w), 1e-8 * big) + lam[:, None] * np.mean(np.abs(w), axis=1)[:, None]
+        )
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            step = np.einsum("nij,nj->ni", v, np.einsum("nji,nj->ni", v, grad) / scale)
+        good = np.all(np.isfinite(step), axis=1)
+        decrement = np.where(
+            good, np.einsum("ni,ni->n", grad, np.where(good[:, None], step, 0.0)), np.inf
+        )
+        cand = u + np.where(good[:, None], step, 0.0)
+        if np.all(decrement < 1e-8):
+            break
+    return dict(accepted, u=u.astype(dtype))
