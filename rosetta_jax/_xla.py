@@ -1,5 +1,6 @@
 """XLA settings that must be in place before jax starts its CPU backend."""
 
+import functools as _functools
 import os as _os
 
 
@@ -13,17 +14,36 @@ if _flag not in _os.environ.get("XLA_FLAGS", ""):
 del _flag
 
 
-def cpu_compiler_options(level: int = 1) -> dict:
-    """Compiler options for a large program on XLA's CPU backend: LLVM at backend optimisation
-    level `level` (compiling is most of such a program's cost) and XLA's older loop emitters
+def cpu_compiler_options(level: int | None = None) -> dict:
+    """Compiler options for a large program on XLA's CPU backend: XLA's older loop emitters
     for fusions (`xla_cpu_use_fusion_emitters=False`), which compile the hundreds of small
-    fusions of a model's derivatives in half the time and run them as fast (Jansen-Rit's
-    Laplace derivatives, 68 regions: 5.5 s -> 2.5-3.5 s, `benchmarks/bench_laplace.py`).
-    Without the latter where this jaxlib does not know it."""
-    options = {"xla_backend_optimization_level": level}
+    fusions of a model's derivatives in about half the time and run them as fast (Jansen-Rit's
+    Laplace derivatives, 68 regions: 5.5 s -> 2.5-3.5 s, `benchmarks/bench_laplace.py`), and
+    LLVM at backend optimisation level `level` (None: XLA's default). Without the former where
+    this jaxlib does not know it."""
+    options = {} if level is None else {"xla_backend_optimization_level": level}
     if _knows("xla_cpu_use_fusion_emitters", False):
         options["xla_cpu_use_fusion_emitters"] = False
     return options
+
+
+def cpu_jit(fn, level: int | None = None):
+    """`equinox.filter_jit(fn)`, compiled on CPU with `cpu_compiler_options(level)` (the
+    options are chosen at the first call, once jax's backend is known)."""
+    programs = {}
+
+    @_functools.wraps(fn)
+    def call(*args, **kwargs):
+        import equinox as eqx
+        import jax
+
+        backend = jax.default_backend()
+        if backend not in programs:
+            options = cpu_compiler_options(level) if backend == "cpu" else {}
+            programs[backend] = eqx.filter_jit(fn, compiler_options=options or None)
+        return programs[backend](*args, **kwargs)
+
+    return call
 
 
 _KNOWN: dict = {}
@@ -35,7 +55,7 @@ def _knows(option: str, value) -> bool:
         import jax
 
         try:
-            lowered = jax.jit(lambda x: x + 1, backend="cpu").lower(1.0)
+            lowered = jax.jit(lambda x: x + 1).lower(1.0)
             lowered.compile(compiler_options={option: value})
             _KNOWN[option] = True
         except Exception:  # noqa: BLE001 - an unknown option is an XLA runtime error

@@ -17,8 +17,9 @@ predictions, as in SPM's variational Laplace (the steps are then Levenberg-Marqu
 counts the residuals' own curvature: on a model that misfits real recordings it is larger in
 sloppy directions (narrower intervals), and its program takes about 1.5 times as long to
 compile. On data the model can produce, the two agree (`benchmarks/bench_calibration.py`).
-The mode and the derivatives there are one compiled program; everything after them is
-computed on the host in float64 (small matrices, nothing more to compile). From them:
+The Newton steps are taken on the host in float64, each point's derivatives by one compiled
+program; everything after them is computed on the host in float64 too (small matrices,
+nothing more to compile but the natural units' few transforms). From them:
 
 - standard errors and credible intervals in natural units: a uniform-prior parameter's from
   the likelihood's Gaussian in its own units truncated to its range (`_probit.py`),
@@ -34,7 +35,6 @@ computed on the host in float64 (small matrices, nothing more to compile). From 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import threading
 from typing import Any
 
@@ -43,10 +43,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._xla import cpu_compiler_options
+from ._laplace_mode import first_point, refine, with_sigma
 from ._laplace_statistics import statistics
 from ._posterior import Posterior
-from ._probit import box_intervals, probit_coordinates, probit_mask, to_u, to_v
+from ._probit import box_intervals, probit_coordinates, probit_mask, to_u
 
 
 _Z90, _Z95 = 1.6448536269514722, 1.959963984540054
@@ -252,13 +252,11 @@ def laplace(
 
 def _compute(posterior: Posterior, u0, newton_steps: int, curvature: str, mask):
     """Every problem's mode and the derivatives there, from `u0` (in the fit's u; None: the
-    posterior's model's values, with a fitted noise level at the residuals' scale): Newton's
-    steps on the host (`_refine`), each point's derivatives by one compiled program (on CPU
-    compiled at XLA's backend optimisation level 1: compiling is most of its cost,
-    `benchmarks/bench_laplace.py`; at level 0 Jansen-Rit's model ran 5x slower); then the
-    statistics, on the host in float64 (`_laplace_statistics.py`)."""
+    posterior's model's values, with a fitted noise level at the residuals' scale), by Newton's
+    steps on the host, each point's derivatives one compiled program (`_laplace_mode.py`);
+    then the statistics, on the host in float64 (`_laplace_statistics.py`)."""
     flags = tuple(bool(m) for m in mask)
-    u = np.asarray(_first_point(posterior, None if u0 is None else jnp.asarray(u0), flags))
+    u = np.asarray(first_point(posterior, None if u0 is None else jnp.asarray(u0), flags))
     shape = (posterior.n_problems, 5, posterior.dim)
     # The small programs compile on another thread meanwhile (an error is left to the real
     # calls below).
@@ -267,7 +265,7 @@ def _compute(posterior: Posterior, u0, newton_steps: int, curvature: str, mask):
     )
     early.start()
     set_sigma = u0 is None and posterior.likelihood.fitted_sigma
-    raw = _refine(posterior, u, newton_steps, curvature, set_sigma)
+    raw = refine(posterior, u, newton_steps, curvature, set_sigma)
     early.join()
     out = statistics(raw)
     # Mode, slope along sd and interval ends in natural units, in one batched call.
@@ -289,45 +287,6 @@ def _compute(posterior: Posterior, u0, newton_steps: int, curvature: str, mask):
         cov_u=slope_u[:, :, None] * out["cov"] * slope_u[:, None, :],
     )
     return out
-
-
-# The names of `Posterior.derivatives`'s outputs, and the prior variances added to them.
-_DERIVS = ("lp", "grad", "precision", "prior_prec", "loglik", "logprior", "root", "rms")
-
-
-def _derivatives_impl(posterior, u, curvature):
-    """`Posterior.derivatives` and the prior variances of every problem at `u`."""
-
-    def one(u, part):
-        derivs = posterior.derivatives(u, part, curvature)
-        return dict(zip(_DERIVS, derivs, strict=True), prior_var=posterior.prior_variances(u, part))
-
-    return posterior.over(one, u)
-
-
-@functools.cache
-def _derivatives_program(backend: str):
-    """`_derivatives_impl` compiled for `backend` (on CPU with `cpu_compiler_options`)."""
-    if backend != "cpu":
-        return eqx.filter_jit(_derivatives_impl)
-    return eqx.filter_jit(_derivatives_impl, compiler_options=cpu_compiler_options(level=1))
-
-
-def _derivatives(posterior, u, curvature):
-    jitted = _derivatives_program(jax.default_backend())
-    return {k: np.asarray(v) for k, v in jitted(posterior, jnp.asarray(u), curvature).items()}
-
-
-@eqx.filter_jit
-def _first_point(posterior, u0, mask):
-    """The starting point in v: the posterior's model's values, or `u0` (in u) moved to v."""
-    return posterior.initial() if u0 is None else to_v(u0, np.asarray(mask, dtype=bool))
-
-
-@eqx.filter_jit
-def _with_sigma(posterior, u, rms):
-    """`Posterior.with_sigma_at` for every problem."""
-    return posterior.over(lambda u, rms, part: posterior.with_sigma_at(u, rms), u, rms)
 
 
 def _natural_impl(posterior, points, tangents, mask):
@@ -355,7 +314,7 @@ def _compiled_ahead(posterior, zeros, mask):
     try:
         _natural(posterior, zeros, zeros, mask)
         if posterior.likelihood.fitted_sigma:
-            _with_sigma(posterior, zeros[:, 0], zeros[:, 0, 0])
+            with_sigma(posterior, zeros[:, 0], zeros[:, 0, 0])
     except Exception:  # noqa: BLE001 - the real call reports it
         pass
 
@@ -363,53 +322,3 @@ def _compiled_ahead(posterior, zeros, mask):
 def _natural(posterior, points, tangents, mask):
     jitted = _natural_cpu if jax.default_backend() == "cpu" else _natural_jit
     return jitted(posterior, points, tangents, mask)
-
-
-def _refine(posterior, u, steps: int, curvature: str, set_sigma: bool = False):
-    """The posterior mode of every problem from `u` `(n_problems, dim)` by up to `steps`
-    damped Newton steps on the log posterior (the precision's eigenvalues taken in absolute
-    value so that a saddle is left uphill, Levenberg-Marquardt damping; a step is taken only
-    when it raises the density), stopping once every problem's Newton decrement is below
-    1e-8; and the derivatives there (`_DERIVS`, and `u`).
-
-    The steps are taken on the host in float64, each point's derivatives by one compiled
-    program: in one compiled loop, XLA took half as long again to compile the model and ran
-    each step more slowly (Jansen-Rit, 68 regions, `benchmarks/bench_laplace.py`).
-
-    With `set_sigma`, the first evaluation only reads the residuals' scale at `u` and the
-    steps start from `u` with the noise level set to it (`Posterior.with_sigma_at`)."""
-    dtype = u.dtype
-    u = np.asarray(u, np.float64)
-    if set_sigma:
-        rms = _derivatives(posterior, u.astype(dtype), curvature)["rms"]
-        u = np.asarray(_with_sigma(posterior, jnp.asarray(u.astype(dtype)), rms), np.float64)
-    n = u.shape[0]
-    best, lam, cand, accepted = np.full(n, -np.inf), np.full(n, 1e-3), u, None
-    for _ in range(steps + 1):
-        new = _derivatives(posterior, cand.astype(dtype), curvature)
-        if accepted is None:  # nothing accepted yet: no density, zero derivatives
-            accepted = {k: np.where(k == "lp", -np.inf, np.zeros_like(v)) for k, v in new.items()}
-        finite = np.all(np.isfinite(new["precision"]), axis=(-2, -1))
-        ok = np.isfinite(new["lp"]) & (new["lp"] > best) & finite
-        u = np.where(ok[:, None], cand, u)
-        best = np.where(ok, new["lp"], best)
-        for k, v in new.items():
-            accepted[k] = np.where(ok.reshape((n,) + (1,) * (v.ndim - 1)), v, accepted[k])
-        lam = np.where(ok, lam / 3, lam * 4)
-        grad = np.asarray(accepted["grad"], np.float64)
-        h = np.asarray(accepted["precision"], np.float64)
-        w, v = np.linalg.eigh(0.5 * (h + np.swapaxes(h, 1, 2)))
-        big = np.max(np.abs(w), axis=1, keepdims=True)
-        scale = (
-            np.maximum(np.abs(w), 1e-8 * big) + lam[:, None] * np.mean(np.abs(w), axis=1)[:, None]
-        )
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            step = np.einsum("nij,nj->ni", v, np.einsum("nji,nj->ni", v, grad) / scale)
-        good = np.all(np.isfinite(step), axis=1)
-        decrement = np.where(
-            good, np.einsum("ni,ni->n", grad, np.where(good[:, None], step, 0.0)), np.inf
-        )
-        cand = u + np.where(good[:, None], step, 0.0)
-        if np.all(decrement < 1e-8):
-            break
-    return dict(accepted, u=u.astype(dtype))

@@ -27,6 +27,7 @@ import jax.random as jr
 import numpy as np
 from blackjax.adaptation.step_size import dual_averaging_adaptation
 
+from .._xla import cpu_jit
 from ._objectives import SpectrumObjective
 from ._saving import (
     diagnostics as diagnostics,
@@ -102,7 +103,7 @@ def _start(posterior, idx, u0, mode, floor):
     return state
 
 
-@eqx.filter_jit
+@cpu_jit
 def _chunk(posterior, idx, carry, inv_mass, keys, adapt, length: int, target, depth: int):
     """`length` NUTS transitions of every chain of every problem from the carried states;
     while `adapt`, the step size follows dual averaging, else the carried one. The program
