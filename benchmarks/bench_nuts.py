@@ -12,10 +12,11 @@ without dispersion, the aperiodic background with a knee, the noise level fitted
 recording of `bench_calibration.py` (one damped oscillator on a power-law background with a
 floor, 10 segments, the noise level known, uniform priors on the ranges its truth is drawn
 from).
-Target: < 60 s per case including compilation.
+Target: < 60 s per case including compilation. `--region N` samples the MEG region N instead
+of the first (results in `bench_nuts-regionN-<platform>.json`).
 
 Usage: python benchmarks/bench_nuts.py [--only damped_oscillators,synthetic_oscillator,jansen_rit]
-       [--repeat CASES]
+       [--repeat CASES] [--region INDEX]
 """
 
 from __future__ import annotations
@@ -55,8 +56,9 @@ class _CompileSpans:
         return out
 
 
-def _one(case: str, repeat: bool) -> dict:
-    """Fit one region, then sample (and, with `repeat`, sample again: compiled)."""
+def _one(case: str, repeat: bool, region: int = 0) -> dict:
+    """Fit one region (`region`: its index in the MEG spectra), then sample (and, with
+    `repeat`, sample again: compiled)."""
     import jax
 
     jax.config.update("jax_enable_x64", True)
@@ -76,7 +78,9 @@ def _one(case: str, repeat: bool) -> dict:
         result = bc.fit_oscillator(bc.with_noise(rng, psd, 10), 10, bc.TRUTH)
     else:
         spectra = fit.SpectrumTarget.from_data(data.load_meg_spectra())
-        target = fit.SpectrumTarget(spectra.freqs, spectra.psd[:, :1], spectra.labels[:1])
+        target = fit.SpectrumTarget(
+            spectra.freqs, spectra.psd[:, region : region + 1], spectra.labels[region : region + 1]
+        )
         node = models.JansenRit(p=20.0) if case == "jansen_rit" else None
         result = fit.fit_spectra(target, node, dispersion=False, progress=False)
     out = {"coords": list(result.posterior.coords), "fit_s": time.perf_counter() - t}
@@ -130,10 +134,16 @@ def main() -> None:
         default="damped_oscillators",
         help="cases sampled a second time to measure the compiled run (else estimated)",
     )
+    ap.add_argument(
+        "--region",
+        type=int,
+        default=0,
+        help="index of the MEG region sampled (default 0, the first; not the synthetic case)",
+    )
     ap.add_argument("--case", help=argparse.SUPPRESS)  # internal: run one case here
     args = ap.parse_args()
     if args.case:
-        print(json.dumps(_one(args.case, args.case in args.repeat.split(","))))
+        print(json.dumps(_one(args.case, args.case in args.repeat.split(","), args.region)))
         return
     from _common import emit, machine
 
@@ -150,6 +160,8 @@ def main() -> None:
                 case,
                 "--repeat",
                 args.repeat,
+                "--region",
+                str(args.region),
             ],
             capture_output=True,
             text=True,
@@ -162,8 +174,9 @@ def main() -> None:
     import jax
 
     jax.config.update("jax_enable_x64", True)
-    settings = {"chains": CHAINS, "draws": DRAWS, "warmup": WARMUP, "region": "first (MEG)"}
-    emit("bench_nuts", {"machine": machine(), "settings": settings, "results": results})
+    settings = {"chains": CHAINS, "draws": DRAWS, "warmup": WARMUP, "region": args.region}
+    name = "bench_nuts" if args.region == 0 else f"bench_nuts-region{args.region}"
+    emit(name, {"machine": machine(), "settings": settings, "results": results})
 
 
 if __name__ == "__main__":

@@ -435,3 +435,40 @@ def test_nuts_starts_below_the_floor_are_moved_towards_the_mode(monkeypatch):
     state = mcmc._start(None, [0], u0, jnp.zeros((1, 2)), np.array([-30.0]))
     want = [[1.0, 0.5], [1.0, 0.0], [-0.875, 0.25], [0.0, 0.0]]
     np.testing.assert_allclose(np.asarray(state.position)[0], want)
+
+
+def test_an_anchored_posterior_follows_each_channels_equilibrium_from_its_fitted_values():
+    # `Posterior.anchored` (used by NUTS and importance sampling) stores each channel's
+    # equilibrium at the fitted values, one per channel of a regional fit: each must be a
+    # stable equilibrium of that channel's Jansen-Rit (numpy roots of the reduced equation,
+    # tests/helpers.py), and the log density there is unchanged. Affine generators (damped
+    # oscillators) need no anchor.
+    from test_dynamics import _jr_equilibria
+
+    f = np.linspace(2.0, 40.0, 39)
+    p = np.array([20.0, 60.0])
+    obs = fit.Observed(models.JansenRit(p=p), dispersion_nodes=1)
+    target = fit.SpectrumTarget(f, np.ones((f.size, 2)))
+    objective = fit.SpectrumObjective(
+        target, noise.Additive(1.0), method=fit.Linear(min_damping=0.01), regional=True
+    )
+    post = fit.Posterior(
+        obs, objective, lambda m: (m.generators[0].p,), (fit.Identity(),), (None,), ("p",),
+        fit.LogNormal(),
+    )  # fmt: skip
+    anchored = post.anchored()
+    y = np.asarray(anchored.model.anchors[0][1])
+    assert y.shape == (2, 6)
+    for i in range(2):
+        states = [s for s, ev in _jr_equilibria(p[i]) if np.all(ev.real < 0)]
+        err = min(np.max(np.abs(y[i] - s) / (1 + np.abs(s))) for s in states)
+        assert err < 1e-9
+    u = post.initial()
+    lp = lambda q: q.over(lambda v, part: q.log_prob(v, part), u)
+    np.testing.assert_allclose(lp(anchored), lp(post), rtol=1e-12)
+    oscillator = fit.Posterior(
+        fit.Observed(models.DampedOscillator(), dispersion_nodes=1),
+        fit.SpectrumObjective(fit.SpectrumTarget(f, np.ones(f.size)), noise.Additive(1.0)),
+        lambda m: (m.exponent,), (fit.Identity(),), (None,), ("exponent",), fit.LogNormal(),
+    )  # fmt: skip
+    assert oscillator.anchored() is oscillator

@@ -11,6 +11,7 @@ import pytest
 from helpers import (
     jansen_rit_branch,
     jansen_rit_folds,
+    jansen_rit_linear_psd,
     jansen_rit_p_of_v,
     jansen_rit_state_of_v,
     mean_frequency,
@@ -530,3 +531,51 @@ def test_one_observable_spectrum_is_the_whole_inverse_formula(x64):
     # float64: the central differences' error (about 1e-9 here); float32: unit roundoff 6e-8
     # times the 6 x 6 system's condition (entries from 1 to a^2 = 1e4), measured 5e-7.
     assert err < (1e-7 if x64 else 2e-5)
+
+
+def _jr_equilibria(p, **prm):
+    """Every equilibrium of the standard Jansen-Rit model at input rate `p` (numpy/scipy: the
+    roots of the reduced equation p(v) = p, bracketed on a fine grid of v = y1 - y2), with
+    the eigenvalues of the Jacobian there; sorted by v."""
+    v = np.linspace(-10.0, 30.0, 4001)
+    g = np.array([jansen_rit_p_of_v(x, **prm) for x in v]) - p
+    out = []
+    for i in np.nonzero(np.sign(g[:-1]) != np.sign(g[1:]))[0]:
+        _, ev = jansen_rit_linear_psd([10.0], p, v[i], v[i + 1], **prm)
+        root = brentq(lambda x: jansen_rit_p_of_v(x, **prm) - p, v[i], v[i + 1], xtol=1e-14)
+        out.append((jansen_rit_state_of_v(root, **prm), ev))
+    return out
+
+
+@pytest.mark.parametrize("x64", [True, False], ids=["float64", "float32"])
+def test_anchored_equilibrium_keeps_its_branch_where_newton_jumps_to_the_saddle(x64):
+    """Jansen-Rit with A = 4 mV, C = 100 and p = 40/s is bistable: two stable equilibria and
+    a saddle (numpy roots of the reduced equation). Newton from the upper focus at the
+    standard p = 20/s lands on the saddle; `fit.Linear(anchor=...)`, continued from that
+    focus along its branch, reaches the upper stable focus, and so does a recording model
+    anchored at p = 20 (`Observed.anchored`), whose damping ratio is then the focus's
+    (from numpy eigenvalues), not the saddle's -1."""
+    prm = dict(A=4.0, C=100.0)
+    (low, low_ev), (saddle, saddle_ev), (upper, upper_ev) = _jr_equilibria(40.0, **prm)
+    assert np.all(low_ev.real < 0) and np.all(upper_ev.real < 0)  # bistable
+    assert np.max(saddle_ev.real) > 0 and np.all(np.abs(saddle_ev[saddle_ev.real > 0].imag) == 0)
+    zeta = np.min(-upper_ev.real / np.abs(upper_ev))
+    rtol = 1e-9 if x64 else 2e-4
+    with jax.enable_x64(x64):
+        anchor = models.JansenRit(p=20.0)
+        obs = rj.fit.Observed(anchor, dispersion_nodes=1)
+        y_anchor = jnp.asarray(obs.y_guess[0][1])  # the upper focus (least damped)
+        target = models.JansenRit(p=40.0, **prm)
+        plain = rj.fit.Linear(y_guess=y_anchor)
+        anchored = rj.fit.Linear(y_guess=y_anchor, anchor=anchor)
+        np.testing.assert_allclose(plain.equilibrium(target), saddle, rtol=rtol, atol=1e-6)
+        np.testing.assert_allclose(anchored.equilibrium(target), upper, rtol=rtol, atol=1e-6)
+
+        moved = lambda o: eqx.tree_at(lambda o: o.generators[0], o, target)
+        freqs = jnp.linspace(2.0, 40.0, 20)
+        _, z_plain = moved(obs).spectrum(rj.fit.Linear(), noise.Additive(1.0), freqs)
+        _, z_anchored = moved(obs.anchored([y_anchor])).spectrum(
+            rj.fit.Linear(), noise.Additive(1.0), freqs
+        )
+    np.testing.assert_allclose(float(z_plain), -1.0, rtol=1e-6)
+    np.testing.assert_allclose(float(z_anchored), zeta, rtol=1e-6 if x64 else 1e-3)

@@ -299,6 +299,37 @@ def equilibrium(
     return jnp.where(ok, x - step, jnp.nan).reshape(shape)
 
 
+def continued(
+    anchor: AbstractModel,
+    model: AbstractModel,
+    y_anchor: Float[ArrayLike, "*state_shape"],
+    steps: int = 4,
+    args: PyTree = None,
+) -> Float[Array, "*state_shape"]:
+    """A start for Newton on the branch of equilibria through `y_anchor`: natural parameter
+    continuation from `anchor` (whose equilibrium `y_anchor` is) to `model`, a model of the
+    same structure, one Newton step at each of `steps` models evenly spaced on the straight
+    line between their parameters; without gradients. Polish it with `equilibrium`.
+
+    Newton from a fixed start converges to whichever equilibrium's basin holds the start: in
+    a bistable model (Jansen-Rit between its folds) that can be the saddle between the
+    stable states, although the stable state near the start still exists. Following the
+    branch avoids that jump (it ends where the branch folds: Newton then fails, NaN).
+    jit- and vmap-safe."""
+    a, m = jax.lax.stop_gradient(anchor), jax.lax.stop_gradient(model)
+    y_anchor = jax.lax.stop_gradient(jnp.asarray(y_anchor))
+    shape = y_anchor.shape
+
+    def body(x, s):
+        between = jax.tree.map(lambda p, q: p + s * (q - p) if eqx.is_inexact_array(q) else q, a, m)
+        f = lambda z: between.vector_field(0.0, z.reshape(shape), args).reshape(-1)
+        return x - jnp.linalg.solve(jax.jacfwd(f)(x), f(x)), None
+
+    fractions = jnp.arange(1, steps + 1, dtype=y_anchor.dtype) / steps
+    x, _ = jax.lax.scan(body, y_anchor.reshape(-1), fractions)
+    return x.reshape(shape)
+
+
 def stable_equilibrium(
     model: AbstractModel, args: PyTree = None, **kwargs
 ) -> Float[Array, "*state_shape"]:

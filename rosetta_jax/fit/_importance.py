@@ -105,7 +105,7 @@ def reweight(posterior, approx, draws: int, key, df: float, batch_size: int = 25
     """Weighted Student-t draws around the Laplace Gaussian `approx` of `posterior`, per
     problem: the truncated weights' effective sample size, the 90 % and 95 % intervals
     (natural units, `(n_problems, dim, 2)`) and the importance-sampling log-evidence."""
-    view = probit_coordinates(posterior)
+    view = probit_coordinates(posterior.anchored())
     keys = jax.random.split(key, posterior.n_problems)
     mode, cov = jnp.asarray(approx.mode_v), jnp.asarray(approx.cov_v)
     log_w, theta = _draws(view, mode, cov, keys, draws, df, batch_size)

@@ -17,6 +17,7 @@ chunks. The draws come back as an arviz `InferenceData` (`FitResult.mcmc`, see `
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 
 import blackjax
@@ -73,7 +74,7 @@ def _logdensity(posterior, part):
     return logdensity
 
 
-@eqx.filter_jit
+@cpu_jit
 def _init(posterior, idx, u):
     """The sampler's states (position, log density, its gradient) at `u` `(problems, chains,
     dim)`."""
@@ -89,17 +90,17 @@ def _start(posterior, idx, u0, mode, floor):
     problem: far below the mode's, e.g. on the flat side of a stability wall, where a chain
     has no gradient to follow back) moved a quarter of the way from the mode, then to the
     mode itself (one compiled program, run three times at most)."""
-    state = _init(posterior, idx, u0)
+    state = _init(posterior, idx, jnp.asarray(u0))
     for u_next in (
         mode[:, None] + 0.25 * (u0 - mode[:, None]),
-        jnp.broadcast_to(mode[:, None], u0.shape),
+        np.broadcast_to(mode[:, None], u0.shape),
     ):
         lp = np.asarray(state.logdensity)
         bad = ~(np.isfinite(lp) & (lp >= floor[:, None]))
         if not bad.any():
             break
-        u = jnp.where(jnp.asarray(bad)[..., None], u_next, state.position)
-        state = _init(posterior, idx, u)
+        u = np.where(bad[..., None], u_next, np.asarray(state.position))
+        state = _init(posterior, idx, jnp.asarray(u))
     return state
 
 
@@ -134,7 +135,7 @@ def _chunk(posterior, idx, carry, inv_mass, keys, adapt, length: int, target, de
     return _over(posterior, idx, one, carry, inv_mass, keys)
 
 
-@eqx.filter_jit
+@cpu_jit
 def _derived(posterior, idx, u):
     """Each draw's natural values and pointwise log-likelihood, `u` `(problems, chains,
     draws, dim)`."""
@@ -148,12 +149,27 @@ def _derived(posterior, idx, u):
 
 def _refined(cov, warm_u):
     """The metric `cov` blended with the covariance of warm-up draws `(problems, chains,
-    draws, dim)` (pooled over chains; weight n / (n + 10 dim) for n draws)."""
+    draws, dim)` (pooled over chains; weight n / (n + 10 dim) for n draws). numpy, on the
+    host (small arrays: eager jnp operations would each compile a program)."""
     x = warm_u.reshape(warm_u.shape[0], -1, warm_u.shape[-1])
     m, d = x.shape[1], x.shape[2]
     x = x - x.mean(axis=1, keepdims=True)
     w = m / (m + 10.0 * d)
-    return w * jnp.einsum("pni,pnj->pij", x, x) / max(m - 1, 1) + (1 - w) * cov
+    return w * np.einsum("pni,pnj->pij", x, x) / max(m - 1, 1) + (1 - w) * cov
+
+
+@jax.jit
+def _restarted(log_step_size):
+    """Dual averaging's state restarted at the step sizes `exp(log_step_size)` `(problems,
+    chains)` (one compiled program)."""
+    init = dual_averaging_adaptation(0.8)[0]  # init does not depend on the target
+    return jax.vmap(jax.vmap(init))(jnp.exp(log_step_size))
+
+
+@functools.partial(jax.jit, static_argnums=2)
+def _keys(key, i, shape):
+    """The keys `shape` of chunk `i`."""
+    return jr.split(jr.fold_in(key, i), shape)
 
 
 def _chunk_length(warmup: int, draws: int) -> int:
@@ -184,23 +200,22 @@ def _run(posterior, idx, carry, cov, key, cfg):
     n_warm, n_draw = -(-cfg["warmup"] // length), -(-cfg["draws"] // length)
     windows = _windows(n_warm)
     shape = (len(idx), cfg["chains"])
-    da_init = jax.vmap(jax.vmap(dual_averaging_adaptation(cfg["target_accept"])[0]))
     bar = tqdm(total=n_warm + n_draw, desc="NUTS warm-up", disable=not cfg["progress"])
     warm, kept = [], []
     for i in range(n_warm + n_draw):
         if i in windows:
-            cov = _refined(cov, jnp.concatenate(warm[windows[i] :], axis=2))
-            carry = (carry[0], da_init(jnp.exp(carry[1].log_step_size)), carry[2])
+            cov = _refined(cov, np.concatenate(warm[windows[i] :], axis=2))
+            carry = (carry[0], _restarted(carry[1].log_step_size), carry[2])
         if i == n_warm:
             eps = jnp.exp(carry[1].log_step_size_avg) if n_warm else carry[2]
             carry = (carry[0], carry[1], eps)
             bar.set_description("NUTS sampling")
-        keys = jr.split(jr.fold_in(key, i), shape[0] * shape[1]).reshape(shape)
+        keys = _keys(key, i, shape)
         carry = jax.tree.map(lambda x: jnp.asarray(x, dtype=x.dtype), carry)  # not weak
         args = (cfg["chunk"], cfg["target_accept"], cfg["max_tree_depth"])
         adapt = jnp.asarray(i < n_warm)
-        carry, out = _chunk(posterior, idx, carry, cov, keys, adapt, *args)
-        (warm if i < n_warm else kept).append(out["u"] if i < n_warm else jax.device_get(out))
+        carry, out = _chunk(posterior, idx, carry, jnp.asarray(cov), keys, adapt, *args)
+        (warm if i < n_warm else kept).append(jax.device_get(out["u"] if i < n_warm else out))
         bar.update()
     bar.close()
     out = {k: np.concatenate([o[k] for o in kept], axis=2) for k in kept[0]}
@@ -248,7 +263,7 @@ def sample(
         ValueError: the result has no posterior, or an argument is out of range.
     """
     from ._laplace import laplace
-    from ._probit import probit_coordinates, probit_mask, to_u
+    from ._probit import probit_coordinates, probit_mask
 
     posterior = _require(result)
     if min(chains, draws) < 1 or warmup < 0 or not 0 < target_accept < 1:
@@ -260,26 +275,35 @@ def sample(
     # Sampled in the Laplace's coordinates v (a uniform prior's probit: a posterior pressed
     # against a bound has a Gaussian tail there, an exponential one in the logistic u), from
     # and preconditioned by its Gaussian; the draws are stored in u.
-    sampled = probit_coordinates(posterior)
-    mode, cov = jnp.asarray(approx.mode_v[idx]), jnp.asarray(approx.cov_v[idx])
-    chol = jnp.linalg.cholesky(cov + 1e-12 * jnp.eye(posterior.dim))
-    z = jr.normal(k_init, (len(idx), chains, posterior.dim), mode.dtype)
-    u0 = mode[:, None] + _SPREAD * jnp.einsum("pij,pcj->pci", chol, z)
+    sampled = probit_coordinates(posterior.anchored())
+    # (numpy on the host: eager jnp operations would each compile a program.)
+    mode, cov = np.asarray(approx.mode_v[idx]), np.asarray(approx.cov_v[idx])
+    chol = np.linalg.cholesky(cov + 1e-12 * np.eye(posterior.dim))
+    z = np.asarray(jr.normal(k_init, (len(idx), chains, posterior.dim), mode.dtype))
+    u0 = (mode[:, None] + _SPREAD * np.einsum("pij,pcj->pci", chol, z)).astype(mode.dtype)
     cfg = dict(chains=chains, draws=draws, warmup=warmup, target_accept=float(target_accept))
     cfg.update(max_tree_depth=int(max_tree_depth), chunk=_chunk_length(warmup, draws))
     cfg.update(progress=progress, key_data=np.asarray(jr.key_data(key)).reshape(-1))
-    step0 = jnp.full((len(idx), chains), posterior.dim**-0.25, mode.dtype)
-    da = jax.vmap(jax.vmap(dual_averaging_adaptation(cfg["target_accept"])[0]))(step0)
+    step0 = np.full((len(idx), chains), posterior.dim**-0.25, mode.dtype)
+    da = _restarted(np.log(step0))
     # A start more than 10 per coordinate below the mode's log density is moved closer.
     floor = np.asarray(approx.log_likelihood + approx.log_prior)[idx] - 10.0 * (posterior.dim + 1)
     floor = np.where(np.isfinite(floor), floor, -np.inf)
     state = _start(sampled, idx, u0, mode, floor)
     trace = _run(sampled, idx, (state, da, step0), cov, k_run, cfg)
-    trace["u"] = np.asarray(to_u(jnp.asarray(trace["u"]), probit_mask(posterior)))
+    trace["u"] = np.asarray(_to_u(trace["u"], probit_mask(posterior)))
     draws = {k: np.moveaxis(v, 0, 2) for k, v in trace.items()}  # (chain, draw, problem, ...)
     data = np.asarray(_selected(posterior, idx)[0][3]).reshape(len(idx), -1)
     idata = inference_data(posterior, idx, draws, data, cfg)
     return dataclasses.replace(result, mcmc=idata)
+
+
+@jax.jit
+def _to_u(v, mask):
+    """`to_u` as one compiled program."""
+    from ._probit import to_u
+
+    return to_u(v, mask)
 
 
 def _problem_indices(posterior, problems) -> list[int]:

@@ -18,7 +18,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from .._validation import is_concrete
-from ..analysis._dynamics import _flat_field, equilibrium, jacobian
+from ..analysis._dynamics import _flat_field, continued, equilibrium, jacobian
 from ..analysis._linear import linear_fc, linear_spectrum
 from ..analysis._signal import functional_connectivity, welch
 from ..engine import simulate
@@ -120,6 +120,11 @@ class Linear(eqx.Module):
             the top of the model's `rhythm_band` and at least 100 Hz; up to 1 cycle per unit
             for dimensionless models). Objectives use their target's frequencies instead.
         newton_iterations: Newton iterations for the equilibrium.
+        anchor: a model of the same structure whose equilibrium `y_guess` is (default None).
+            When set, Newton starts from the branch through `y_guess` continued to the
+            model's parameters (`analysis._dynamics.continued`, `continuation_steps` steps)
+            rather than from `y_guess` itself, so that a bistable model keeps its branch
+            instead of jumping to the saddle. Models whose field is affine ignore it.
         min_damping, stability_weight: the penalty `stability_weight` times
             $\\mathrm{relu}(1 - \\zeta/\\zeta_{min})^2$, where $\\zeta$ is the smallest damping
             ratio of the equilibrium's modes: the analytic spectrum holds only at a stable
@@ -132,6 +137,8 @@ class Linear(eqx.Module):
     newton_iterations: int = eqx.field(default=40, static=True)
     min_damping: float = eqx.field(default=0.01, static=True)
     stability_weight: float = eqx.field(default=1.0, static=True)
+    anchor: AbstractModel | None = None
+    continuation_steps: int = eqx.field(default=4, static=True)
 
     def __check_init__(self):
         if not (self.min_damping > 0 and self.stability_weight >= 0):
@@ -139,6 +146,8 @@ class Linear(eqx.Module):
 
     def equilibrium(self, model: AbstractModel) -> Float[Array, " *state"]:
         y0 = model.initial_state() if self.y_guess is None else jnp.asarray(self.y_guess)
+        if self.anchor is not None and not getattr(model, "affine", False):
+            y0 = continued(self.anchor, model, y0, self.continuation_steps)
         return equilibrium(model, y0, iterations=self.newton_iterations)
 
     def damping(self, model: AbstractModel, y: Float[Array, " *state"]) -> Float[Array, ""]:

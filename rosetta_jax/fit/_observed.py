@@ -98,6 +98,7 @@ class Observed(eqx.Module):
     log_floor: Float[Array, "*channels"]
     dispersion: Float[Array, "*channels"]
     lowpass: Float[Array, "*channels"]
+    anchors: tuple[tuple[AbstractModel, Array], ...] | None
     y_guess: tuple[tuple[tuple[int, ...], tuple[float, ...]], ...] = eqx.field(static=True)
     background: bool = eqx.field(static=True)
     fit_knee: bool = eqx.field(static=True)
@@ -148,6 +149,16 @@ class Observed(eqx.Module):
         self.lowpass_order = 0 if lowpass is False else int(lowpass_order)
         # Newton starts, kept static (concrete numbers, not fitted or vmapped).
         self.y_guess = tuple(_as_static(_mean_equilibrium(g)) for g in gens)
+        self.anchors = None
+
+    def anchored(self, equilibria: Sequence[Array]) -> Observed:
+        """The same recording model with each generator's equilibrium followed from its
+        present parameters, where it is `equilibria[i]`, along its branch
+        (`fit.Linear(anchor=...)`), rather than found by Newton from the static start: the
+        posterior's samplers use it, so that moving a bistable generator (Jansen-Rit) never
+        jumps to its saddle. In a regional model each channel has its own anchor."""
+        new = tuple(zip(self.generators, equilibria, strict=True))
+        return eqx.tree_at(lambda o: o.anchors, self, new, is_leaf=lambda x: x is None)
 
     def __check_init__(self):
         for name, low, ok in (
@@ -175,8 +186,9 @@ class Observed(eqx.Module):
         `(n_generators, n_freqs, n_channels)`, and the smallest damping ratio."""
         f = jnp.asarray(freqs)
         spectra, zetas = [], []
-        for gen, y0 in zip(self.generators, self.y_guess, strict=True):
-            m = _for_generator(method, y0)
+        anchors = self.anchors or (None,) * len(self.generators)
+        for gen, y0, anchor in zip(self.generators, self.y_guess, anchors, strict=True):
+            m = _for_generator(method, y0, anchor)
             if self.dispersion_nodes == 1:
                 psd, zeta = m.spectrum(gen, noise, f, key, lead_field)
             else:
@@ -210,10 +222,14 @@ def _as_static(y: Array) -> tuple[tuple[int, ...], tuple[float, ...]]:
     return y.shape, tuple(y.reshape(-1).tolist())
 
 
-def _for_generator(method, y0):
+def _for_generator(method, y0, anchor=None):
     """The method with its equilibrium search started at `y0` (the linear method; a
-    simulation needs no start)."""
-    if isinstance(method, Linear):
+    simulation needs no start), or continued from `anchor` (a generator and its
+    equilibrium)."""
+    if not isinstance(method, Linear):
+        return method
+    if anchor is None:
         start = jnp.asarray(y0[1]).reshape(y0[0])
         return eqx.tree_at(lambda m: m.y_guess, method, start, is_leaf=lambda x: x is None)
-    return method
+    where = lambda m: (m.y_guess, m.anchor)
+    return eqx.tree_at(where, method, (anchor[1], anchor[0]), is_leaf=lambda x: x is None)

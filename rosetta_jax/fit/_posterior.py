@@ -122,6 +122,31 @@ class Posterior(eqx.Module):
         new = (likelihood, _sigma_transform(likelihood))
         return eqx.tree_at(lambda p: (p.likelihood, p.sigma_transform), self, new)
 
+    def anchored(self) -> Posterior:
+        """The same posterior with each non-affine generator's equilibrium followed along its
+        branch from the fitted values (`Observed.anchored`), for samplers that move far from
+        the mode: Newton from the recording model's static start can land on the saddle of a
+        bistable generator (at 9 of 60 Laplace draws of a Jansen-Rit MEG region), a hole in
+        the density where the stable state still exists. Unchanged at the fitted values;
+        `self` for other models (affine generators, plain models)."""
+        from ._observed import Observed, _for_generator
+
+        model, method = self.model, getattr(self.objective, "method", None)
+        if not (isinstance(model, Observed) and isinstance(method, Linear)):
+            return self
+        if model.anchors is not None or all(getattr(g, "affine", False) for g in model.generators):
+            return self
+
+        def equilibria(part):
+            m = part[0]
+            pairs = zip(m.generators, m.y_guess, strict=True)
+            return tuple(_for_generator(method, y0).equilibrium(g) for g, y0 in pairs)
+
+        part, axes = self.parts()
+        fn = equilibria if axes is None else jax.vmap(equilibria, in_axes=(axes,))
+        ys = eqx.filter_jit(fn)(part)
+        return eqx.tree_at(lambda p: p.model, self, model.anchored(ys))
+
     # ---- coordinates -------------------------------------------------------------------
 
     @property
