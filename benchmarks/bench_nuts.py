@@ -6,8 +6,8 @@ cases in `--repeat`, else the first run minus its compile time), with the run's 
 
 Cases (each in its own process): the default generators (`damped_oscillators`: two damped
 oscillators, `node=None`) and the Jansen-Rit node (`jansen_rit`, `models.JansenRit(p=20.0)`,
-6 states; not in the default run: it took over 8 minutes), both on the first MEG region,
-without dispersion, the aperiodic background with a knee, the noise level fitted
+6 states; not in the default run: 223 s and badly mixed, see the README), both on the first
+MEG region, without dispersion, the aperiodic background with a knee, the noise level fitted
 (`fit.LogNormal()`); and `synthetic_oscillator`, a well-identified region: one synthetic
 recording of `bench_calibration.py` (one damped oscillator on a power-law background with a
 floor, 10 segments, the noise level known, uniform priors on the ranges its truth is drawn

@@ -155,8 +155,11 @@ class Observed(eqx.Module):
         """The same recording model with each generator's equilibrium followed from its
         present parameters, where it is `equilibria[i]`, along its branch
         (`fit.Linear(anchor=...)`), rather than found by Newton from the static start: the
-        posterior's samplers use it, so that moving a bistable generator (Jansen-Rit) never
-        jumps to its saddle. In a regional model each channel has its own anchor."""
+        posterior's samplers use it, so that a bistable generator (Jansen-Rit) moved far
+        from its fitted values keeps its branch instead of jumping to the saddle. In a
+        regional model each channel has its own anchor (`equilibria[i]` of shape
+        `(n_channels, *state)`). The anchors are stored in `anchors` (None until then;
+        not fitted)."""
         new = tuple(zip(self.generators, equilibria, strict=True))
         return eqx.tree_at(lambda o: o.anchors, self, new, is_leaf=lambda x: x is None)
 
