@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import math
 
 import blackjax
 import equinox as eqx
@@ -29,6 +28,7 @@ import numpy as np
 from blackjax.adaptation.step_size import dual_averaging_adaptation
 
 from .._xla import cpu_jit
+from ._mcmc_adaptation import _chunk_length, _refined, _restarted, _windows
 from ._objectives import SpectrumObjective
 from ._saving import (
     diagnostics as diagnostics,
@@ -38,7 +38,6 @@ from ._saving import (
 
 
 _SPREAD = 1.5  # dispersion of the chains' starting points relative to the Laplace spread
-_CHUNK = 25  # most draws per compiled chunk (the metric adapts at chunk ends)
 _TRACE = ("u", "lp", "diverging", "acceptance_rate", "energy", "n_steps", "tree_depth")
 _TRACE = (*_TRACE, "step_size")
 
@@ -147,47 +146,10 @@ def _derived(posterior, idx, u):
     return _over(posterior, idx, one, u)
 
 
-def _refined(cov, warm_u):
-    """The metric `cov` blended with the covariance of warm-up draws `(problems, chains,
-    draws, dim)` (pooled over chains; weight n / (n + 10 dim) for n draws). numpy, on the
-    host (small arrays: eager jnp operations would each compile a program)."""
-    x = warm_u.reshape(warm_u.shape[0], -1, warm_u.shape[-1])
-    m, d = x.shape[1], x.shape[2]
-    x = x - x.mean(axis=1, keepdims=True)
-    w = m / (m + 10.0 * d)
-    return w * np.einsum("pni,pnj->pij", x, x) / max(m - 1, 1) + (1 - w) * cov
-
-
-@jax.jit
-def _restarted(log_step_size):
-    """Dual averaging's state restarted at the step sizes `exp(log_step_size)` `(problems,
-    chains)` (one compiled program)."""
-    init = dual_averaging_adaptation(0.8)[0]  # init does not depend on the target
-    return jax.vmap(jax.vmap(init))(jnp.exp(log_step_size))
-
-
 @functools.partial(jax.jit, static_argnums=2)
 def _keys(key, i, shape):
     """The keys `shape` of chunk `i`."""
     return jr.split(jr.fold_in(key, i), shape)
-
-
-def _chunk_length(warmup: int, draws: int) -> int:
-    g = math.gcd(warmup, draws)  # draws when there is no warm-up
-    length = max(k for k in range(1, min(g, _CHUNK) + 1) if g % k == 0)
-    return length if length >= 5 else min(_CHUNK, draws)
-
-
-def _windows(n: int) -> dict[int, int]:
-    """The metric's adaptation windows over `n` warm-up chunks (as Stan's): after an initial
-    15 % and before a final 10 % (step size only), windows doubling in length; `{end: start}`:
-    at chunk `end` the metric is re-estimated from chunks `start..end-1`."""
-    start, stop = max(1, round(0.15 * n)), n - max(1, round(0.1 * n))
-    out, size = {}, 1
-    while start < stop:
-        end = start + size if start + 3 * size <= stop else stop
-        out[end], start, size = start, end, 2 * size
-    return out
 
 
 def _run(posterior, idx, carry, cov, key, cfg):

@@ -120,11 +120,9 @@ class Linear(eqx.Module):
             the top of the model's `rhythm_band` and at least 100 Hz; up to 1 cycle per unit
             for dimensionless models). Objectives use their target's frequencies instead.
         newton_iterations: Newton iterations for the equilibrium.
-        anchor: a model of the same structure whose equilibrium `y_guess` is (default None).
-            When set, Newton starts from the branch through `y_guess` continued to the
-            model's parameters (`analysis._dynamics.continued`, `continuation_steps` steps)
-            rather than from `y_guess` itself, so that a bistable model keeps its branch
-            instead of jumping to the saddle. Models whose field is affine ignore it.
+        anchor: a model whose equilibrium `y_guess` is: Newton then starts from that branch
+            continued to the model (`continuation_steps` steps), so that a bistable model
+            keeps its branch instead of jumping to the saddle (ignored by affine models).
         min_damping, stability_weight: the penalty `stability_weight` times
             $\\mathrm{relu}(1 - \\zeta/\\zeta_{min})^2$, where $\\zeta$ is the smallest damping
             ratio of the equilibrium's modes: the analytic spectrum holds only at a stable
@@ -316,20 +314,10 @@ class Simulated(eqx.Module):
     ) -> Float[Array, "n_keys n_times n_channels"]:
         """The observable of `n_keys` runs after the transient: (keys, time, channels)."""
         t1, dt, save = self.run_settings(model)
+        run = dict(t1=t1, dt=dt, save_every=save, y0=self.y0, checkpoint=self.checkpoint)
 
         def one(k):
-            sol = simulate(
-                model,
-                t1=t1,
-                dt=dt,
-                save_every=save,
-                noise=noise,
-                key=k,
-                y0=self.y0,
-                save_state=False,
-                throw=False,
-                checkpoint=self.checkpoint,
-            )
+            sol = simulate(model, noise=noise, key=k, save_state=False, throw=False, **run)
             return sol.observed[int(self.discard * sol.observed.shape[0]) :]
 
         key = jr.key(0) if key is None else key

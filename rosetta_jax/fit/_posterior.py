@@ -35,20 +35,6 @@ _WALL = 0.05  # width of the soft wall at the stability limit (relative damping 
 _Z_CLIP = 0.999  # |r| limit before the Fisher z transform
 
 
-@eqx.filter_jit
-def _generator_equilibria(method, part, axes):
-    """Each generator's equilibrium in the recording model `part[0]` (per problem: `axes`
-    None for one problem, else the parts' batch axes), Newton from its static start."""
-    from ._observed import _for_generator
-
-    def equilibria(part):
-        m = part[0]
-        pairs = zip(m.generators, m.y_guess, strict=True)
-        return tuple(_for_generator(method, y0).equilibrium(g) for g, y0 in pairs)
-
-    return equilibria(part) if axes is None else jax.vmap(equilibria, in_axes=(axes,))(part)
-
-
 def _rms(r):
     return jnp.sqrt(jnp.mean(r**2))
 
@@ -138,22 +124,12 @@ class Posterior(eqx.Module):
 
     def anchored(self) -> Posterior:
         """The same posterior with each non-affine generator's equilibrium followed along its
-        branch from the fitted values (`Observed.anchored`), for samplers that move far from
-        the mode: Newton from the recording model's static start can land on the saddle of a
-        bistable generator (at 9 of 60 Laplace draws of a Jansen-Rit MEG region), a hole in
-        the density where the stable state still exists. Unchanged at the fitted values;
-        `self` for other models (affine generators, plain models)."""
-        from ._observed import Observed
+        branch from the fitted values (`fit/_observed.py`'s `anchored`), for samplers that
+        move far from the mode; `self` where there is nothing to follow."""
+        from ._observed import anchored
 
-        model, method = self.model, getattr(self.objective, "method", None)
-        if not (isinstance(model, Observed) and isinstance(method, Linear)):
-            return self
-        if model.anchors is not None or all(getattr(g, "affine", False) for g in model.generators):
-            return self
-        ys = _generator_equilibria(method, *self.parts())
-        if not all(np.all(np.isfinite(np.asarray(y))) for y in ys):
-            return self  # Newton failed at the fitted values: nothing to continue from
-        return eqx.tree_at(lambda p: p.model, self, model.anchored(ys))
+        model = anchored(self.model, getattr(self.objective, "method", None), self.parts)
+        return self if model is self.model else eqx.tree_at(lambda p: p.model, self, model)
 
     # ---- coordinates -------------------------------------------------------------------
 
